@@ -1,0 +1,3 @@
+from elfship.cli.main import main
+
+raise SystemExit(main())
