@@ -68,6 +68,10 @@ class ElfInfo:
     stripped: bool | None  # None when the file has no section headers to tell
     debug_info: bool | None
     sections: tuple[str, ...] = field(default=())  # section names when section headers exist
+    # Static glibc only: True when NSS code is linked in (getaddrinfo, getpwnam, ...), which then dlopens the
+    # build host's libnss_* modules at run time. None when the question does not apply.
+    uses_nss: bool | None = None
+    inode: tuple[int, int] = (0, 0)  # (st_dev, st_ino), so callers can share work between hard links
 
     @property
     def endianness(self) -> str:

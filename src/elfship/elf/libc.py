@@ -1,0 +1,53 @@
+"""Which C library a file was built against, and the oldest glibc that can run it."""
+
+from __future__ import annotations
+
+import re
+
+from elfship.elf.image import Image
+from elfship.elf.model import LibcFamily, LibcInfo
+
+GLIBC_VERSION = re.compile(r"^GLIBC_(\d+(?:\.\d+)*)$")
+GLIBC_INTERPRETERS = ("ld-linux", "ld64.so", "ld.so.1", "ld-2.")
+MUSL_SONAMES = ("libc.so", "libc.musl-")
+
+# Byte strings that only one libc's static code carries. glibc's start-up refuses old kernels with this
+# message, and reads GLIBC_TUNABLES; musl's strerror table has this text for errno 0 (glibc says "Success").
+GLIBC_STATIC_SIGNATURES = (b"FATAL: kernel too old", b"GLIBC_TUNABLES")
+MUSL_STATIC_SIGNATURES = (b"No error information",)
+NSS_SIGNATURE = b"nsswitch.conf"
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """"2.29" -> (2, 29); non-numeric parts sort first so odd strings never crash a comparison."""
+    return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
+
+
+def highest_glibc(versions: list[str]) -> str | None:
+    numbers = [m.group(1) for v in versions if (m := GLIBC_VERSION.match(v))]
+    return max(numbers, key=version_key) if numbers else None
+
+
+def classify_dynamic(interpreter: str | None, needed: tuple[str, ...], all_versions: list[str]) -> LibcInfo:
+    min_version = highest_glibc(all_versions)
+    name = (interpreter or "").rsplit("/", 1)[-1]
+    if "ld-musl" in name or any(n.startswith(MUSL_SONAMES) and n != "libc.so.6" for n in needed):
+        return LibcInfo(LibcFamily.MUSL, None)
+    if min_version or any(v.startswith("GLIBC_") for v in all_versions) or "libc.so.6" in needed:
+        return LibcInfo(LibcFamily.GLIBC, min_version)
+    if interpreter and name.startswith(GLIBC_INTERPRETERS):
+        return LibcInfo(LibcFamily.GLIBC, None)
+    if not needed and not interpreter:
+        return LibcInfo(LibcFamily.NONE, None)
+    return LibcInfo(LibcFamily.UNKNOWN, None)
+
+
+def classify_static(image: Image, is_go: bool) -> tuple[LibcInfo, bool]:
+    """(libc, uses NSS) for a file with no interpreter and no NEEDED, from signatures in its bytes."""
+    if any(image.contains(sig) for sig in GLIBC_STATIC_SIGNATURES):
+        return LibcInfo(LibcFamily.GLIBC, None), image.contains(NSS_SIGNATURE)
+    if any(image.contains(sig) for sig in MUSL_STATIC_SIGNATURES):
+        return LibcInfo(LibcFamily.MUSL, None), False
+    if is_go:
+        return LibcInfo(LibcFamily.NONE, None), False
+    return LibcInfo(LibcFamily.UNKNOWN, None), False

@@ -1,0 +1,84 @@
+"""PT_NOTE: build-id, the ABI tag (minimum kernel), GNU property notes (x86 ISA level)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from elfship.elf import constants as c
+from elfship.elf.headers import Layout, Segment
+from elfship.elf.image import Image
+
+MAX_NOTES = 4096
+
+
+@dataclass(frozen=True)
+class NoteFacts:
+    build_id: str | None = None
+    min_kernel: str | None = None
+    isa_needed: int = 0  # GNU_PROPERTY_X86_ISA_1_NEEDED bits
+    go_build_id: bool = False
+
+
+def _align(value: int, alignment: int) -> int:
+    return (value + alignment - 1) & ~(alignment - 1)
+
+
+def read_notes(image: Image, layout: Layout, segments: tuple[Segment, ...]) -> NoteFacts:
+    build_id: str | None = None
+    min_kernel: str | None = None
+    isa_needed = 0
+    go = False
+    seen: set[int] = set()
+    for seg in segments:
+        if seg.p_type not in (c.PT_NOTE, c.PT_GNU_PROPERTY) or seg.offset in seen:
+            continue
+        seen.add(seg.offset)
+        for name, note_type, desc in _iter_notes(image, layout, seg):
+            if name == b"GNU" and note_type == c.NT_GNU_BUILD_ID:
+                build_id = desc.hex()
+            elif name == b"GNU" and note_type == c.NT_GNU_ABI_TAG and len(desc) >= 16:
+                os_id, *version = (layout.u32.unpack_from(desc, 4 * i)[0] for i in range(4))
+                if os_id == c.ABI_TAG_OS_LINUX:
+                    min_kernel = ".".join(str(v) for v in version)
+            elif name == b"GNU" and note_type == c.NT_GNU_PROPERTY_TYPE_0:
+                isa_needed |= _isa_needed(layout, desc)
+            elif name == b"Go":
+                go = True
+    return NoteFacts(build_id, min_kernel, isa_needed, go)
+
+
+def _iter_notes(image: Image, layout: Layout, seg: Segment) -> list[tuple[bytes, int, bytes]]:
+    # Notes are 4-byte aligned, except GNU property notes in ELF64 which p_align says are 8-byte aligned.
+    alignment = 8 if seg.align == 8 else 4
+    end = min(seg.offset + seg.filesz, image.size)
+    offset = seg.offset
+    notes = []
+    while offset + 12 <= end and len(notes) < MAX_NOTES:
+        namesz, descsz, note_type = layout.note.unpack_from(image.data, offset)
+        name_start = offset + 12
+        desc_start = name_start + _align(namesz, alignment)
+        next_offset = desc_start + _align(descsz, alignment)
+        if desc_start + descsz > end or next_offset <= offset:
+            break  # a bad note ends the note list; what came before stays valid
+        name = bytes(image.data[name_start : name_start + namesz]).rstrip(b"\0")
+        notes.append((name, note_type, bytes(image.data[desc_start : desc_start + descsz])))
+        offset = next_offset
+    return notes
+
+
+def _isa_needed(layout: Layout, desc: bytes) -> int:
+    step = 8 if layout.elf_class == 64 else 4
+    offset, bits = 0, 0
+    while offset + 8 <= len(desc):
+        pr_type, pr_datasz = layout.u32.unpack_from(desc, offset)[0], layout.u32.unpack_from(desc, offset + 4)[0]
+        if pr_type == c.GNU_PROPERTY_X86_ISA_1_NEEDED and pr_datasz >= 4 and offset + 12 <= len(desc):
+            bits |= layout.u32.unpack_from(desc, offset + 8)[0]
+        offset += 8 + _align(pr_datasz, step)
+    return bits
+
+
+def isa_level_name(bits: int) -> str | None:
+    for bit, name in c.X86_ISA_LEVELS:
+        if bits & bit:
+            return name
+    return None
