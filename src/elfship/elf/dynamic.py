@@ -29,7 +29,9 @@ class DynamicTable:
 
 def read_dynamic(image: Image, layout: Layout, segment: Segment, addresses: AddressMap) -> DynamicTable:
     entry_size = layout.dyn.size
-    count = min(segment.filesz // entry_size, MAX_DYNAMIC_ENTRIES, max(image.size - segment.offset, 0) // entry_size)
+    count = min(
+        segment.filesz // entry_size, MAX_DYNAMIC_ENTRIES, max(image.size - segment.offset, 0) // entry_size
+    )
     entries = []
     first: dict[int, int] = {}
     for tag, value in image.iter_unpack(layout.dyn, segment.offset, count, "dynamic section"):
@@ -44,7 +46,9 @@ def read_dynamic(image: Image, layout: Layout, segment: Segment, addresses: Addr
     if offset is None:
         raise image.fail(f"corrupt: DT_STRTAB address {strtab:#x} is outside every loadable segment")
     strsz = first.get(c.DT_STRSZ) or (image.size - offset)
-    return DynamicTable(tuple(entries), first, image.slice(offset, min(strsz, image.size - offset), "DT_STRTAB"))
+    return DynamicTable(
+        tuple(entries), first, image.slice(offset, min(strsz, image.size - offset), "DT_STRTAB")
+    )
 
 
 def dynamic_string(image: Image, table: DynamicTable, string_offset: int, what: str) -> str:
@@ -135,7 +139,9 @@ def read_version_definitions(
     return tuple(names)
 
 
-def dynamic_symbol_count(image: Image, layout: Layout, table: DynamicTable, addresses: AddressMap) -> int | None:
+def dynamic_symbol_count(
+    image: Image, layout: Layout, table: DynamicTable, addresses: AddressMap
+) -> int | None:
     """How many entries .dynsym has, from DT_HASH (nchain) or by walking DT_GNU_HASH's chains."""
     hash_address = table.first(c.DT_HASH)
     if hash_address is not None:
@@ -153,7 +159,9 @@ def dynamic_symbol_count(image: Image, layout: Layout, table: DynamicTable, addr
 
 def _gnu_hash_count(image: Image, layout: Layout, offset: int) -> int:
     u32 = layout.u32
-    nbuckets, symoffset, bloom_size = (image.unpack(u32, offset + 4 * i, "GNU hash header")[0] for i in range(3))
+    nbuckets, symoffset, bloom_size = (
+        image.unpack(u32, offset + 4 * i, "GNU hash header")[0] for i in range(3)
+    )
     buckets_offset = offset + 16 + bloom_size * layout.word_size
     if nbuckets > image.size // 4:
         raise image.fail(f"corrupt: GNU hash table claims {nbuckets} buckets")
@@ -190,7 +198,7 @@ def read_versioned_undefined_symbols(
     symbols = image.iter_unpack(layout.sym, symtab_offset, count, "dynamic symbols")
     name_field, section_field = (0, 3) if layout.elf_class == 64 else (0, 5)
     found: dict[tuple[str, str], set[str]] = {}
-    for (raw,), symbol in zip(versions, symbols):
+    for (raw,), symbol in zip(versions, symbols, strict=True):
         need = by_index.get(raw & c.VERSYM_INDEX_MASK)
         if need is not None and symbol[section_field] == c.SHN_UNDEF:
             found.setdefault(need, set()).add(dynamic_string(image, table, symbol[name_field], "symbol name"))
@@ -200,7 +208,9 @@ def read_versioned_undefined_symbols(
     return result
 
 
-def _undefined_symbol_limit(image: Image, layout: Layout, table: DynamicTable, addresses: AddressMap) -> int | None:
+def _undefined_symbol_limit(
+    image: Image, layout: Layout, table: DynamicTable, addresses: AddressMap
+) -> int | None:
     """How many leading .dynsym entries can be undefined.
 
     A GNU hash table covers only defined symbols, and they must come last: every undefined symbol sits

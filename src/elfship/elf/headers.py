@@ -192,7 +192,7 @@ def read_sections(image: Image, header: Header) -> tuple[tuple[str, Section], ..
     names = b""
     if header.shstrndx < len(sections):
         strtab = sections[header.shstrndx]
-        if 0 <= strtab.offset and strtab.offset + strtab.size <= image.size:
+        if strtab.offset >= 0 and strtab.offset + strtab.size <= image.size:
             names = bytes(image.data[strtab.offset : strtab.offset + strtab.size])
     return tuple((_section_name(names, s.name_offset), s) for s in sections)
 

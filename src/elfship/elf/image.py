@@ -94,13 +94,17 @@ class Image:
 
     def check_range(self, offset: int, length: int, what: str) -> None:
         if offset < 0 or length < 0 or offset + length > self.size:
-            raise self.fail(f"truncated or corrupt: {what} at offset {offset:#x} runs past the end of the file")
+            raise self.fail(
+                f"truncated or corrupt: {what} at offset {offset:#x} runs past the end of the file"
+            )
 
     def unpack(self, fmt: struct.Struct, offset: int, what: str) -> tuple[int, ...]:
         self.check_range(offset, fmt.size, what)
         return fmt.unpack_from(self.data, offset)
 
-    def iter_unpack(self, fmt: struct.Struct, offset: int, count: int, what: str) -> Iterator[tuple[int, ...]]:
+    def iter_unpack(
+        self, fmt: struct.Struct, offset: int, count: int, what: str
+    ) -> Iterator[tuple[int, ...]]:
         self.check_range(offset, fmt.size * count, what)
         return fmt.iter_unpack(self.data[offset : offset + fmt.size * count])
 

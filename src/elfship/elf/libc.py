@@ -19,7 +19,7 @@ NSS_SIGNATURE = b"nsswitch.conf"
 
 
 def version_key(version: str) -> tuple[int, ...]:
-    """"2.29" -> (2, 29); non-numeric parts sort first so odd strings never crash a comparison."""
+    """ "2.29" -> (2, 29); non-numeric parts sort first so odd strings never crash a comparison."""
     return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
 
 

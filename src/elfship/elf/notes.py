@@ -70,7 +70,10 @@ def _isa_needed(layout: Layout, desc: bytes) -> int:
     step = 8 if layout.elf_class == 64 else 4
     offset, bits = 0, 0
     while offset + 8 <= len(desc):
-        pr_type, pr_datasz = layout.u32.unpack_from(desc, offset)[0], layout.u32.unpack_from(desc, offset + 4)[0]
+        pr_type, pr_datasz = (
+            layout.u32.unpack_from(desc, offset)[0],
+            layout.u32.unpack_from(desc, offset + 4)[0],
+        )
         if pr_type == c.GNU_PROPERTY_X86_ISA_1_NEEDED and pr_datasz >= 4 and offset + 12 <= len(desc):
             bits |= layout.u32.unpack_from(desc, offset + 8)[0]
         offset += 8 + _align(pr_datasz, step)

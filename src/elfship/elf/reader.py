@@ -135,7 +135,9 @@ def _parse(image: Image) -> ElfInfo:
         isa_level=isa_level_name(notes.isa_needed) if is_x86 else None,
         dynamic_symbol_count=symbol_count,
         stripped=None if sections is None else not any(s.sh_type == c.SHT_SYMTAB for _, s in sections),
-        debug_info=None if section_names is None else bool({".debug_info", ".zdebug_info"} & set(section_names)),
+        debug_info=None
+        if section_names is None
+        else bool({".debug_info", ".zdebug_info"} & set(section_names)),
         sections=section_names or (),
         uses_nss=uses_nss,
         inode=image.inode,
@@ -153,7 +155,11 @@ def _path_list(image: Image, table: DynamicTable, tag: int, what: str) -> tuple[
 
 
 def _classify_kind(
-    e_type: int, interpreter: str | None, table: DynamicTable | None, needed: tuple[str, ...], soname: str | None
+    e_type: int,
+    interpreter: str | None,
+    table: DynamicTable | None,
+    needed: tuple[str, ...],
+    soname: str | None,
 ) -> Kind:
     if e_type == c.ET_REL:
         return Kind.OBJECT
