@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Generate elfship's target data (src/elfship/targets/data) from measured sources.
+
+    python scripts/gen_targets.py [--distros ../shared/data/distros] [--roots ~/.cache/elfship-tests/roots]
+                                  [--cache ~/.cache/elfship-build] [--out src/elfship/targets/data] [--offline]
+
+Inputs: the shared distros measurements and EOL.rst (read-only), the Alpine table in targets_alpine.py,
+Debian minbase roots made with `debootstrap --variant=minbase SUITE DIR` (base sonames), and each Debian
+suite's Contents-amd64.gz (soname -> package; downloaded once into --cache). The output is deterministic:
+the same inputs give the same bytes. Commit only the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from targets_alpine import alpine_records
+from targets_debian import (
+    SUITES,
+    MirrorUnreachable,
+    base_sonames,
+    contents_url,
+    dpkg_version,
+    fetch_contents,
+    parse_contents,
+    sha256_of,
+    write_gzip_json,
+)
+from targets_releases import release_records
+
+REPO = Path(__file__).resolve().parent.parent
+DATA_FORMAT = 1
+ARCHES = ("x86_64", "aarch64")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--distros", type=Path, default=REPO.parent / "shared" / "data" / "distros")
+    parser.add_argument("--roots", type=Path, default=Path.home() / ".cache" / "elfship-tests" / "roots")
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "elfship-build")
+    parser.add_argument("--out", type=Path, default=REPO / "src" / "elfship" / "targets" / "data")
+    parser.add_argument("--offline", action="store_true", help="use cached downloads only")
+    return parser.parse_args(argv)
+
+
+def log(message: str) -> None:
+    print(f"gen_targets: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not (args.distros / "EOL.rst").is_file():
+        log(f"{args.distros} holds no EOL.rst: give the distros data directory with --distros")
+        return 2
+    records = [r for arch in ARCHES for r in release_records(args.distros, arch) + alpine_records(arch)]
+    args.out.mkdir(parents=True, exist_ok=True)
+    indexes: dict[str, Any] = {}
+    for name, suite in SUITES.items():
+        record = _find(records, name, "x86_64")
+        _add_base_sonames(record, args.roots / suite, suite)
+        index = _write_package_index(name, suite, args)
+        if index is not None:
+            indexes[name] = index
+            record["package_index"] = name
+            record["sources"].append(f"package_for: {', '.join(index['sources'])}")
+    _check_aliases(records)
+    _remove_stale_indexes(args.out, {info["file"] for info in indexes.values()})
+    _write_releases(args.out / "releases.json", records, indexes)
+    log(f"{len(records)} release records, {len(indexes)} package indexes written to {args.out}")
+    return 0
+
+
+def _find(records: list[dict[str, Any]], name: str, arch: str) -> dict[str, Any]:
+    for record in records:
+        if record["name"] == name and record["arch"] == arch:
+            return record
+    raise SystemExit(f"gen_targets: no measured data for {name} ({arch}) in the distros directory")
+
+
+def _add_base_sonames(record: dict[str, Any], root: Path, suite: str) -> None:
+    if not (root / "etc" / "os-release").exists():
+        log(
+            f"{root}: no minbase root; base_sonames of {record['name']} stay unknown "
+            f"(make it with `debootstrap --variant=minbase {suite} {root}`)"
+        )
+        return
+    record["base_sonames"] = base_sonames(root)
+    libc6 = dpkg_version(root, "libc6") or "unknown"
+    record["sources"].append(
+        f"base_sonames: library directories of `debootstrap --variant=minbase {suite}` (libc6 {libc6})"
+    )
+
+
+def _write_package_index(name: str, suite: str, args: argparse.Namespace) -> dict[str, Any] | None:
+    try:
+        contents = fetch_contents(suite, args.cache, offline=args.offline)
+    except MirrorUnreachable as exc:
+        log(f"package map of {name} unknown: {exc}")
+        return None
+    mapping = parse_contents(contents)
+    file_name = f"packages-{name.replace(':', '-')}.json.gz"
+    write_gzip_json(args.out / file_name, json.dumps(mapping, separators=(",", ":"), sort_keys=True))
+    family, version = name.split(":", 1)
+    return {
+        "file": file_name,
+        "family": family,
+        "version": version,
+        "count": len(mapping),
+        "sources": [f"{contents_url(suite)} (sha256 {sha256_of(contents)})"],
+    }
+
+
+def _check_aliases(records: list[dict[str, Any]]) -> None:
+    for arch in ARCHES:
+        seen: dict[str, str] = {}
+        for record in (r for r in records if r["arch"] == arch):
+            for key in [record["name"], *record["aliases"]]:
+                if key in seen and seen[key] != record["name"]:
+                    raise SystemExit(
+                        f"gen_targets: {key} names both {seen[key]} and {record['name']} ({arch})"
+                    )
+                seen[key] = record["name"]
+
+
+def _remove_stale_indexes(out: Path, keep: set[str]) -> None:
+    for path in out.glob("packages-*.json.gz"):
+        if path.name not in keep:
+            path.unlink()
+
+
+def _write_releases(path: Path, records: list[dict[str, Any]], indexes: dict[str, Any]) -> None:
+    """One release per line, keys sorted: small, deterministic and readable in a diff."""
+    ordered = sorted(records, key=lambda r: (r["family"], r["version"], r["arch"]))
+    lines = [json.dumps(r, sort_keys=True, separators=(",", ":")) for r in ordered]
+    text = (
+        '{"format":' + str(DATA_FORMAT) + ',\n"generated_by":"scripts/gen_targets.py",\n'
+        '"package_indexes":' + json.dumps(indexes, sort_keys=True, separators=(",", ":")) + ",\n"
+        '"releases":[\n' + ",\n".join(lines) + "\n]}\n"
+    )
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

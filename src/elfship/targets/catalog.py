@@ -1,0 +1,173 @@
+"""The releases elfship knows, from the packaged data, and how a user's spelling of one is resolved."""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import functools
+from types import MappingProxyType
+from typing import Any
+
+from elfship.errors import UsageError
+from elfship.targets import data
+from elfship.targets.families import FAMILY_SPELLINGS, MAJOR_ONLY_FAMILIES
+from elfship.targets.model import Target
+from elfship.targets.packages import release_rank
+
+DEFAULT_ARCH = "x86_64"
+_SEPARATORS = " :_/-"
+
+
+def _date(value: str | None) -> datetime.date | None:
+    return datetime.date.fromisoformat(value) if value else None
+
+
+def _target_from_record(record: dict[str, Any]) -> Target:
+    nodes = {namespace: frozenset(versions) for namespace, versions in record["version_nodes"].items()}
+    base = record.get("base_sonames")
+    return Target(
+        name=record["name"],
+        family=record["family"],
+        version=record["version"],
+        aliases=tuple(record["aliases"]),
+        arch=record["arch"],
+        libc=record["libc"],
+        libc_version=record["libc_version"],
+        version_nodes=MappingProxyType(nodes),
+        eol=_date(record.get("eol")),
+        lts_end=_date(record.get("lts_end")),
+        elts_end=_date(record.get("elts_end")),
+        rolling=bool(record.get("rolling")),
+        base_sonames=None if base is None else frozenset(base),
+        package_manager=record["package_manager"],
+        sources=tuple(record["sources"]),
+        kind=record.get("kind", "release"),
+        kernel=record.get("kernel"),
+        isa_baseline=record.get("isa_baseline"),
+        package_index=record.get("package_index"),
+    )
+
+
+def _sort_key(target: Target) -> tuple[str, float, str, str]:
+    return (target.family, release_rank(target.version), target.version, target.arch)
+
+
+@functools.cache
+def _all() -> tuple[Target, ...]:
+    records = data.releases_document()["releases"]
+    return tuple(sorted((_target_from_record(r) for r in records), key=_sort_key))
+
+
+@functools.cache
+def _by_name(arch: str) -> dict[str, Target]:
+    """Every accepted spelling of a release of one arch -> the release."""
+    table: dict[str, Target] = {}
+    for target in _all():
+        if target.arch != arch:
+            continue
+        for key in _spellings(target):
+            table.setdefault(key, target)
+    return table
+
+
+def _spellings(target: Target) -> list[str]:
+    keys = [target.name, *target.aliases]
+    keys += [f"{target.family}:{alias}" for alias in target.aliases if ":" not in alias]
+    keys += [f"{target.family}{sep}{target.version}" for sep in ("", "-", "_", " ")]
+    return [key.lower() for key in keys]
+
+
+@functools.cache
+def _families() -> dict[str, str]:
+    """Family spellings (canonical and other) -> canonical family, longest spelling first."""
+    names = {t.family: t.family for t in _all()}
+    names.update(FAMILY_SPELLINGS)
+    return dict(sorted(names.items(), key=lambda item: -len(item[0])))
+
+
+def all_targets(arch: str | None = DEFAULT_ARCH) -> tuple[Target, ...]:
+    """Every release elfship has data for, of one arch (None: every arch), sorted by family and version."""
+    return tuple(t for t in _all() if arch is None or t.arch == arch)
+
+
+def supported_targets(
+    today: datetime.date | None = None, arch: str | None = DEFAULT_ARCH
+) -> tuple[Target, ...]:
+    """Every release not past its EOL date (what `--target supported` means).
+
+    Only releases with a known EOL date count; rolling releases, releases whose EOL is unknown and manylinux
+    build images are left out (they have no date to hold them to, or are not deployment targets).
+    """
+    return tuple(t for t in all_targets(arch) if t.kind == "release" and t.is_supported(today))
+
+
+def known_arches() -> tuple[str, ...]:
+    return tuple(sorted({t.arch for t in _all()}))
+
+
+def get_target(name: str, arch: str = DEFAULT_ARCH) -> Target:
+    """Resolve a release name: canonical (debian:10), alias (bullseye, debian:bullseye), or a common spelling
+    (debian-10, debian10, rhel8, ubi8, rockylinux:9, alpine:3.19.1, ubuntu:22.04.3).
+
+    Raises UsageError naming close matches when nothing fits.
+    """
+    key = " ".join(name.strip().lower().split())
+    table = _by_name(arch)
+    found = table.get(key) or _by_family_and_version(key, table)
+    if found is not None:
+        return found
+    if arch not in known_arches():
+        raise UsageError(
+            f"no target data for architecture {arch!r}",
+            fix=f"known architectures: {', '.join(known_arches())}",
+        )
+    other = [a for a in known_arches() if a != arch and _resolves(key, a)]
+    if other:
+        raise UsageError(f"target {name!r} is known for {', '.join(other)} only, not for {arch}")
+    raise UsageError(f"unknown target {name!r}{_suggestion_text(key, table)}", fix=_LIST_FIX)
+
+
+_LIST_FIX = "run `elfship targets --all` to list every known release"
+
+
+def _resolves(key: str, arch: str) -> bool:
+    table = _by_name(arch)
+    return key in table or _by_family_and_version(key, table) is not None
+
+
+def _by_family_and_version(key: str, table: dict[str, Target]) -> Target | None:
+    for spelling, family in _families().items():
+        if not key.startswith(spelling):
+            continue
+        rest = key[len(spelling) :].lstrip(_SEPARATORS)
+        if not rest:
+            continue
+        for version in _version_candidates(family, rest):
+            found = table.get(f"{family}:{version}")
+            if found is not None:
+                return found
+    return None
+
+
+def _version_candidates(family: str, version: str) -> list[str]:
+    """rhel 8.9 -> 8; alpine 3.19.1 -> 3.19; ubuntu 22.04.3 -> 22.04; codenames resolve via the table."""
+    parts = version.split(".")
+    candidates = [version]
+    if family in MAJOR_ONLY_FAMILIES and parts[0].isdigit():
+        candidates.append(parts[0])
+    if len(parts) > 2:
+        candidates.append(".".join(parts[:2]))
+    return candidates
+
+
+def _suggestion_text(key: str, table: dict[str, Target]) -> str:
+    names: list[str] = []
+    family = next((f for s, f in _families().items() if key.startswith(s)), None)
+    close = difflib.get_close_matches(key, list(table), n=6, cutoff=0.6)
+    for match in close:
+        if table[match].name not in names:
+            names.append(table[match].name)
+    if family is not None and len(names) < 3:
+        names += [t.name for t in all_targets(None) if t.family == family and t.name not in names]
+    names = list(dict.fromkeys(names))[:8]
+    return f"; did you mean {', '.join(names)}?" if names else ""

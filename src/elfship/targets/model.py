@@ -1,0 +1,137 @@
+"""What one Linux release (or one real root filesystem) offers to a binary."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from elfship.targets import packages
+from elfship.targets.families import (
+    INTERPRETERS,
+    NAMESPACE_OWNERS,
+    highest_version,
+    is_private_node,
+    split_version_node,
+)
+
+
+def _no_nodes() -> Mapping[str, frozenset[str]]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Target:
+    """A release such as debian:10, or a root filesystem read from disk (kind == "root").
+
+    Every fact is either measured (see `sources`) or None when nobody measured it: None never means "empty".
+    """
+
+    name: str  # canonical "family:version", e.g. debian:10, rhel:8, alpine:3.19, manylinux:2014
+    family: str
+    version: str
+    aliases: tuple[str, ...]  # code names: bullseye, focal, sid, ...
+    arch: str  # x86_64 | aarch64
+    libc: str  # glibc | musl | none (a root with no libc at all)
+    libc_version: str  # "2.28" for glibc, "1.2.4" for musl; "" when unknown
+    # namespace -> versions the release's own libraries define: {"GLIBC": {"2.2.5", ...}, "GLIBCXX": {...}}
+    version_nodes: Mapping[str, frozenset[str]] = field(default_factory=_no_nodes, hash=False)
+    eol: datetime.date | None = None
+    lts_end: datetime.date | None = None
+    elts_end: datetime.date | None = None
+    rolling: bool = False
+    base_sonames: frozenset[str] | None = None  # sonames a minbase/base image ships; None = not known
+    package_manager: str = ""  # apt | dnf | yum | zypper | apk | pacman | urpmi | tdnf | apt-rpm | slackpkg
+    sources: tuple[str, ...] = ()  # where the facts came from (files, commands, URLs)
+    kind: str = "release"  # release | manylinux (a build-image policy) | root (read from a real filesystem)
+    kernel: str | None = None  # kernel the release ships (containers run on the host's kernel instead)
+    isa_baseline: str | None = None  # lowest x86-64 level the release supports: x86-64, x86-64-v2, x86-64-v3
+    package_index: str | None = None  # release whose package index answers package_for(); None = unknown
+    root: str | None = None  # the root filesystem path when kind == "root"
+
+    # -- version nodes -------------------------------------------------------------------------------------
+
+    def provides_version(self, library_soname: str, version_node: str) -> bool | None:
+        """Does this target's `library_soname` define `version_node` (e.g. libm.so.6, GLIBC_2.29)?
+
+        True/False when the release's nodes for that namespace were measured, None when not known (a library
+        outside the measured namespaces, such as libssl.so.3's OPENSSL_3.0.0). GLIBC_PRIVATE is never
+        provided by a named release (it binds to one exact glibc build); a root provides it if its libc does.
+        """
+        namespace, version = split_version_node(version_node)
+        owners = NAMESPACE_OWNERS.get(namespace)
+        if owners is None or library_soname not in owners:
+            return None
+        if self.libc == "musl" and namespace == "GLIBC":
+            return False  # musl defines no symbol versions at all
+        if is_private_node(version_node) and self.kind != "root":
+            return False
+        nodes = self.version_nodes.get(namespace)
+        if nodes is None:
+            return None
+        return version in nodes
+
+    def highest_node(self, namespace: str) -> str | None:
+        """The newest numeric version of a namespace, e.g. highest_node("GLIBC") == "2.28" on debian:10."""
+        nodes = self.version_nodes.get(namespace)
+        return highest_version(nodes) if nodes else None
+
+    # -- libraries and packages ----------------------------------------------------------------------------
+
+    def ships_soname(self, soname: str) -> bool | None:
+        """Is `soname` in the base system? None when the base system's contents are not known."""
+        return None if self.base_sonames is None else soname in self.base_sonames
+
+    def package_for(self, soname: str) -> str | None:
+        """The package of this release that ships `soname` (Debian: from the Contents index), else None.
+
+        None means "not known": either the release's package index is not available or the soname is not
+        in it. A package name is never guessed.
+        """
+        if self.package_index is None:
+            return None
+        return packages.package_in_index(self.package_index, soname)
+
+    def package_hint(self, soname: str) -> tuple[str, str] | None:
+        """(package, release) for `soname` from this release or the nearest release of the family whose
+        package index is known, e.g. ("libpq5", "debian:11") for debian:10. None when nothing is known."""
+        own = self.package_for(soname)
+        if own is not None and self.package_index is not None:
+            return own, self.package_index
+        return packages.nearest_hint(self.family, self.version, soname)
+
+    def install_command(self, soname: str) -> str | None:
+        """The command that installs `soname` on this release, or None when it cannot be said for sure.
+
+        apt: `apt-get install libpq5` (only with a known package); RPM families: the soname capability,
+        `dnf install 'libpq.so.5()(64bit)'`; Alpine: `apk add so:libpq.so.5`.
+        """
+        return packages.install_command(self.package_manager, self.arch, soname, self.package_for(soname))
+
+    # -- derived facts -------------------------------------------------------------------------------------
+
+    @property
+    def interpreter(self) -> str | None:
+        """The dynamic loader path this release's libc provides (what PT_INTERP must name)."""
+        return INTERPRETERS.get((self.libc, self.arch))
+
+    @property
+    def display_name(self) -> str:
+        """Name plus arch (when not x86_64) and root path, for messages."""
+        text = self.name if self.arch == "x86_64" else f"{self.name} ({self.arch})"
+        return f"{text} [root {self.root}]" if self.root else text
+
+    def is_supported(self, today: datetime.date | None = None) -> bool:
+        """Not past its end-of-life date. Rolling releases and releases with unknown EOL are not "supported"
+        in this sense: there is no date to hold them to."""
+        day = today or datetime.date.today()
+        return self.eol is not None and not self.rolling and self.eol >= day
+
+    def status(self, today: datetime.date | None = None) -> str:
+        """supported | eol | rolling | unknown: one word for tables and JSON."""
+        if self.rolling:
+            return "rolling"
+        if self.eol is None:
+            return "unknown"
+        return "supported" if self.is_supported(today) else "eol"
