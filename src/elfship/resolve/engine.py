@@ -1,0 +1,417 @@
+"""Emulate one program start: map the program's dependencies breadth first, as ld.so (or musl) would.
+
+`resolve(path)` answers for this machine, `resolve(path, root=DIR)` for a root filesystem. A Resolver keeps
+what can be shared between programs (parsed ELF files, the cache, search results); `scan` uses one for a
+whole tree.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from elfship.elf import ElfInfo, Kind, read_elf
+from elfship.errors import ElfshipError
+from elfship.resolve.dst import directory_of, expand_glibc
+from elfship.resolve.environment import (
+    CACHE_PATH,
+    Environment,
+    EnvKey,
+    build_environment,
+    env_key,
+    musl_path_elements,
+)
+from elfship.resolve.loaderfacts import host_isa_level, normalise_isa
+from elfship.resolve.model import (
+    VIA_INTERPRETER,
+    VIA_LD_LIBRARY_PATH,
+    VIA_MISSING,
+    Resolution,
+    ResolvedLibrary,
+    SearchStep,
+)
+from elfship.resolve.probe import ElfCache, Probe, probe
+from elfship.resolve.rootfs import FileView, Located
+from elfship.resolve.search import (
+    Directory,
+    LoadedObject,
+    SearchResult,
+    glibc_groups,
+    musl_groups,
+    open_direct,
+    search_glibc,
+    search_musl,
+)
+
+PathLike = str | os.PathLike[str]
+# musl maps these names to itself (ldso/dynlink.c: "c.pthread.rt.m.dl.util.xnet.").
+MUSL_RESERVED = ("libc.", "libpthread.", "librt.", "libm.", "libdl.", "libutil.", "libxnet.")
+NOT_LOADABLE = (Kind.OBJECT, Kind.CORE, Kind.OTHER)
+
+
+def resolve(
+    path: PathLike,
+    *,
+    root: PathLike | None = None,
+    ld_library_path: Sequence[str] | None = None,
+    isa: str | None = None,
+) -> Resolution:
+    """What the loader would map for PATH, and why. Raises ElfError for a file that is not ELF."""
+    return Resolver(root, ld_library_path=ld_library_path, isa=isa).resolve(path)
+
+
+class Resolver:
+    """Resolve many programs against one filesystem, sharing parsed files and search results."""
+
+    def __init__(
+        self,
+        root: PathLike | None = None,
+        *,
+        ld_library_path: Sequence[str] | None = None,
+        isa: str | None = None,
+        elf_cache: ElfCache | None = None,
+    ) -> None:
+        if root is not None:
+            check_root(os.fspath(root))
+        self.view = FileView(root)
+        self.host_view = self.view if self.view.is_host else FileView(None)
+        if ld_library_path is None:
+            ld_library_path = _split_env(os.environ.get("LD_LIBRARY_PATH", ""))
+        self.ld_library_path = tuple(ld_library_path)
+        self.isa = isa
+        self.elf_cache = elf_cache or ElfCache()
+        self._envs: dict[tuple[EnvKey, str | None], Environment] = {}
+
+    def resolve(self, path: PathLike) -> Resolution:
+        name = os.fspath(path)
+        return self.resolve_info(name, read_elf(name))
+
+    def resolve_info(self, path: str, info: ElfInfo) -> Resolution:
+        key = env_key(info)
+        isa = None if key.musl else self._isa_for(info.machine)
+        env = self._envs.get((key, isa))
+        if env is None:
+            env = build_environment(self.view, self.host_view, key, isa, self.elf_cache)
+            self._envs[(key, isa)] = env
+        return _Start(self, env, path, info).run()
+
+    def _isa_for(self, machine: str) -> str | None:
+        if self.isa is None:
+            return host_isa_level(machine)
+        return normalise_isa(self.isa, machine)
+
+
+def check_root(root: str) -> None:
+    if not os.path.exists(root):
+        raise ElfshipError(f"root {root} does not exist", fix="give the directory of a root filesystem")
+    if not os.path.isdir(root):
+        raise ElfshipError(f"root {root} is not a directory", fix="give the directory of a root filesystem")
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise ElfshipError(f"root {root} is not readable", fix="run as a user who can read it")
+
+
+def _split_env(value: str) -> list[str]:
+    # glibc splits LD_LIBRARY_PATH on ':' and ';'; an empty variable means unset.
+    return value.replace(";", ":").split(":") if value else []
+
+
+def is_secure(path: str) -> bool:
+    """A setuid/setgid program (or one with file capabilities) runs with AT_SECURE: no LD_LIBRARY_PATH."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    if st.st_mode & (stat.S_ISUID | stat.S_ISGID):
+        return True
+    try:
+        return bool(os.getxattr(path, "security.capability"))
+    except OSError:
+        return False
+
+
+@dataclass
+class _Missing:
+    name: str
+    result: SearchResult
+    needed_by: list[str] = field(default_factory=list)
+
+
+class _Start:
+    """One emulated program start."""
+
+    def __init__(self, resolver: Resolver, env: Environment, path: str, info: ElfInfo) -> None:
+        self.resolver = resolver
+        self.env = env
+        self.info = info
+        self.secure = is_secure(path)
+        self.program = self._program_object(path, info)
+        self.loaded: list[LoadedObject] = [self.program]
+        self.order: list[LoadedObject] = []
+        self.interpreter: LoadedObject | None = None
+        self.interpreter_missing: ResolvedLibrary | None = None
+        self.missing: dict[str, _Missing] = {}
+        self.edges: list[tuple[str, str]] = []
+        self.by_file: dict[tuple[int, int], LoadedObject] = {}
+        self.warnings: list[str] = list(env.warnings)
+        self.ld_library_path = self._ld_library_path()
+
+    def _program_object(self, path: str, info: ElfInfo) -> LoadedObject:
+        view, inside = self.resolver.view, None
+        real = os.path.realpath(path)
+        if view.is_host:
+            inside = real
+        elif view.root is not None and real.startswith(view.root + "/"):
+            inside = real[len(view.root) :]
+        else:
+            view = self.resolver.host_view  # a program checked against a root lives outside it
+            inside = real
+        # The kernel hands ld.so the program's real path (/proc/self/exe): $ORIGIN is its real directory.
+        origin = directory_of(view.real_path(inside))
+        node = LoadedObject(path, inside, view, info, None, origin, "program", ())
+        try:
+            st = os.stat(path)
+            node.file_id = (st.st_dev, st.st_ino)
+        except OSError:
+            pass
+        return node
+
+    def _ld_library_path(self) -> tuple[Directory, ...]:
+        raw = self.resolver.ld_library_path
+        if not raw:
+            return ()
+        if self.secure:
+            self.warnings.append("setuid/setgid program: the loader ignores LD_LIBRARY_PATH")
+            return ()
+        directories: list[Directory] = []
+        for element in raw:
+            for part in (
+                musl_path_elements(element) if self.env.musl else element.replace(";", ":").split(":")
+            ):
+                directory = self._expand_llp(part or ".")
+                if directory is not None and directory not in directories:
+                    directories.append(directory)
+        return tuple(directories)
+
+    def _expand_llp(self, element: str) -> Directory | None:
+        if self.env.musl:
+            return Directory(element, self.env.view)  # musl does not expand tokens in LD_LIBRARY_PATH
+        facts = self.env.facts
+        assert facts is not None
+        expanded = expand_glibc(
+            element, origin=self.program.origin, lib=facts.lib_dst, platform=facts.platform
+        )
+        if expanded is None or not expanded.path:
+            return None
+        return Directory(expanded.path, self.program.view if expanded.uses_origin else self.env.view)
+
+    # The walk --------------------------------------------------------------------------------------------
+
+    def run(self) -> Resolution:
+        if self.info.kind in NOT_LOADABLE:
+            self.warnings.append(
+                f"{self.program.label}: a {self.info.kind.value} file is never loaded by ld.so"
+            )
+            return self._result()
+        if not self.info.is_dynamic and self.info.kind is not Kind.STATIC_PIE:
+            return self._result()
+        self._map_interpreter()
+        queue = [self.program]
+        index = 0
+        while index < len(queue):
+            needer = queue[index]
+            index += 1
+            for name in needer.info.needed:
+                added = self._need(needer, name)
+                if added is not None:
+                    queue.append(added)
+        if self.interpreter is not None and self.interpreter not in self.order:
+            self.order.append(self.interpreter)  # ld.so lists itself even when nothing names it
+        return self._result()
+
+    def _need(self, needer: LoadedObject, name: str) -> LoadedObject | None:
+        """Satisfy one DT_NEEDED entry; returns the object when it is newly mapped."""
+        existing = self._already_loaded(name)
+        if existing is not None:
+            self._link(needer, existing, name)
+            return None
+        result = self._search(needer, name)
+        if result.probe is None or not result.probe.found or result.error:
+            self._record_missing(needer, name, result)
+            return None
+        located = result.probe.located
+        assert located is not None and result.probe.info is not None and result.path is not None
+        same_file = self.by_file.get(located.file_id)
+        if same_file is not None:  # another name for a file already mapped: ld.so reuses it
+            same_file.names.add(name)
+            self._link(needer, same_file, name)
+            return None
+        assert result.view is not None
+        node = LoadedObject(
+            label=name,
+            path=result.path,
+            view=result.view,
+            info=result.probe.info,
+            loader=needer,
+            origin=directory_of(result.path),
+            found_via=result.via,
+            steps=result.steps,
+            names={name},
+            file_id=located.file_id,
+            host_path=result.view.host(result.view.real_path(result.path)),
+        )
+        self.loaded.append(node)
+        self.by_file[located.file_id] = node
+        self._link(needer, node, name)
+        return node
+
+    def _link(self, needer: LoadedObject, target: LoadedObject, name: str) -> None:
+        if needer.label not in target.needed_by:
+            target.needed_by.append(needer.label)
+        self.edges.append((needer.label, target.label))
+        if target is not self.program and target not in self.order:
+            self.order.append(target)
+
+    def _already_loaded(self, name: str) -> LoadedObject | None:
+        if self.env.musl:
+            if self.interpreter is not None and (
+                name == self.interpreter.path or name.startswith(MUSL_RESERVED)
+            ):
+                return self.interpreter
+            return next((o for o in self.loaded if name in o.names), None)
+        for obj in self.loaded:  # glibc _dl_map_object: the names it was loaded by, then its DT_SONAME
+            if name in obj.names or (obj.info.soname == name):
+                obj.names.add(name)
+                return obj
+        return None
+
+    def _search(self, needer: LoadedObject, name: str) -> SearchResult:
+        env = self.env
+        if "/" in name:
+            return open_direct(env, name, needer, self.secure)
+        if env.musl:
+            return search_musl(env, name, musl_groups(env, needer, self.ld_library_path))
+        groups = glibc_groups(env, needer, self.ld_library_path, self.secure)
+        return search_glibc(env, name, groups, needer.info.nodeflib)
+
+    def _record_missing(self, needer: LoadedObject, name: str, result: SearchResult) -> None:
+        entry = self.missing.get(name)
+        if entry is None:
+            entry = self.missing[name] = _Missing(name, result)
+        if needer.label not in entry.needed_by:
+            entry.needed_by.append(needer.label)
+        self.edges.append((needer.label, name))
+
+    def _map_interpreter(self) -> None:
+        path = self.info.interpreter or (self.env.interpreter if self.env.musl else None)
+        if not path:
+            return
+        view = self.env.view
+        result = probe(view, path, self.env.expect, self.env.elf_cache)
+        shown = view.absolute(path)
+        if not result.found or result.located is None or result.info is None:
+            problem = result.outcome if result.outcome != "absent" else None
+            step = SearchStep(VIA_INTERPRETER, shown, result.outcome)
+            label = path.rsplit("/", 1)[-1]
+            hint = "the kernel cannot start the program without it" if problem is None else None
+            self.interpreter_missing = ResolvedLibrary(
+                label, None, None, VIA_MISSING, (), None, (step,), problem, hint
+            )
+            return
+        label = result.info.soname or path.rsplit("/", 1)[-1]
+        node = LoadedObject(
+            label=label,
+            path=shown,
+            view=view,
+            info=result.info,
+            loader=None,
+            origin=directory_of(shown),
+            found_via=VIA_INTERPRETER,
+            steps=(SearchStep(VIA_INTERPRETER, shown, "found"),),
+            names={path, label},
+            file_id=result.located.file_id,
+            host_path=view.host(view.real_path(shown)),
+        )
+        self.interpreter = node
+        self.loaded.append(node)
+        self.by_file[node.file_id] = node
+
+    # The answer ------------------------------------------------------------------------------------------
+
+    def _result(self) -> Resolution:
+        libraries = tuple(self._public(o) for o in self.order)
+        interpreter = self._public(self.interpreter) if self.interpreter else self.interpreter_missing
+        missing = [self._public_missing(m) for m in self.missing.values()]
+        if self.interpreter_missing is not None:
+            missing.insert(0, self.interpreter_missing)
+        return Resolution(
+            program=self.info,
+            interpreter=interpreter,
+            libraries=libraries,
+            missing=tuple(missing),
+            edges=tuple(dict.fromkeys(self.edges)),
+            warnings=tuple(dict.fromkeys(self.warnings)),
+            libc_family="musl" if self.env.musl else "glibc",
+            root=self.resolver.view.root,
+            isa=self.env.isa,
+            program_name=self.program.label,
+        )
+
+    @staticmethod
+    def _public(obj: LoadedObject) -> ResolvedLibrary:
+        return ResolvedLibrary(
+            soname=obj.label,
+            path=obj.path,
+            host_path=obj.host_path,
+            found_via=obj.found_via,
+            needed_by=tuple(obj.needed_by),
+            info=obj.info,
+            steps=obj.steps,
+        )
+
+    def _public_missing(self, entry: _Missing) -> ResolvedLibrary:
+        result = entry.result
+        return ResolvedLibrary(
+            soname=entry.name,
+            path=None,
+            host_path=None,
+            found_via=VIA_MISSING,
+            needed_by=tuple(entry.needed_by),
+            info=None,
+            steps=result.steps,
+            error=result.error,
+            hint=self._hint(entry.name, result),
+        )
+
+    def _hint(self, name: str, result: SearchResult) -> str | None:
+        if result.error:
+            where = result.path or name
+            return f"the loader stops at {where}: {result.error}"
+        if result.other_class:
+            return f"only copies for another architecture were found: {', '.join(result.other_class[:3])}"
+        if self.env.musl:
+            return None
+        return _ld_so_conf_hint(self.env, name)
+
+
+def _ld_so_conf_hint(env: Environment, name: str) -> str | None:
+    conf = env.conf
+    if conf is None:
+        return None
+    for directory in conf.directories:
+        candidate = f"{directory.rstrip('/')}/{name}"
+        if isinstance(env.view.locate(candidate), Located):
+            if env.cache is None:
+                return (
+                    f"{candidate} exists in an ld.so.conf directory, but there is no usable {CACHE_PATH}: "
+                    "the loader only finds ld.so.conf directories through the cache (fix: run ldconfig)"
+                )
+            return (
+                f"{candidate} exists in an ld.so.conf directory but {CACHE_PATH} does not list it "
+                "(fix: run ldconfig)"
+            )
+    return None
+
+
+__all__ = ["VIA_LD_LIBRARY_PATH", "Probe", "Resolver", "check_root", "resolve"]
