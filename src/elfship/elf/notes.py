@@ -52,7 +52,7 @@ def _iter_notes(image: Image, layout: Layout, seg: Segment) -> list[tuple[bytes,
     alignment = 8 if seg.align == 8 else 4
     end = min(seg.offset + seg.filesz, image.size)
     offset = seg.offset
-    notes = []
+    notes: list[tuple[bytes, int, bytes]] = []
     while offset + 12 <= end and len(notes) < MAX_NOTES:
         namesz, descsz, note_type = layout.note.unpack_from(image.data, offset)
         name_start = offset + 12

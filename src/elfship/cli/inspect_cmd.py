@@ -1,0 +1,60 @@
+"""`elfship inspect FILE...`: what a binary is and what it needs, without running it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from elfship.elf import read_elf, read_version_symbols
+from elfship.errors import EXIT_BAD_INPUT, EXIT_OK, ElfError
+from elfship.report import jsonout
+from elfship.report.inspect_report import to_json, to_text
+
+EXAMPLES = """\
+examples:
+  elfship inspect target/release/myapp
+      kind, libc and the oldest glibc it accepts, interpreter, NEEDED, RPATH/RUNPATH,
+      and the symbols behind the newest versions, e.g.  libm.so.6  GLIBC_2.29  exp, pow
+  elfship inspect --all-versions /usr/bin/ls     every version node needed, not just the highest
+  elfship inspect --json bin/* | jq '.files[].libc'
+
+Replaces `file`, `ldd` (which runs the binary's own loader on it), `readelf -d`, `readelf -V` and `du`.
+Exit code 2 when any file could not be read (the others are still reported).
+"""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "inspect",
+        help="what a binary is and needs (never runs it)",
+        description="Read ELF files and report what they are and what they need to start.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="ELF files (programs or shared libraries)")
+    parser.add_argument("--json", action="store_true", help="one JSON document on stdout (schema_version 1)")
+    parser.add_argument(
+        "--all-versions", action="store_true", help="list every version node needed, not only the highest"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    files = []
+    errors = []
+    for index, path in enumerate(args.files):
+        try:
+            info = read_elf(path)
+            symbols = read_version_symbols(path) if info.version_needs else {}
+        except ElfError as exc:
+            errors.append({"path": path, "error": exc.problem})
+            if not args.json:
+                print(f"elfship: error: {exc.one_line()}", file=sys.stderr)
+            continue
+        if args.json:
+            files.append(to_json(info, symbols))
+        else:
+            print(("\n" if index else "") + to_text(info, symbols, all_versions=args.all_versions))
+    if args.json:
+        jsonout.emit({"files": files, "errors": errors})
+    return EXIT_BAD_INPUT if errors else EXIT_OK

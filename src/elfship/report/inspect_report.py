@@ -1,0 +1,151 @@
+"""Render ElfInfo for people (aligned text) and machines (the inspect JSON contract)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from elfship.elf.libc import version_key
+from elfship.elf.model import ElfInfo, Kind
+
+VersionSymbols = Mapping[str, Mapping[str, tuple[str, ...]]]
+MAX_SYMBOLS_SHOWN = 6
+
+
+def version_requirements(info: ElfInfo, symbols: VersionSymbols) -> dict[str, dict[str, list[str]]]:
+    """Every version each library must define, with the undefined symbols bound to it ([] when none)."""
+    return {
+        need.library: {v: list(symbols.get(need.library, {}).get(v, ())) for v in need.versions}
+        for need in info.version_needs
+    }
+
+
+def to_json(info: ElfInfo, symbols: VersionSymbols) -> dict[str, Any]:
+    return {
+        "path": info.path,
+        "size": info.size,
+        "elf_class": f"ELF{info.elf_class}",
+        "endianness": info.endianness,
+        "machine": info.machine,
+        "kind": info.kind.value,
+        "interpreter": info.interpreter,
+        "soname": info.soname,
+        "needed": list(info.needed),
+        "rpath": list(info.rpath),
+        "runpath": list(info.runpath),
+        "flags": list(info.flags),
+        "libc": {"family": info.libc.family.value, "min_version": info.libc.min_version},
+        "version_requirements": version_requirements(info, symbols),
+        "version_definitions": list(info.version_definitions),
+        "build_id": info.build_id,
+        "min_kernel": info.min_kernel,
+        "isa_level": info.isa_level,
+        "stripped": info.stripped,
+        "debug_info": info.debug_info,
+        "dynamic_symbol_count": info.dynamic_symbol_count,
+        "uses_nss": info.uses_nss,
+    }
+
+
+def namespace_of(version: str) -> str:
+    """GLIBC_2.29 -> GLIBC; GLIBCXX_3.4.30 -> GLIBCXX; anything without a number is its own namespace."""
+    head, _, tail = version.rpartition("_")
+    return head if head and tail[:1].isdigit() else version
+
+
+def highest_per_namespace(versions: tuple[str, ...]) -> list[str]:
+    best: dict[str, str] = {}
+    for version in versions:
+        space = namespace_of(version)
+        if space == version:
+            continue  # GLIBC_PRIVATE and other unnumbered nodes are shown by --all-versions only
+        current = best.get(space)
+        number = version.rpartition("_")[2]
+        if current is None or version_key(number) > version_key(current.rpartition("_")[2]):
+            best[space] = version
+    return sorted(best.values())
+
+
+def _symbols_text(names: tuple[str, ...] | list[str]) -> str:
+    shown = ", ".join(names[:MAX_SYMBOLS_SHOWN])
+    more = len(names) - MAX_SYMBOLS_SHOWN
+    return f"{shown} (+{more} more)" if more > 0 else shown or "(no symbol bound to it)"
+
+
+def _size_text(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def _kind_text(info: ElfInfo) -> str:
+    notes = {
+        Kind.STATIC: "no dynamic section: needs no loader and no shared library",
+        Kind.STATIC_PIE: "self-relocating, needs no loader and no shared library",
+        Kind.DYNAMIC: "needs its interpreter and the libraries below",
+        Kind.SHARED_LIBRARY: "loaded by a program's loader",
+    }
+    pie = " (PIE)" if "PIE" in info.flags else ""
+    note = notes.get(info.kind)
+    return f"{info.kind.value}{pie}" + (f": {note}" if note else "")
+
+
+def _libc_text(info: ElfInfo) -> str:
+    family = info.libc.family.value
+    if info.libc.min_version:
+        return f"{family}, needs glibc >= {info.libc.min_version}"
+    if info.kind in (Kind.STATIC, Kind.STATIC_PIE) and family in ("glibc", "musl"):
+        nss = " (uses NSS: needs the build host's libnss_* at run time)" if info.uses_nss else ""
+        return f"{family}, linked in statically{nss}"
+    return family
+
+
+def to_text(info: ElfInfo, symbols: VersionSymbols, *, all_versions: bool = False) -> str:
+    rows: list[tuple[str, str]] = [
+        ("kind", _kind_text(info)),
+        ("machine", f"{info.machine}, ELF{info.elf_class}, {info.endianness} endian"),
+        ("libc", _libc_text(info)),
+    ]
+    optional = (
+        ("interpreter", info.interpreter),
+        ("soname", info.soname),
+        ("needed", ", ".join(info.needed)),
+        ("rpath", ":".join(info.rpath)),
+        ("runpath", ":".join(info.runpath)),
+        ("flags", " ".join(info.flags)),
+        ("min kernel", info.min_kernel),
+        ("isa level", info.isa_level),
+        ("build-id", info.build_id),
+    )
+    rows.extend((label, value) for label, value in optional if value)
+    stripped = {None: "no section headers", True: "stripped", False: "not stripped"}[info.stripped]
+    debug = ", with debug info" if info.debug_info else ""
+    rows.append(("size", f"{_size_text(info.size)} ({info.size} bytes), {stripped}{debug}"))
+    lines = [info.path] + [f"  {label:<12} {value}" for label, value in rows]
+    lines.extend(_version_lines(info, symbols, all_versions))
+    return "\n".join(lines)
+
+
+def _version_lines(info: ElfInfo, symbols: VersionSymbols, all_versions: bool) -> list[str]:
+    if not info.version_needs:
+        return []
+    heading = (
+        "all versions needed" if all_versions else "highest versions needed, and the symbols that need them"
+    )
+    lines = [f"  {heading}:"]
+    width = max(len(n.library) for n in info.version_needs)
+    for need in info.version_needs:
+        chosen = (
+            sorted(need.versions, key=_sort_key) if all_versions else highest_per_namespace(need.versions)
+        )
+        for version in chosen:
+            names = symbols.get(need.library, {}).get(version, ())
+            lines.append(f"    {need.library:<{width}}  {version:<16} {_symbols_text(names)}")
+    return lines
+
+
+def _sort_key(version: str) -> tuple[str, tuple[int, ...]]:
+    return namespace_of(version), version_key(version.rpartition("_")[2])
