@@ -1,0 +1,240 @@
+"""elfship build, start to end: strategy -> plan -> cargo -> diagnose or verify -> strip -> install."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from elfship.build.diagnose import Diagnosis, diagnose
+from elfship.build.native import NativeDependency, find_native_dependencies
+from elfship.build.nss import nss_functions
+from elfship.build.output import check_replaceable, install, prepare_output_dir, require_strip
+from elfship.build.plan import BuildOptions, BuildPlan, c_compiler_for, make_plan
+from elfship.build.project import CargoProject, find_manifest, load_project
+from elfship.build.runner import CargoRun, run_cargo
+from elfship.build.strategy import Strategy, StrategyChoice, TargetLibc, choose_strategy, rust_triple
+from elfship.build.toolchain import Toolchain, detect_toolchain, static_library_available
+from elfship.build.verify import (
+    TargetVerdict,
+    VerifyFinding,
+    glibc_within_pin,
+    resolve_targets,
+    target_libc,
+    verify,
+)
+from elfship.build.zigwrap import ZigWrappers, write_wrappers
+from elfship.errors import UsageError
+
+OUTPUT_SUBDIR = "out"  # default -o: <target-dir>/elfship/<strategy>/out
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    cwd: Path
+    strategy: Strategy = Strategy.AUTO
+    for_targets: tuple[str, ...] = ()
+    options: BuildOptions = field(default_factory=BuildOptions)
+    arch: str | None = None  # None: the --for targets' arch, else this machine's
+    strip: bool = False
+    output_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class ArtifactResult:
+    name: str
+    cargo_path: Path
+    path: Path | None  # where it was installed; None when verification failed (nothing delivered)
+    size: int  # as cargo built it
+    size_after_strip: int | None
+    verdicts: tuple[TargetVerdict, ...]
+    findings: tuple[VerifyFinding, ...]  # elfship's own: pin exceeded, NSS use in a static glibc binary
+
+    @property
+    def ok(self) -> bool:
+        failed = any(v.verdict != "runs" for v in self.verdicts)
+        return not failed and not any(f.severity == "error" for f in self.findings)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    plan: BuildPlan
+    native: tuple[NativeDependency, ...]
+    targets: tuple[str, ...]
+    cargo_seconds: float
+    cargo_ok: bool
+    diagnoses: tuple[Diagnosis, ...]
+    artifacts: tuple[ArtifactResult, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.cargo_ok and bool(self.artifacts) and all(a.ok for a in self.artifacts)
+
+
+Logger = Callable[[str], None]
+
+
+def run_build(
+    request: BuildRequest, env: Mapping[str, str] | None = None, log: Logger | None = None
+) -> BuildResult:
+    env = dict(os.environ if env is None else env)
+    say: Logger = log or (lambda message: None)
+    toolchain = detect_toolchain(env)
+    targets = resolve_targets(request.for_targets)
+    target_libcs = tuple(target_libc(t) for t in targets)
+    arch = request.arch or _arch_of(targets, toolchain)
+    manifest = find_manifest(request.cwd, request.options.manifest_path)
+    choice = choose_strategy(request.strategy, target_libcs, toolchain, arch)
+    options = dataclasses.replace(request.options, arch=arch)
+    project = _load(toolchain, manifest, rust_triple(choice.strategy, arch), options, env)
+    native = find_native_dependencies(
+        project.resolved,
+        choice.strategy,
+        rust_triple(choice.strategy, arch),
+        lambda lib: static_library_available(toolchain.host_cc, lib),
+    )
+    plan = _plan(choice, options, toolchain, project, native, env, target_libcs)
+    strip_tool = require_strip(toolchain.strip) if request.strip else None
+    _announce(plan, native, say)
+    output_dir = prepare_output_dir(request.output_dir or plan.target_dir / OUTPUT_SUBDIR)
+    for binary in project.binaries:
+        check_replaceable(output_dir / binary.name)  # fail before a long build, not after
+    run = run_cargo(plan, env, cwd=request.cwd)
+    if not run.ok:
+        return _result(plan, native, targets, run, diagnose(run.output), ())
+    artifacts = tuple(_finish(path, plan, targets, output_dir, strip_tool) for path in run.executables)
+    return _result(plan, native, targets, run, (), artifacts)
+
+
+def _arch_of(targets: Sequence[Any], toolchain: Toolchain) -> str:
+    arches = {str(t.arch) for t in targets if getattr(t, "arch", None)}
+    if len(arches) > 1:
+        raise UsageError(
+            f"--for targets of different architectures ({', '.join(sorted(arches))})",
+            fix="build once per arch",
+        )
+    return arches.pop() if arches else toolchain.host_arch
+
+
+def _load(
+    toolchain: Toolchain, manifest: Path, triple: str, options: BuildOptions, env: Mapping[str, str]
+) -> CargoProject:
+    return load_project(
+        toolchain.cargo,
+        manifest,
+        triple,
+        packages=options.packages,
+        bins=options.bins,
+        cargo_args=options.cargo_args,
+        env=env,
+    )
+
+
+def _plan(
+    choice: StrategyChoice,
+    options: BuildOptions,
+    toolchain: Toolchain,
+    project: CargoProject,
+    native: Sequence[NativeDependency],
+    env: Mapping[str, str],
+    targets: Sequence[TargetLibc],
+) -> BuildPlan:
+    zig = _zig_wrappers(choice, options.arch, toolchain)
+    c_compiler = c_compiler_for(
+        choice.strategy,
+        options.arch,
+        toolchain.host_arch,
+        musl_gcc=toolchain.musl_gcc.get(options.arch),
+        host_ar=shutil.which("ar", path=env.get("PATH")),
+        zig=zig,
+    )
+    native_env = [pair for dep in native for pair in dep.env]
+    return make_plan(
+        choice,
+        options,
+        cargo=toolchain.cargo,
+        base_target_dir=project.target_directory,
+        c_compiler=c_compiler,
+        native_env=native_env,
+        user_env=env,
+    )
+
+
+def _zig_wrappers(choice: StrategyChoice, arch: str, toolchain: Toolchain) -> ZigWrappers | None:
+    if toolchain.zig is None:
+        return None
+    if choice.strategy is Strategy.GLIBC_PINNED:
+        return write_wrappers(toolchain.zig, f"{arch}-linux-gnu.{choice.glibc_pin}", toolchain.host_cc)
+    if choice.strategy is Strategy.MUSL and arch not in toolchain.musl_gcc:
+        return write_wrappers(toolchain.zig, f"{arch}-linux-musl", None)
+    return None
+
+
+def _announce(plan: BuildPlan, native: Sequence[NativeDependency], say: Logger) -> None:
+    pin = f" (glibc {plan.glibc_pin})" if plan.glibc_pin else ""
+    say(f"strategy {plan.strategy.value}{pin}: {plan.why}")
+    for note in plan.notes:
+        say(f"note: {note}")
+    for dep in native:
+        if dep.advice:
+            say(f"{dep.severity}: {dep.advice}")
+    say(f"running: {plan.command_line()}")
+
+
+def _finish(
+    cargo_path: Path, plan: BuildPlan, targets: Sequence[Any], output_dir: Path, strip_tool: str | None
+) -> ArtifactResult:
+    verdicts = verify(cargo_path, targets)
+    findings = _own_findings(cargo_path, plan)
+    size = cargo_path.stat().st_size
+    result = ArtifactResult(cargo_path.name, cargo_path, None, size, None, verdicts, findings)
+    if not result.ok:
+        return result  # a binary that would not run where it is going is not delivered
+    destination = output_dir / cargo_path.name
+    final_size = install(cargo_path, destination, strip_tool=strip_tool)
+    stripped = final_size if strip_tool else None
+    return ArtifactResult(cargo_path.name, cargo_path, destination, size, stripped, verdicts, findings)
+
+
+def _own_findings(path: Path, plan: BuildPlan) -> tuple[VerifyFinding, ...]:
+    findings: list[VerifyFinding] = []
+    if plan.strategy is Strategy.GLIBC_PINNED and plan.glibc_pin:
+        above = glibc_within_pin(path, plan.glibc_pin)
+        if above is not None:
+            findings.append(above)
+    if plan.strategy is Strategy.GLIBC_STATIC:
+        functions = nss_functions(path)
+        if functions:
+            findings.append(
+                VerifyFinding(
+                    "static-nss",
+                    "warning",
+                    f"uses NSS ({', '.join(functions)}): static glibc loads the target's libnss_* at run time, "
+                    "which must be the same glibc version as this build's; name lookups may fail elsewhere",
+                    "use --strategy musl, or glibc-pinned for the target's own glibc",
+                )
+            )
+    return tuple(findings)
+
+
+def _result(
+    plan: BuildPlan,
+    native: tuple[NativeDependency, ...],
+    targets: Sequence[Any],
+    run: CargoRun,
+    diagnoses: tuple[Diagnosis, ...],
+    artifacts: tuple[ArtifactResult, ...],
+) -> BuildResult:
+    return BuildResult(
+        plan=plan,
+        native=native,
+        targets=tuple(t.name for t in targets),
+        cargo_seconds=run.seconds,
+        cargo_ok=run.ok,
+        diagnoses=diagnoses,
+        artifacts=artifacts,
+    )

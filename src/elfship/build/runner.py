@@ -1,0 +1,134 @@
+"""Run cargo: its progress shows live on stderr while elfship keeps a copy for diagnosis.
+
+cargo writes JSON messages on stdout (--message-format=json-render-diagnostics, which still renders compiler
+errors for humans on stderr); elfship reads the executables cargo produced from them instead of guessing paths.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from elfship.build.diagnose import strip_ansi
+from elfship.build.plan import BuildPlan
+from elfship.errors import ToolMissingError
+
+# How long cargo gets to stop after Ctrl-C before it is killed.
+INTERRUPT_GRACE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class CargoRun:
+    returncode: int
+    output: str  # cargo's stderr as the user saw it, colour codes removed
+    executables: tuple[Path, ...]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def presentation_env(user_env: Mapping[str, str], stream: IO[str]) -> dict[str, str]:
+    """Keep cargo's colours and progress bar when the user is watching, although its stderr is now a pipe."""
+    if not _is_tty(stream):
+        return {}
+    wanted = {
+        "CARGO_TERM_COLOR": "always",
+        "CARGO_TERM_PROGRESS_WHEN": "always",
+        "CARGO_TERM_PROGRESS_WIDTH": str(shutil.get_terminal_size().columns),
+    }
+    return {k: v for k, v in wanted.items() if k not in user_env}
+
+
+def _is_tty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def run_cargo(
+    plan: BuildPlan,
+    user_env: Mapping[str, str],
+    *,
+    cwd: Path | None = None,
+    echo: IO[str] | None = None,
+) -> CargoRun:
+    """Run the plan's command with the user's environment plus the plan's; stream stderr to `echo`."""
+    echo = sys.stderr if echo is None else echo
+    env = {**user_env, **plan.env_dict, **presentation_env(user_env, echo)}
+    started = time.monotonic()
+    try:
+        process = subprocess.Popen(
+            plan.argv,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+        )
+    except FileNotFoundError:
+        raise ToolMissingError(
+            f"{plan.argv[0]} not found", fix="install Rust with rustup (https://rustup.rs)"
+        ) from None
+    captured: list[bytes] = []
+    reader = threading.Thread(target=_tee, args=(process, captured, echo), daemon=True)
+    reader.start()
+    executables: list[Path] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            executables += _executables_in(line)
+        process.wait()
+    finally:
+        if process.poll() is None:  # interrupted (Ctrl-C, SIGTERM): let cargo stop cleanly, then insist
+            _stop(process)
+        reader.join(timeout=5)
+    output = strip_ansi(b"".join(captured).decode("utf-8", "replace"))
+    return CargoRun(process.returncode, output, tuple(dict.fromkeys(executables)), time.monotonic() - started)
+
+
+def _tee(process: subprocess.Popen[bytes], captured: list[bytes], echo: IO[str]) -> None:
+    assert process.stderr is not None
+    fd = process.stderr.fileno()
+    while chunk := os.read(fd, 65536):
+        captured.append(chunk)
+        try:
+            echo.write(chunk.decode("utf-8", "replace"))
+            echo.flush()
+        except (OSError, ValueError):
+            pass  # the user's terminal went away; keep capturing for the diagnosis
+
+
+def _executables_in(line: bytes) -> list[Path]:
+    try:
+        message: dict[str, Any] = json.loads(line)
+    except ValueError:
+        return []
+    if message.get("reason") != "compiler-artifact" or not message.get("executable"):
+        return []
+    if "bin" not in message.get("target", {}).get("kind", ()):
+        return []
+    return [Path(message["executable"])]
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    try:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=INTERRUPT_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    except ProcessLookupError:
+        pass

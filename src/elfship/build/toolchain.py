@@ -1,0 +1,136 @@
+"""What this machine can build with: cargo, rustc and its installed std targets, musl-gcc, zig, strip.
+
+Detection runs each tool at most once per process (`rustc -vV` and `--print sysroot` cost ~20 ms each) and
+never fails by itself: a missing tool is recorded as None and the strategy that needs it says what to install.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from elfship.errors import ToolMissingError
+
+RUSTUP_URL = "https://rustup.rs"
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    cargo: str
+    rustc: str
+    host_triple: str  # e.g. x86_64-unknown-linux-gnu
+    sysroot: Path  # rustc --print sysroot; <sysroot>/lib/rustlib/<triple>/lib holds a target's std
+    musl_gcc: dict[str, str]  # arch -> path of a musl-gcc wrapper for it (Debian's musl-tools: x86_64)
+    zig: str | None  # the zig executable (PATH, or the one inside the `ziglang` wheel)
+    host_cc: str | None  # the C compiler cargo links with by default
+    strip: str | None
+
+    def std_installed(self, triple: str) -> bool:
+        return (self.sysroot / "lib" / "rustlib" / triple / "lib").is_dir()
+
+    @property
+    def host_arch(self) -> str:
+        return self.host_triple.split("-", 1)[0]
+
+
+def detect_toolchain(env: Mapping[str, str] | None = None) -> Toolchain:
+    """Find the tools. Raises ToolMissingError only for cargo/rustc, without which nothing can be built."""
+    env = os.environ if env is None else env
+    path = env.get("PATH")
+    cargo = _tool_from_env(env, "CARGO", "cargo", path)
+    rustc = _tool_from_env(env, "RUSTC", "rustc", path)
+    if cargo is None:
+        raise ToolMissingError("cargo not found on PATH", fix=f"install Rust with rustup ({RUSTUP_URL})")
+    if rustc is None:
+        raise ToolMissingError("rustc not found on PATH", fix=f"install Rust with rustup ({RUSTUP_URL})")
+    host_triple, sysroot = _rustc_facts(rustc, env)
+    return Toolchain(
+        cargo=cargo,
+        rustc=rustc,
+        host_triple=host_triple,
+        sysroot=sysroot,
+        musl_gcc=_find_musl_gcc(path),
+        zig=find_zig(env),
+        host_cc=shutil.which("cc", path=path) or shutil.which("gcc", path=path),
+        strip=shutil.which("strip", path=path),
+    )
+
+
+def _tool_from_env(env: Mapping[str, str], variable: str, name: str, path: str | None) -> str | None:
+    """CARGO/RUSTC as cargo itself honours them, then PATH."""
+    chosen = env.get(variable)
+    if chosen:
+        return shutil.which(chosen, path=path) or (chosen if os.access(chosen, os.X_OK) else None)
+    return shutil.which(name, path=path)
+
+
+def _rustc_facts(rustc: str, env: Mapping[str, str]) -> tuple[str, Path]:
+    try:
+        version = subprocess.run(
+            [rustc, "-vV"], capture_output=True, text=True, check=True, env=dict(env)
+        ).stdout
+        sysroot = subprocess.run(
+            [rustc, "--print", "sysroot"], capture_output=True, text=True, check=True, env=dict(env)
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise ToolMissingError(
+            f"{rustc} does not run ({exc})", fix=f"repair the Rust installation (rustup, {RUSTUP_URL})"
+        ) from None
+    host = next(
+        (line.split(":", 1)[1].strip() for line in version.splitlines() if line.startswith("host:")), ""
+    )
+    if not host:
+        raise ToolMissingError(f"{rustc} -vV names no host triple", fix="repair the Rust installation")
+    return host, Path(sysroot)
+
+
+def _find_musl_gcc(path: str | None) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for arch, names in (
+        ("x86_64", ("x86_64-linux-musl-gcc", "musl-gcc")),
+        ("aarch64", ("aarch64-linux-musl-gcc",)),
+    ):
+        for name in names:
+            located = shutil.which(name, path=path)
+            if located:
+                found[arch] = located
+                break
+    return found
+
+
+def find_zig(env: Mapping[str, str] | None = None) -> str | None:
+    """`zig` on PATH, else the binary shipped in the `ziglang` wheel (`pip install ziglang`).
+
+    The wheel's binary is called directly rather than through `python -m ziglang`: a wrapper script is run once
+    per C file, and a Python start-up for each would add up over OpenSSL's ~700 files.
+    """
+    env = os.environ if env is None else env
+    on_path = shutil.which("zig", path=env.get("PATH"))
+    if on_path:
+        return on_path
+    spec = importlib.util.find_spec("ziglang")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        candidate = Path(location) / "zig"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
+
+
+def static_library_available(cc: str | None, library: str) -> bool:
+    """Whether the host C compiler finds lib<library>.a (gcc prints the bare name back when it does not)."""
+    if cc is None:
+        return False
+    name = f"lib{library}.a"
+    try:
+        found = subprocess.run([cc, f"-print-file-name={name}"], capture_output=True, text=True, check=False)
+    except OSError:
+        return False
+    answer = found.stdout.strip()
+    return answer != name and os.path.isabs(answer) and os.path.exists(answer)
