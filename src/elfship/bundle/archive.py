@@ -1,0 +1,148 @@
+"""Pack a staged bundle tree: a deterministic .tar.gz, or the payload of a self-extracting file.
+
+Deterministic means the same inputs give the same bytes: entries sorted, owners 0, times fixed
+($SOURCE_DATE_EPOCH or 0), no gzip name or time. The self-extracting payload format is documented in launcher.c.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import stat
+import struct
+import tarfile
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+_ENTRY_HEADER = struct.Struct("<BBHIQQI")  # type, 0, path length, mode, size, stored length, crc32
+
+
+@dataclass(frozen=True)
+class TreeItem:
+    path: str  # relative to the tree root, "/"-separated
+    kind: str  # "dir", "file" or "link"
+    mode: int  # permission bits
+    target: str | None = None  # for links
+
+
+def walk_tree(root: Path, skip: Iterable[str] = ()) -> list[TreeItem]:
+    """Every directory, file and link under root, parents before children, in a stable order."""
+    skipped = set(skip)
+    items: list[TreeItem] = []
+    for top, dirs, files in os.walk(root):
+        dirs.sort()
+        relative_top = os.path.relpath(top, root)
+        names = sorted([*dirs, *files])
+        for name in names:
+            path = name if relative_top == "." else f"{relative_top}/{name}"
+            if path in skipped:
+                continue
+            full = os.path.join(top, name)
+            info = os.lstat(full)
+            mode = stat.S_IMODE(info.st_mode)
+            if stat.S_ISLNK(info.st_mode):
+                items.append(TreeItem(path, "link", 0o777, os.readlink(full)))
+            elif stat.S_ISDIR(info.st_mode):
+                items.append(TreeItem(path, "dir", mode))
+            elif stat.S_ISREG(info.st_mode):
+                items.append(TreeItem(path, "file", mode))
+        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(top, d))]
+    return sorted(items, key=lambda item: item.path.split("/"))
+
+
+def source_date_epoch() -> int:
+    try:
+        return max(0, int(os.environ.get("SOURCE_DATE_EPOCH", "0")))
+    except ValueError:
+        return 0
+
+
+def write_tar_gz(root: Path, items: list[TreeItem], handle: BinaryIO, top: str) -> None:
+    """A .tar.gz whose single top directory is `top`."""
+    mtime = source_date_epoch()
+    with (
+        gzip.GzipFile(filename="", mode="wb", fileobj=handle, mtime=0, compresslevel=9) as compressed,
+        tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        tar.addfile(_tar_info(top, tarfile.DIRTYPE, 0o755, mtime))
+        for item in items:
+            name = f"{top}/{item.path}"
+            if item.kind == "dir":
+                tar.addfile(_tar_info(name, tarfile.DIRTYPE, item.mode, mtime))
+            elif item.kind == "link":
+                info = _tar_info(name, tarfile.SYMTYPE, 0o777, mtime)
+                info.linkname = item.target or ""
+                tar.addfile(info)
+            else:
+                data = (root / item.path).read_bytes()
+                info = _tar_info(name, tarfile.REGTYPE, item.mode, mtime)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+
+
+def tar_gz_bytes(root: Path, items: list[TreeItem]) -> bytes:
+    """A .tar.gz with entries at the top level (the sh self-extracting payload)."""
+    buffer = io.BytesIO()
+    mtime = source_date_epoch()
+    with (
+        gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0, compresslevel=9) as compressed,
+        tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for item in items:
+            kind = {"dir": tarfile.DIRTYPE, "link": tarfile.SYMTYPE}.get(item.kind, tarfile.REGTYPE)
+            info = _tar_info(item.path, kind, item.mode, mtime)
+            if item.kind == "link":
+                info.linkname = item.target or ""
+                tar.addfile(info)
+            elif item.kind == "file":
+                data = (root / item.path).read_bytes()
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+            else:
+                tar.addfile(info)
+    return buffer.getvalue()
+
+
+def _tar_info(name: str, kind: bytes, mode: int, mtime: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.mode = mode
+    info.mtime = mtime
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def write_payload(root: Path, items: list[TreeItem], handle: BinaryIO) -> tuple[int, str]:
+    """Write the self-extracting payload; returns its size and a hash naming its cache directory."""
+    digest = hashlib.sha256()
+    size = 0
+    for item in items:
+        chunk = _payload_entry(root, item)
+        handle.write(chunk)
+        digest.update(chunk)
+        size += len(chunk)
+    return size, digest.hexdigest()[:32]
+
+
+def _payload_entry(root: Path, item: TreeItem) -> bytes:
+    path = item.path.encode("utf-8", "surrogateescape")
+    if item.kind == "dir":
+        return _ENTRY_HEADER.pack(ord("d"), 0, len(path), item.mode, 0, 0, 0) + path
+    if item.kind == "link":
+        target = (item.target or "").encode("utf-8", "surrogateescape")
+        crc = zlib.crc32(target)
+        return (
+            _ENTRY_HEADER.pack(ord("l"), 0, len(path), 0o777, len(target), len(target), crc) + path + target
+        )
+    data = (root / item.path).read_bytes()
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw DEFLATE: what launcher.c inflates
+    packed = packer.compress(data) + packer.flush()
+    kind, stored = ("f", packed) if len(packed) < len(data) else ("r", data)
+    header = _ENTRY_HEADER.pack(ord(kind), 0, len(path), item.mode, len(data), len(stored), zlib.crc32(data))
+    return header + path + stored

@@ -1,0 +1,243 @@
+"""The launcher at OUT/<program>: a tiny static C program compiled once and cached, or a POSIX sh fallback.
+
+The C launcher is the same binary for every bundle (per CPU): what to run is a config block appended to it
+(format documented at the top of launcher.c), so nothing is compiled per program.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import importlib.util
+import os
+import platform
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from elfship.bundle.model import LoaderSetup
+from elfship.errors import UsageError
+
+MAGIC = b"ELFSHIP1"
+PLACEHOLDER = "@DIR@"
+
+# ElfInfo.machine -> zig target triple for a static musl launcher.
+_ZIG_TARGETS = {
+    "x86_64": "x86_64-linux-musl",
+    "i386": "x86-linux-musl",
+    "aarch64": "aarch64-linux-musl",
+    "arm": "arm-linux-musleabihf",
+    "riscv64": "riscv64-linux-musl",
+    "ppc64le": "powerpc64le-linux-musl",
+    "s390x": "s390x-linux-musl",
+}
+_HOST_MACHINES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
+
+
+@dataclass(frozen=True)
+class Compiler:
+    name: str  # "musl-gcc", "zig" or "cc" (glibc static: larger, still runs anywhere)
+    command: tuple[str, ...]  # the compiler, ready for flags
+
+
+def launcher_source() -> bytes:
+    return importlib.resources.files("elfship.bundle").joinpath("launcher.c").read_bytes()
+
+
+def cache_dir() -> Path:
+    """elfship's own cache: $XDG_CACHE_HOME/elfship or ~/.cache/elfship."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "elfship"
+
+
+def compilers_for(machine: str) -> list[Compiler]:
+    """Compilers that can build a static launcher for this CPU, best first."""
+    found: list[Compiler] = []
+    native = _HOST_MACHINES.get(platform.machine()) == machine
+    if native and shutil.which("musl-gcc"):
+        found.append(Compiler("musl-gcc", ("musl-gcc",)))
+    target = _ZIG_TARGETS.get(machine)
+    if target is not None:
+        if importlib.util.find_spec("ziglang") is not None:
+            found.append(Compiler("zig", (sys.executable, "-m", "ziglang", "cc", "-target", target)))
+        elif shutil.which("zig"):
+            found.append(Compiler("zig", ("zig", "cc", "-target", target)))
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if native and compiler:
+        found.append(Compiler("cc", (compiler,)))
+    return found
+
+
+def compiled_launcher(machine: str) -> bytes | None:
+    """The launcher binary for this CPU, compiled on first use and cached; None when no compiler can build it."""
+    source = launcher_source()
+    for compiler in compilers_for(machine):
+        key = hashlib.sha256(
+            source + repr((compiler.name, compiler.command[-1], machine)).encode()
+        ).hexdigest()
+        cached = cache_dir() / "launchers" / key[:24] / "launcher"
+        if cached.is_file():
+            return cached.read_bytes()
+        built = _compile(compiler, source, cached)
+        if built is not None:
+            return built
+    return None
+
+
+def _compile(compiler: Compiler, source: bytes, cached: Path) -> bytes | None:
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    with tempfile.TemporaryDirectory(dir=cached.parent) as work:
+        src = Path(work) / "launcher.c"
+        out = Path(work) / "launcher"
+        src.write_bytes(source)
+        command = [*compiler.command, "-static", "-Os", "-s", "-o", str(out), str(src)]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if done.returncode != 0 or not out.is_file():
+            return None
+        binary = out.read_bytes()
+        os.replace(out, cached)  # atomic: a concurrent bundle sees the old state or the whole file
+    return binary
+
+
+def config_block(name: str, setup: LoaderSetup, *, payload_size: int = 0, payload_hash: str = "") -> bytes:
+    """The config text the C launcher reads from its own tail, with its length and magic."""
+    lines = [f"program={name}", f"loader={setup.path}", f"exec=libexec/{name}"]
+    lines += [f"arg={arg}" for arg in setup.args]
+    lines += ["argv0=1"] if setup.argv0 else []
+    lines += [f"env={assignment}" for assignment in setup.env]
+    if payload_size:
+        lines += [f"payload_size={payload_size}", f"payload_hash={payload_hash}"]
+    for line in lines:
+        if "\n" in line or "\0" in line:
+            raise UsageError(f"cannot bundle {name!r}: a newline or NUL in a name", fix="rename the program")
+    text = ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
+    return text + struct.pack("<I", len(text)) + MAGIC
+
+
+def _sh_quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def _sh_word(template: str) -> str:
+    """A shell word for a config value: @DIR@ becomes "$dir", the rest is quoted literally."""
+    parts = template.split(PLACEHOLDER)
+    return '"$dir"'.join(_sh_quote(part) if part else "" for part in parts) or "''"
+
+
+_FIND_SELF = """\
+self=$0
+case $self in
+*/*) ;;
+*) self=$(command -v -- "$self") || { echo "elfship launcher: cannot find $0" >&2; exit 127; } ;;
+esac
+"""
+
+_FOLLOW_LINKS = """\
+while [ -h "$self" ]; do
+    link=$(readlink -- "$self") || break
+    case $link in /*) self=$link ;; *) self=${self%/*}/$link ;; esac
+done
+dir=$(cd -P -- "${self%/*}" && pwd -P) || exit 127
+self=$dir/${self##*/}
+"""
+
+
+def _sh_exec(name: str, setup: LoaderSetup) -> str:
+    q_name = _sh_quote(name)
+    env = "".join(f"export {_sh_word(assignment)}\n" for assignment in setup.env)
+    args = " ".join(_sh_word(arg) for arg in setup.args)
+    argv0 = ' --argv0 "$0"' if setup.argv0 else ""
+    return (
+        f'ELFSHIP_EXE="$dir"/bin/{q_name}\n'
+        "ELFSHIP_LAUNCHER=$self\n"
+        "ELFSHIP_ARGV0=$0\n"
+        "export ELFSHIP_EXE ELFSHIP_LAUNCHER ELFSHIP_ARGV0\n"
+        f"{env}"
+        f'exec "$dir"/libexec/{q_name} {args}{argv0} "$ELFSHIP_EXE" "$@"\n'
+    )
+
+
+def sh_launcher(name: str, setup: LoaderSetup) -> bytes:
+    """POSIX sh launcher for OUT/<name> when no C compiler is available."""
+    script = (
+        "#!/bin/sh\n"
+        "# elfship bundle launcher, POSIX sh fallback (no C compiler was found when the bundle was made).\n"
+        f"# Runs bin/{name} through the bundled loader; see elfship's docs/bundle.md.\n"
+        + _FIND_SELF
+        + _FOLLOW_LINKS
+        + _sh_exec(name, setup)
+    )
+    return script.encode("utf-8", "surrogateescape")
+
+
+_ABSOLUTE_SELF = """\
+case $self in /*) ;; *) self=$(pwd -P)/$self ;; esac
+"""
+
+_UNPACK = """\
+try_base() {
+    base=$1
+    mkdir -p -- "$base" 2>/dev/null && chmod 700 -- "$base" 2>/dev/null || return 1
+    [ -O "$base" ] && [ -w "$base" ] || return 1
+    probe=$base/.probe.$$
+    printf '#!/bin/sh\\n' >"$probe" && chmod 700 -- "$probe" && "$probe" 2>/dev/null
+    status=$?
+    rm -f -- "$probe"
+    [ "$status" = 0 ] || return 1
+    dir=$base/$hash
+    [ -d "$dir" ] && return 0
+    tmp=$base/.$hash.$$.tmp
+    rm -rf -- "$tmp"
+    mkdir -- "$tmp" || return 1
+    if tail -c +"$skip" -- "$self" | gzip -dc | tar -xf - -C "$tmp"; then
+        [ -d "$dir" ] || mv -- "$tmp" "$dir" 2>/dev/null
+        rm -rf -- "$tmp" "$dir/.$hash.$$.tmp"
+        [ -d "$dir" ] && return 0
+    fi
+    rm -rf -- "$tmp"
+    return 1
+}
+dir=
+for base in ${ELFSHIP_CACHE_DIR:+"$ELFSHIP_CACHE_DIR"} "${TMPDIR:-/tmp}/elfship-$(id -u)" \\
+    ${XDG_CACHE_HOME:+"$XDG_CACHE_HOME/elfship"} ${HOME:+"$HOME/.cache/elfship"}; do
+    try_base "$base" && break
+    dir=
+done
+if [ -z "$dir" ]; then
+    echo "elfship: cannot unpack: no writable cache directory that allows exec" \\
+        "(fix: set ELFSHIP_CACHE_DIR to such a directory)" >&2
+    exit 127
+fi
+"""
+
+
+def sh_self_extracting_stub(name: str, setup: LoaderSetup, payload_hash: str) -> bytes:
+    """sh stub for a self-extracting file whose tar.gz payload starts right after the stub."""
+
+    def render(skip: int) -> bytes:
+        script = (
+            "#!/bin/sh\n"
+            "# elfship self-extracting bundle, POSIX sh fallback (no C compiler was found when it was made):\n"
+            "# unpacks once with tail, gzip and tar into a cache directory, then runs the program.\n"
+            f"hash={payload_hash}\n"
+            f"skip={skip:012d}\n"
+            + _FIND_SELF
+            + _ABSOLUTE_SELF
+            + _UNPACK
+            + _sh_exec(name, setup)
+            + "exit 127\n"
+        )
+        return script.encode("utf-8", "surrogateescape")
+
+    stub = render(0)
+    return render(len(stub) + 1)  # tail -c +N counts from 1; the number's width is fixed

@@ -1,0 +1,78 @@
+"""What a bundle never carries, and what it carries as one piece: data, documented in docs/bundle.md."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ExcludeRule:
+    pattern: str  # shell-style pattern matched against a library's soname (its DT_NEEDED name)
+    why: str
+
+
+_GPU = "GPU stack: must match the host's graphics driver and kernel module"
+_DISPLAY = "display stack: speaks the host's display server protocol and loads the host's drivers"
+_AUDIO = "audio stack: must match the host's sound server and its plugins"
+
+# Libraries that must come from the host the program runs on. A copy from the build machine would load, then
+# fail against the host's driver, server or kernel module; leaving them out lets the host's own copy load.
+DEFAULT_EXCLUDES: tuple[ExcludeRule, ...] = (
+    ExcludeRule("libGL.so*", _GPU),
+    ExcludeRule("libEGL.so*", _GPU),
+    ExcludeRule("libGLX.so*", _GPU),
+    ExcludeRule("libGLX_*.so*", _GPU),
+    ExcludeRule("libGLdispatch.so*", _GPU),
+    ExcludeRule("libGLESv1_CM.so*", _GPU),
+    ExcludeRule("libGLESv2.so*", _GPU),
+    ExcludeRule("libOpenGL.so*", _GPU),
+    ExcludeRule("libvulkan.so*", _GPU),
+    ExcludeRule("libdrm.so*", _GPU),
+    ExcludeRule("libdrm_*.so*", _GPU),
+    ExcludeRule("libgbm.so*", _GPU),
+    ExcludeRule("libcuda.so*", _GPU),
+    ExcludeRule("libnvidia-*.so*", _GPU),
+    ExcludeRule("libX11.so*", _DISPLAY),
+    ExcludeRule("libX11-xcb.so*", _DISPLAY),
+    ExcludeRule("libxcb.so*", _DISPLAY),
+    ExcludeRule("libxcb-*.so*", _DISPLAY),
+    ExcludeRule("libwayland-*.so*", _DISPLAY),
+    ExcludeRule("libasound.so*", _AUDIO),
+    ExcludeRule("libpulse.so*", _AUDIO),
+    ExcludeRule("libpulse-*.so*", _AUDIO),
+    ExcludeRule("libjack.so*", _AUDIO),
+    ExcludeRule("libjackserver.so*", _AUDIO),
+)
+
+# glibc is bundled all or nothing: its parts call each other through private GLIBC_PRIVATE symbols that change
+# with every release, so a libm or libpthread from the target next to the bundled libc breaks at load time.
+# Every part found next to the bundled libc.so.6 goes in, whether the program names it or not (dlopen).
+GLIBC_CORE = ("libc.so.6",)
+GLIBC_PARTS = (
+    "libc.so.6",
+    "libm.so.6",
+    "libmvec.so.1",
+    "libpthread.so.0",
+    "libdl.so.2",
+    "librt.so.1",
+    "libresolv.so.2",
+    "libutil.so.1",
+    "libanl.so.1",
+)
+# Name-service modules glibc dlopens for getpwnam, getaddrinfo and friends (nsswitch.conf "files", "dns";
+# "compat" for older nsswitch.conf files). Since glibc 2.34 files and dns live in libc itself and these are
+# stubs, but a bundled older glibc needs the real ones.
+GLIBC_NSS = ("libnss_files.so.2", "libnss_dns.so.2", "libnss_compat.so.2")
+# Undefined symbols that mean the program converts character sets with iconv, so glibc will dlopen gconv modules.
+ICONV_SYMBOLS = frozenset({"iconv_open", "iconv", "iconv_close"})
+
+
+def matching_rule(soname: str, rules: tuple[ExcludeRule, ...]) -> ExcludeRule | None:
+    """The first rule whose pattern matches the soname (or the file name of a path-like NEEDED entry)."""
+    name = soname.rsplit("/", 1)[-1]
+    return next((rule for rule in rules if fnmatch.fnmatchcase(name, rule.pattern)), None)
+
+
+def is_glibc_part(soname: str) -> bool:
+    return soname in GLIBC_PARTS or soname in GLIBC_NSS or soname.startswith("ld-linux")
