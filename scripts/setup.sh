@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install everything elfship's tests need on a fresh Debian/Ubuntu machine, then elfship itself (editable).
+# Idempotent: a second run only checks. Needs root for apt (skipped with a note when not root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  gcc g++ make binutils        # fixtures: C/C++ programs built at test time
+  debootstrap                  # real Debian 11/12/13 minbase roots as ground truth
+  libpq-dev libssl-dev         # fixtures needing libpq.so.5 / libssl.so.3
+  postgresql                   # build e2e: a real server the static app connects to
+  musl musl-tools              # a musl loader for musl-dynamic fixtures and bundles; musl-gcc
+  libtree pax-utils            # reference resolvers compared against in tests and benchmarks
+  patchelf file hyperfine
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  [[ $pkg == \#* ]] && continue
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "setup: installing ${missing[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: not root, cannot install: ${missing[*]} (tests that need them will skip, naming them)" >&2
+  fi
+fi
+
+python3 -m pip install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v "Running pip as the 'root' user" || true
+echo "setup: done ($(python3 -m elfship --version))" >&2

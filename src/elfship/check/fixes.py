@@ -1,0 +1,99 @@
+"""The ways out, worded once: rebuild static, pin glibc, bundle, or install a package."""
+
+from __future__ import annotations
+
+# Libraries whose Rust -sys crates can build them in (a static rebuild then no longer needs them).
+CRATE_FEATURES = {
+    "libpq.so.5": "pq-sys feature `bundled` (diesel: `postgres` + pq-sys `bundled`)",
+    "libssl.so.3": "openssl feature `vendored`, or rustls instead of OpenSSL",
+    "libssl.so.1.1": "openssl feature `vendored`, or rustls instead of OpenSSL",
+    "libcrypto.so.3": "openssl feature `vendored`",
+    "libcrypto.so.1.1": "openssl feature `vendored`",
+    "libsqlite3.so.0": "libsqlite3-sys feature `bundled`",
+    "libz.so.1": "libz-sys feature `static`",
+    "libcurl.so.4": "curl-sys feature `static-curl`",
+    "libmysqlclient.so.21": "mysqlclient-sys feature `bundled`",
+}
+
+GLIBC_SONAMES = frozenset(
+    {
+        "libc.so.6",
+        "libm.so.6",
+        "libpthread.so.0",
+        "libdl.so.2",
+        "librt.so.1",
+        "libresolv.so.2",
+        "libutil.so.1",
+        "libanl.so.1",
+        "libBrokenLocale.so.1",
+        "libnsl.so.1",
+        "libmvec.so.1",
+        "libc_malloc_debug.so.0",
+        "libthread_db.so.1",
+        "ld-linux-x86-64.so.2",
+        "ld-linux-aarch64.so.1",
+        "ld-linux.so.2",
+        "ld-linux-armhf.so.3",
+        "ld64.so.1",
+        "ld64.so.2",
+        "ld-linux-riscv64-lp64d.so.1",
+        "ld-linux-loongarch-lp64d.so.1",
+    }
+)
+GCC_RUNTIME_SONAMES = frozenset({"libgcc_s.so.1", "libstdc++.so.6", "libatomic.so.1", "libgomp.so.1"})
+
+
+def glibc_too_new(path: str, target_name: str, glibc: str) -> str:
+    return (
+        f"rebuild against glibc {glibc}: `elfship build --strategy glibc-pinned --for {target_name}` (Rust), "
+        f"`zig cc -target x86_64-linux-gnu.{glibc}` (C); or build static (`elfship build --strategy "
+        f"glibc-static` or `--strategy musl`); or ship the newer glibc along: `elfship bundle {path}`"
+    )
+
+
+def cxx_too_new(path: str) -> str:
+    return (
+        "link the C++ runtime statically (`-static-libstdc++ -static-libgcc`), build with the target's "
+        f"compiler, or `elfship bundle {path}`"
+    )
+
+
+def other_version_too_new(path: str, library: str) -> str:
+    return f"build against the target's {library} (or link it statically), or `elfship bundle {path}`"
+
+
+def private_glibc(path: str) -> str:
+    return (
+        "GLIBC_PRIVATE binds to one exact glibc build: link only against public glibc interfaces, build "
+        f"static, or `elfship bundle {path}` (bundles glibc whole)"
+    )
+
+
+def missing_library(path: str, soname: str, install: str | None) -> str:
+    ways = [f"`{install}`"] if install else []
+    feature = CRATE_FEATURES.get(soname)
+    ways.append(f"build it in statically ({feature})" if feature else "link it statically")
+    ways.append(f"`elfship bundle {path}`")
+    return "; or ".join(ways)
+
+
+def libc_mismatch(binary_libc: str, target_libc: str, path: str) -> str:
+    if binary_libc == "musl":
+        return (
+            "build it static (`elfship build --strategy musl` links musl in with +crt-static), or "
+            f"`elfship bundle {path}` (ships the musl loader along)"
+        )
+    return (
+        f"build it static (`elfship build --strategy musl`), or install glibc compatibility on the "
+        f"{target_libc} system (Alpine: `apk add gcompat`, partial), or `elfship bundle {path}`"
+    )
+
+
+def wrong_architecture(machine: str, target_arch: str) -> str:
+    return f"build for {target_arch} (cargo: `--target {target_arch}-unknown-linux-gnu`), not {machine}"
+
+
+STATIC_NSS_FIX = (
+    "avoid NSS in a static glibc binary (use musl: `elfship build --strategy musl`), or make sure the "
+    "target has the same glibc's libnss_* modules; or build glibc-pinned instead of static"
+)

@@ -1,0 +1,105 @@
+"""Results of a check: findings with their evidence, and a verdict per (file, target)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from types import MappingProxyType
+from typing import Any
+
+
+class Severity(str, Enum):
+    ERROR = "error"  # the loader (or the kernel) would refuse to start the program
+    WARNING = "warning"  # it starts, but something may break later, or a fact is unknown
+    INFO = "info"
+
+
+# Finding kinds: part of the JSON contract (check.schema.json lists them).
+VERSION_TOO_NEW = "version-too-new"
+PRIVATE_VERSION = "private-version"
+LIBRARY_MISSING = "library-missing"
+LIBRARY_NOT_IN_BASE = "library-not-in-base"
+LIBRARY_UNVERIFIED = "library-unverified"
+LIBRARY_UNLOADABLE = "library-unloadable"
+LIBC_MISMATCH = "libc-mismatch"
+INTERPRETER_MISSING = "interpreter-missing"
+WRONG_ARCHITECTURE = "wrong-architecture"
+ISA_LEVEL = "isa-level"
+KERNEL_TOO_OLD = "kernel-too-old"
+STATIC = "static"
+STATIC_NSS = "static-nss"
+NOT_A_PROGRAM = "not-a-program"
+RESOLVER_WARNING = "resolver-warning"
+
+FINDING_KINDS = (
+    VERSION_TOO_NEW,
+    PRIVATE_VERSION,
+    LIBRARY_MISSING,
+    LIBRARY_NOT_IN_BASE,
+    LIBRARY_UNVERIFIED,
+    LIBRARY_UNLOADABLE,
+    LIBC_MISMATCH,
+    INTERPRETER_MISSING,
+    WRONG_ARCHITECTURE,
+    ISA_LEVEL,
+    KERNEL_TOO_OLD,
+    STATIC,
+    STATIC_NSS,
+    NOT_A_PROGRAM,
+    RESOLVER_WARNING,
+)
+
+
+def _frozen(evidence: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(evidence or {}))
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    severity: Severity
+    message: str
+    fix: str | None = None
+    # What the verdict rests on: library, version, symbols, search steps... (flattened into the JSON object)
+    evidence: Mapping[str, Any] = field(default_factory=lambda: _frozen(None), hash=False)
+
+    @staticmethod
+    def make(kind: str, severity: Severity, message: str, fix: str | None = None, **evidence: Any) -> Finding:
+        return Finding(kind, severity, message, fix, _frozen(evidence))
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What happened when the program was really started inside the root (check --run)."""
+
+    started: bool  # the loader handed over to the program (whatever the program then did)
+    exit_code: int | None  # None when killed by the timeout
+    timed_out: bool
+    stderr_head: str  # the first lines the loader or program printed on stderr
+    method: str  # "chroot" | "unshare" (user + mount namespace)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    path: str
+    target: str  # "debian:11" or "root:/path"
+    findings: tuple[Finding, ...]
+    run: RunOutcome | None = None
+
+    @property
+    def verdict(self) -> str:
+        """`runs` when nothing would stop the program from starting; warnings do not change it."""
+        return "fails" if any(f.severity is Severity.ERROR for f in self.findings) else "runs"
+
+    @property
+    def runs(self) -> bool:
+        return self.verdict == "runs"
+
+    @property
+    def prediction_held(self) -> bool | None:
+        return None if self.run is None else self.run.started == self.runs
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity is Severity.ERROR)

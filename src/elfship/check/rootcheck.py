@@ -1,0 +1,174 @@
+"""Check a program against a real root filesystem: resolve as its loader would, then check every version
+need of every object against the definitions of the object it binds to (ld.so's _dl_check_map_versions)."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import replace
+from pathlib import Path
+
+from elfship.check import fixes
+from elfship.check.model import (
+    INTERPRETER_MISSING,
+    LIBRARY_MISSING,
+    LIBRARY_UNLOADABLE,
+    RESOLVER_WARNING,
+    VERSION_TOO_NEW,
+    CheckResult,
+    Finding,
+    Severity,
+)
+from elfship.check.program import STATIC_KINDS, program_findings
+from elfship.check.versions import missing_version_findings
+from elfship.elf import ElfInfo, read_version_symbols
+from elfship.errors import ElfError
+from elfship.resolve import Resolution, ResolvedLibrary, resolve
+from elfship.targets import Target, highest_version, split_version_node, target_from_root
+
+
+def root_label(root: Path | str) -> str:
+    return f"root:{root}"
+
+
+def check_in_root(path: str, info: ElfInfo, root: Path, target: Target | None = None) -> CheckResult:
+    """Will `path` start inside `root`? `target` (from target_from_root) may be passed in to share it."""
+    target = target or target_from_root(root)
+    findings = program_findings(info, target)
+    if info.kind not in STATIC_KINDS and not any(f.kind == "wrong-architecture" for f in findings):
+        # A root is checked with the environment its own services would have: no LD_LIBRARY_PATH of ours.
+        resolution = resolve(path, root=root, ld_library_path=[])
+        findings.extend(_resolution_findings(path, resolution, target))
+    return CheckResult(path, root_label(root), tuple(_dedupe(findings)))
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    # A libc mismatch also shows up as a missing interpreter; say the cause once, keep the evidence.
+    if any(f.kind == "libc-mismatch" for f in findings):
+        return [f for f in findings if f.kind != INTERPRETER_MISSING]
+    return findings
+
+
+def _resolution_findings(path: str, resolution: Resolution, target: Target) -> list[Finding]:
+    findings = [Finding.make(RESOLVER_WARNING, Severity.WARNING, w) for w in resolution.warnings]
+    interpreter = resolution.interpreter
+    if interpreter is not None and interpreter.missing:
+        findings.append(_interpreter_missing(path, resolution, target))
+        return findings  # the kernel cannot even start the loader: nothing else happens
+    for library in resolution.missing:
+        findings.append(_missing(path, library, target))
+    for library in resolution.libraries:
+        if library.error:
+            findings.append(
+                Finding.make(
+                    LIBRARY_UNLOADABLE,
+                    Severity.ERROR,
+                    f"{library.soname} at {library.path}: {library.error}",
+                    f"replace {library.path} with a {resolution.program.machine} library, or bundle",
+                    library=library.soname,
+                    library_path=library.path,
+                )
+            )
+    findings.extend(_version_findings(path, resolution, target))
+    return findings
+
+
+def _interpreter_missing(path: str, resolution: Resolution, target: Target) -> Finding:
+    interp = resolution.program.interpreter
+    return Finding.make(
+        INTERPRETER_MISSING,
+        Severity.ERROR,
+        f"the interpreter {interp} is not in the root (the kernel reports 'No such file or directory')",
+        fixes.libc_mismatch(resolution.program.libc.family.value, target.libc, path),
+        interpreter=interp,
+    )
+
+
+def _missing(path: str, library: ResolvedLibrary, target: Target) -> Finding:
+    install = target.install_command(library.soname)
+    steps = [{"source": s.source, "path": s.path, "outcome": s.outcome} for s in library.steps]
+    needers = ", ".join(library.needed_by)
+    how = f" (install: {install})" if install else ""
+    hint = f"; {library.hint}" if library.hint else ""
+    return Finding.make(
+        LIBRARY_MISSING,
+        Severity.ERROR,
+        f"{library.soname} => not found (needed by {needers}){how}{hint}",
+        fixes.missing_library(path, library.soname, install),
+        library=library.soname,
+        needed_by=list(library.needed_by),
+        install=install,
+        search_steps=steps,
+    )
+
+
+def _providers(resolution: Resolution) -> dict[str, ResolvedLibrary]:
+    """Every name a loaded object answers to (the DT_NEEDED name and its DT_SONAME), as ld.so matches."""
+    providers: dict[str, ResolvedLibrary] = {}
+    objects = list(resolution.libraries)
+    if resolution.interpreter is not None and not resolution.interpreter.missing:
+        objects.append(resolution.interpreter)
+    for lib in objects:
+        providers.setdefault(lib.soname, lib)
+        if lib.info is not None and lib.info.soname:
+            providers.setdefault(lib.info.soname, lib)
+    return providers
+
+
+def _version_findings(path: str, resolution: Resolution, target: Target) -> list[Finding]:
+    providers = _providers(resolution)
+    needers: list[tuple[str | None, str, ElfInfo]] = [(None, path, resolution.program)]
+    needers.extend(
+        (lib.soname, lib.host_path, lib.info)
+        for lib in resolution.libraries
+        if lib.info is not None and lib.host_path is not None
+    )
+    findings: list[Finding] = []
+    for needer, host_path, info in needers:
+        symbols = None
+        for need in info.version_needs:
+            provider = providers.get(need.library)
+            if provider is None or provider.info is None:
+                continue  # a missing library is reported as such
+            defined = set(provider.info.version_definitions)
+            missing = [v for v in need.versions if v not in defined]
+            if not missing:
+                continue
+            if symbols is None:
+                symbols = _symbols(host_path)
+            findings.extend(
+                missing_version_findings(
+                    program_path=path,
+                    needer=needer,
+                    library=need.library,
+                    missing=missing,
+                    symbols=symbols,
+                    offered=functools.partial(_offered, provider=provider, target=target),
+                    evidence={"library_path": provider.path},
+                )
+            )
+    return [_with_glibc_fix(f, path, target) for f in findings]
+
+
+def _symbols(host_path: str) -> dict[str, dict[str, tuple[str, ...]]]:
+    try:
+        return read_version_symbols(host_path)
+    except ElfError:
+        return {}
+
+
+def _offered(namespace: str, provider: ResolvedLibrary, target: Target) -> str:
+    if namespace == "GLIBC" and target.libc == "glibc" and target.libc_version:
+        return f"the root's glibc is {target.libc_version} ({provider.path})"
+    definitions = provider.info.version_definitions if provider.info else ()
+    ours = {version for space, version in map(split_version_node, definitions) if space == namespace}
+    newest = highest_version(ours)
+    if newest is None:
+        return f"{provider.path} defines no {namespace} version"
+    return f"{provider.path} defines up to {namespace}_{newest}"
+
+
+def _with_glibc_fix(finding: Finding, path: str, target: Target) -> Finding:
+    if finding.kind != VERSION_TOO_NEW or finding.fix is not None:
+        return finding
+    glibc = target.libc_version or "the root's version"
+    return replace(finding, fix=fixes.glibc_too_new(path, target.name, glibc))

@@ -1,0 +1,120 @@
+"""`elfship check FILE... --target T... | --root DIR [--run]`: will it run there, and why not."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from elfship.check import check_in_root, check_info, run_in_root
+from elfship.check.model import CheckResult
+from elfship.elf import ElfInfo, read_elf
+from elfship.errors import EXIT_BAD_INPUT, EXIT_FAILS, EXIT_OK, ElfError, UsageError
+from elfship.report import jsonout
+from elfship.report.check_report import result_json, to_text
+from elfship.targets import Target, get_target, known_arches, supported_targets, target_from_root
+
+EXAMPLES = """\
+examples:
+  elfship check target/release/app --target debian:10
+      app on debian:10: FAILS
+        error    libm.so.6 needs GLIBC_2.29 for exp, pow; debian:10 has glibc 2.28
+        error    libpq.so.5: ...
+  elfship check app --target debian:11 --target rhel:8 --target alpine:3.19   a matrix
+  elfship check app --target supported          every release not past its end of life
+  elfship check app --root /srv/rootfs           exact: reads that root's own libraries and loader config
+  elfship check app --root /srv/rootfs --run     and proves it: starts app there (chroot, or unshare)
+
+targets: `elfship targets` lists them (debian:10, buster, ubuntu:22.04, jammy, rhel:8, rocky:9, alpine:3.19, ...).
+A named target is checked from measured facts about the release (glibc and its version nodes, base sonames,
+package index); --root reads the real files. Nothing is executed except with --run.
+
+exit codes: 0 runs on every target asked, 1 fails on at least one, 2 bad input or usage.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="will it run on debian:10, rhel:8, alpine:3.19 or in that root? why not, and the fix",
+        description="Predict whether each file starts on each target, naming the exact symbols, libraries "
+        "and fixes.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument(
+        "--target",
+        "-t",
+        action="append",
+        default=[],
+        metavar="T",
+        help="a release (debian:10, bullseye, rhel:8, ...) or 'supported'; repeat for a matrix",
+    )
+    parser.add_argument(
+        "--root", action="append", default=[], type=Path, metavar="DIR", help="a root filesystem to check in"
+    )
+    parser.add_argument("--run", action="store_true", help="with --root: also start the program there")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to let --run go (default 10)")
+    parser.add_argument("--arch", help="architecture of the named targets (default: the file's own)")
+    parser.add_argument("--json", action="store_true", help="one JSON document on stdout (schema_version 1)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.target and not args.root:
+        raise UsageError(
+            "nothing to check against", fix="add --target debian:11 (see `elfship targets`) or --root DIR"
+        )
+    if args.run and not args.root:
+        raise UsageError("--run needs --root DIR (the program is started inside that root)")
+    roots = [(root, target_from_root(root)) for root in args.root]
+    results: list[CheckResult] = []
+    errors: list[dict[str, str]] = []
+    for path in args.files:
+        try:
+            info = read_elf(path)
+        except ElfError as exc:
+            errors.append({"path": path, "error": exc.problem})
+            if not args.json:
+                print(f"elfship: error: {exc.one_line()}", file=sys.stderr)
+            continue
+        for target in _named_targets(args.target, args.arch or _arch_of(info)):
+            results.append(check_info(info, target))
+        for root, root_target in roots:
+            results.append(_check_root(path, info, root, root_target, args))
+    _render(args, results, errors)
+    if errors:
+        return EXIT_BAD_INPUT
+    return EXIT_OK if all(r.runs for r in results) else EXIT_FAILS
+
+
+def _arch_of(info: ElfInfo) -> str:
+    return info.machine if info.machine in known_arches() else "x86_64"
+
+
+def _named_targets(names: list[str], arch: str) -> list[Target]:
+    targets: list[Target] = []
+    for name in names:
+        expanded = (
+            list(supported_targets(arch=arch)) if name == "supported" else [get_target(name, arch=arch)]
+        )
+        targets.extend(t for t in expanded if t not in targets)
+    return targets
+
+
+def _check_root(
+    path: str, info: ElfInfo, root: Path, target: Target, args: argparse.Namespace
+) -> CheckResult:
+    result = check_in_root(path, info, root, target)
+    if not args.run:
+        return result
+    outcome = run_in_root(path, root, timeout=args.timeout)
+    return CheckResult(result.path, result.target, result.findings, outcome)
+
+
+def _render(args: argparse.Namespace, results: list[CheckResult], errors: list[dict[str, str]]) -> None:
+    if args.json:
+        jsonout.emit({"results": [result_json(r) for r in results], "errors": errors})
+    elif results:
+        print(to_text(results))

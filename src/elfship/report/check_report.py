@@ -1,0 +1,125 @@
+"""Render check results: a detailed list for one target, a matrix for several, and the JSON contract."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from elfship.check.model import CheckResult, Finding, Severity
+
+MARK = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "info"}
+
+
+def finding_json(finding: Finding) -> dict[str, Any]:
+    evidence = {k: v for k, v in finding.evidence.items() if k not in ("kind", "severity", "message", "fix")}
+    return {
+        "kind": finding.kind,
+        "severity": finding.severity.value,
+        "message": finding.message,
+        "fix": finding.fix,
+        **evidence,
+    }
+
+
+def result_json(result: CheckResult) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "path": result.path,
+        "target": result.target,
+        "verdict": result.verdict,
+        "findings": [finding_json(f) for f in result.findings],
+    }
+    if result.run is not None:
+        document["run"] = {
+            "started": result.run.started,
+            "exit_code": result.run.exit_code,
+            "timed_out": result.run.timed_out,
+            "stderr": result.run.stderr_head,
+            "method": result.run.method,
+            "prediction_held": result.prediction_held,
+        }
+    return document
+
+
+def short_reason(finding: Finding) -> str:
+    """A few words for a matrix cell."""
+    ev = finding.evidence
+    if finding.kind in ("version-too-new", "private-version"):
+        versions = ev.get("versions") or ["?"]
+        return f"{versions[0]} ({ev.get('library')})"
+    if finding.kind in ("library-not-in-base", "library-missing"):
+        return f"no {ev.get('library')}"
+    if finding.kind == "libc-mismatch":
+        return f"{ev.get('binary_libc')} on {ev.get('target_libc')}"
+    if finding.kind == "wrong-architecture":
+        return f"{ev.get('machine')} binary"
+    if finding.kind == "interpreter-missing":
+        return f"no {ev.get('interpreter')}"
+    if finding.kind == "kernel-too-old":
+        return f"kernel < {ev.get('min_kernel')}"
+    return finding.kind
+
+
+def cell(result: CheckResult) -> str:
+    if result.runs:
+        warned = any(f.severity is Severity.WARNING for f in result.findings)
+        text = "runs (warnings)" if warned else "runs"
+    else:
+        errors = result.errors
+        more = f" +{len(errors) - 1}" if len(errors) > 1 else ""
+        text = f"fails: {short_reason(errors[0])}{more}"
+    if result.run is not None:
+        text += " [confirmed]" if result.prediction_held else " [RUN DISAGREES]"
+    return text
+
+
+def details(result: CheckResult, *, show_info: bool = True) -> list[str]:
+    lines = [f"{result.path} on {result.target}: {result.verdict.upper()}"]
+    for finding in result.findings:
+        if finding.severity is Severity.INFO and not show_info:
+            continue
+        lines.append(f"  {MARK[finding.severity]:<8} {finding.message}")
+    fixes = list(dict.fromkeys(f.fix for f in result.findings if f.fix and f.severity is not Severity.INFO))
+    if fixes:
+        lines.append("  ways out:")
+        lines.extend(f"    - {fix}" for fix in fixes)
+    if result.run is not None:
+        lines.extend(_run_lines(result))
+    return lines
+
+
+def _run_lines(result: CheckResult) -> list[str]:
+    run = result.run
+    assert run is not None
+    if run.timed_out:
+        what = "still running at the timeout (it started)"
+    elif run.started:
+        what = f"started, exited with {run.exit_code}"
+    else:
+        what = f"did not start (exit {run.exit_code})"
+    held = "prediction held" if result.prediction_held else "PREDICTION WRONG: please report this"
+    lines = [f"  run ({run.method}): {what}; {held}"]
+    lines.extend(f"    | {line}" for line in run.stderr_head.splitlines())
+    return lines
+
+
+def matrix(results: list[CheckResult]) -> list[str]:
+    paths = list(dict.fromkeys(r.path for r in results))
+    targets = list(dict.fromkeys(r.target for r in results))
+    table = {(r.path, r.target): cell(r) for r in results}
+    if len(targets) > 4 and len(targets) > len(paths):
+        # Many targets, few files: one row per target reads better than a very wide table.
+        rows = [["", *paths]] + [[t, *(table.get((p, t), "-") for p in paths)] for t in targets]
+    else:
+        rows = [["", *targets]] + [[p, *(table.get((p, t), "-") for t in targets)] for p in paths]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+def to_text(results: list[CheckResult]) -> str:
+    if len(results) == 1:
+        return "\n".join(details(results[0]))
+    lines = matrix(results)
+    failing = [r for r in results if not r.runs or (r.run is not None and not r.prediction_held)]
+    for result in failing:
+        lines.append("")
+        lines.extend(details(result, show_info=False))
+    return "\n".join(lines)
