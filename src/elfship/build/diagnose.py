@@ -15,9 +15,10 @@ GLIBC_LIBS = r"(?:c|m|pthread|dl|rt|util|resolv)"
 # "the linker cannot find library X", in the words of ld, lld, zig and rustc.
 _NOT_FOUND = (
     r"(?:cannot find -l|unable to find library -l|could not find native static library `"
-    r"|unable to find (?:dynamic |static )?system library '|library not found for -l)"
+    r"|(?i:unable to find (?:dynamic |static )?system library )['\"]|library not found for -l)"
 )
-_SSL_SYMBOL = r"(?:SSL|ERR|EVP|X509|BIO|OPENSSL|CRYPTO|TLS|RAND|PEM|DH|RSA|HMAC|d2i|i2d|gss|krb5|ldap)_?\w*"
+# What libpq.a leaves undefined when linked alone: OpenSSL, GSSAPI/Kerberos, LDAP, libpgcommon/libpgport (pg_*).
+_LIBPQ_DEPENDENCY = r"(?:SSL|ERR|EVP|X509|BIO|OPENSSL|CRYPTO|TLS|RAND|PEM|DH|RSA|HMAC|d2i|i2d|gss|krb5|ldap|pg)_\w+"
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,8 @@ KNOWN_FAILURES: tuple[KnownFailure, ...] = (
     KnownFailure(
         "libpq-link-order",
         _p(
-            rf"libpq\.a\([^)]*\)[^\n]*\n?[^\n]*undefined reference to `(?P<symbol>{_SSL_SYMBOL})'"
-            rf"|undefined symbol: (?P<symbol2>{_SSL_SYMBOL})\n(?:>>>[^\n]*\n){{0,4}}?>>>[^\n]*libpq\.a"
+            rf"libpq\.a\([^)]*\)[^\n]*\n?[^\n]*undefined reference to `(?P<symbol>{_LIBPQ_DEPENDENCY})'"
+            rf"|undefined symbol: (?P<symbol2>{_LIBPQ_DEPENDENCY})\s*(?:>>>[^\n]*\n\s*){{0,4}}>>>[^\n]*libpq\.a"
         ),
         "the system libpq.a was linked statically, but what it needs (OpenSSL, GSSAPI, libpgcommon, "
         "libpgport, ...) was not linked after it, so {symbol} stays undefined",
