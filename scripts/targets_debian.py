@@ -11,6 +11,7 @@ import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
+from elfship.resolve.rootfs import FileView
 from elfship.targets.root import scan_libraries
 
 MIRROR = "http://deb.debian.org/debian"
@@ -112,7 +113,7 @@ def write_gzip_json(path: Path, text: str) -> None:
 
 def base_sonames(root: Path) -> list[str]:
     """Sonames (and versioned file names) of the ELF files in the root's library directories."""
-    return sorted(scan_libraries(root))
+    return sorted(scan_libraries(FileView(root)))
 
 
 def dpkg_version(root: Path, package: str) -> str | None:

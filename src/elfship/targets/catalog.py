@@ -10,7 +10,7 @@ from typing import Any
 
 from elfship.errors import UsageError
 from elfship.targets import data
-from elfship.targets.families import FAMILY_SPELLINGS, MAJOR_ONLY_FAMILIES
+from elfship.targets.families import FAMILY_SPELLINGS, MAJOR_ONLY_FAMILIES, version_key
 from elfship.targets.model import Target
 from elfship.targets.packages import release_rank
 
@@ -48,8 +48,10 @@ def _target_from_record(record: dict[str, Any]) -> Target:
     )
 
 
-def _sort_key(target: Target) -> tuple[str, float, str, str]:
-    return (target.family, release_rank(target.version), target.version, target.arch)
+def _sort_key(target: Target) -> tuple[str, tuple[int, ...], float, str, str]:
+    # Within a family the libc version orders releases best (manylinux:2010 < 2014 < 2_24, alt:p9 < p10).
+    libc = version_key(target.libc_version)
+    return (target.family, libc, release_rank(target.version), target.version, target.arch)
 
 
 @functools.cache

@@ -1,106 +1,45 @@
-"""The library directories of a root filesystem, and symlink resolution that never leaves the root.
+"""The library directories of a root filesystem: what `targets` scans to list a root's sonames.
 
-Only what `targets` needs to list a root's libraries: ld.so.conf (with includes) for glibc, the
-ld-musl-ARCH.path file for musl, and the default directories both loaders search.
+Built on the resolver's root view (symlinks followed inside the root) and its ld.so.conf and musl path
+readers, so a root is read here exactly as `elfship tree --root` reads it.
 """
 
 from __future__ import annotations
 
-import glob
-import os
-from pathlib import Path, PurePosixPath
+from elfship.resolve.environment import MUSL_DEFAULT_PATH, musl_path_elements
+from elfship.resolve.ldconf import read_ld_so_conf
+from elfship.resolve.rootfs import FileView, Located
 
+# Directories both loaders search (or that ldconfig always caches) besides the configured ones.
 DEFAULT_DIRECTORIES = ("/lib", "/usr/lib", "/lib64", "/usr/lib64")
-MUSL_DEFAULT_PATH = ("/lib", "/usr/local/lib", "/usr/lib")
-_MAX_LINKS = 40  # as many symlinks as the kernel follows before ELOOP
+MAX_PATH_FILE = 1 << 20
 
 
-def resolve_in_root(root: Path, path: str) -> Path | None:
-    """The host path of `path` as seen from inside `root`, following symlinks with `root` as "/".
-
-    Returns None for a dangling link, a loop, or a path that does not exist.
-    """
-    parts = list(PurePosixPath("/", path).parts[1:])
-    current = PurePosixPath("/")
-    links = 0
-    while parts:
-        part = parts.pop(0)
-        if part in ("", "."):
-            continue
-        if part == "..":
-            current = current.parent
-            continue
-        candidate = current / part
-        host = root / candidate.relative_to("/")
-        if host.is_symlink():
-            links += 1
-            if links > _MAX_LINKS:
-                return None
-            target = PurePosixPath(os.readlink(host))
-            base = PurePosixPath("/") if target.is_absolute() else current
-            parts = list((base / target).parts[1:] if target.is_absolute() else target.parts) + parts
-            current = base
-            continue
-        if not host.exists():
-            return None
-        current = candidate
-    return root / current.relative_to("/")
+def locate_file(view: FileView, path: str) -> Located | None:
+    """The regular file at `path` inside the view's root, or None."""
+    found = view.locate(path)
+    return found if isinstance(found, Located) and not found.is_dir else None
 
 
-def library_directories(root: Path) -> list[Path]:
-    """Existing library directories of the root, ld.so.conf ones first, each real directory once."""
-    wanted = [*_ld_so_conf_directories(root), *_musl_path_directories(root), *DEFAULT_DIRECTORIES]
-    seen: set[Path] = set()
-    result: list[Path] = []
+def library_directories(view: FileView) -> list[Located]:
+    """Existing library directories: ld.so.conf ones first, then musl's path, then the defaults; each real
+    directory once (on merged-/usr systems /lib and /usr/lib are the same directory)."""
+    wanted = [*read_ld_so_conf(view).directories, *_musl_directories(view), *DEFAULT_DIRECTORIES]
+    seen: set[str] = set()
+    result: list[Located] = []
     for directory in wanted:
-        host = resolve_in_root(root, directory)
-        if host is None or not host.is_dir():
-            continue
-        real = host.resolve()
-        if real not in seen:
-            seen.add(real)
-            result.append(host)
+        found = view.locate(directory)
+        if isinstance(found, Located) and found.is_dir and found.real_path not in seen:
+            seen.add(found.real_path)
+            result.append(found)
     return result
 
 
-def _ld_so_conf_directories(root: Path) -> list[str]:
-    return _read_conf(root, "/etc/ld.so.conf", depth=0)
-
-
-def _read_conf(root: Path, conf: str, depth: int) -> list[str]:
-    host = resolve_in_root(root, conf)
-    if host is None or not host.is_file() or depth > 8:
-        return []
-    directories: list[str] = []
-    for raw in host.read_text(encoding="utf-8", errors="replace").splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line or line.startswith("hwcap "):
-            continue
-        if line.startswith("include ") or line.startswith("include\t"):
-            for pattern in line.split()[1:]:
-                directories += _include(root, conf, pattern, depth)
-        else:
-            # Old syntax allowed "dir=TYPE" and comma/colon separated lists.
-            directories += [d.split("=", 1)[0] for d in line.replace(",", " ").replace(":", " ").split()]
-    return [d for d in directories if d.startswith("/")]
-
-
-def _include(root: Path, conf: str, pattern: str, depth: int) -> list[str]:
-    absolute = pattern if pattern.startswith("/") else str(PurePosixPath(conf).parent / pattern)
-    host_pattern = str(root) + absolute
-    directories: list[str] = []
-    for match in sorted(glob.glob(host_pattern)):
-        inside = "/" + os.path.relpath(match, root)
-        directories += _read_conf(root, inside, depth + 1)
-    return directories
-
-
-def _musl_path_directories(root: Path) -> list[str]:
-    etc = resolve_in_root(root, "/etc")
-    if etc is None or not etc.is_dir():
-        return []
-    path_files = sorted(etc.glob("ld-musl-*.path"))
-    if not path_files:
-        return list(MUSL_DEFAULT_PATH) if sorted((root / "lib").glob("ld-musl-*.so.1")) else []
-    text = path_files[0].read_text(encoding="utf-8", errors="replace")
-    return [d for d in text.replace(":", "\n").split() if d.startswith("/")]
+def _musl_directories(view: FileView) -> tuple[str, ...]:
+    """musl's system path from /etc/ld-musl-ARCH.path, or its built-in default when a musl loader exists."""
+    for path_file in view.glob("/etc/ld-musl-*.path"):
+        found = locate_file(view, path_file)
+        if found is not None:
+            with open(found.host_path, "rb") as handle:
+                return musl_path_elements(handle.read(MAX_PATH_FILE).decode("utf-8", "surrogateescape"))
+    return MUSL_DEFAULT_PATH if view.glob("/lib/ld-musl-*.so.1") else ()

@@ -129,9 +129,19 @@ class Target:
         return self.eol is not None and not self.rolling and self.eol >= day
 
     def status(self, today: datetime.date | None = None) -> str:
-        """supported | eol | rolling | unknown: one word for tables and JSON."""
+        """One word for tables and JSON: supported | lts | elts | eol | rolling | unknown.
+
+        lts / elts: past the EOL date but still inside the free / commercial long-term support window.
+        """
+        day = today or datetime.date.today()
         if self.rolling:
             return "rolling"
         if self.eol is None:
             return "unknown"
-        return "supported" if self.is_supported(today) else "eol"
+        if self.eol >= day:
+            return "supported"
+        if self.lts_end is not None and self.lts_end >= day:
+            return "lts"
+        if self.elts_end is not None and self.elts_end >= day:
+            return "elts"
+        return "eol"

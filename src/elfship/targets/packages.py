@@ -39,7 +39,7 @@ def release_rank(version: str) -> float:
     """Order releases of one family: 10 < 11 < 12 < testing < unstable < experimental."""
     if version in _ROLLING_RANK:
         return _ROLLING_RANK[version]
-    head = version.split(".")
+    head = version.lstrip("abcdefghijklmnopqrstuvwxyz").replace("_", ".").split(".")  # alt:p10 -> 10
     try:
         return float(head[0]) + (float("0." + head[1]) if len(head) > 1 and head[1].isdigit() else 0.0)
     except ValueError:

@@ -15,6 +15,7 @@ from types import MappingProxyType
 
 from elfship.elf import read_elf
 from elfship.errors import ElfError, UsageError
+from elfship.resolve.rootfs import FileView
 from elfship.targets.catalog import get_target
 from elfship.targets.families import (
     MAJOR_ONLY_FAMILIES,
@@ -24,7 +25,7 @@ from elfship.targets.families import (
     highest_version,
     split_version_node,
 )
-from elfship.targets.libdirs import library_directories, resolve_in_root
+from elfship.targets.libdirs import library_directories, locate_file
 from elfship.targets.model import Target
 
 _GLIBC_BANNER = re.compile(rb"GNU C Library [^\n\x00]*?version (\d+\.\d+)")
@@ -36,13 +37,14 @@ def target_from_root(root: Path | str) -> Target:
     root_path = Path(root)
     if not root_path.is_dir():
         raise UsageError(f"{root}: not a directory", fix="give the top directory of a root filesystem")
-    os_release = read_os_release(root_path)
+    view = FileView(root_path)
+    os_release = read_os_release(view)
     family, version = _family_and_version(os_release)
-    libraries = scan_libraries(root_path)
-    libc, libc_path = _find_libc(root_path, libraries)
+    libraries = scan_libraries(view)
+    libc, libc_path = _find_libc(view, libraries)
     nodes, node_sources = _version_nodes(libraries)
     arch = read_elf(libc_path).machine if libc_path else "unknown"
-    libc_version = _libc_version(root_path, libc, libc_path, nodes)
+    libc_version = _libc_version(view, libc, libc_path, nodes)
     known = _known_release(family, version, arch)
     sources = [f"root {root_path}", "etc/os-release" if os_release else "no os-release file", *node_sources]
     return Target(
@@ -57,7 +59,8 @@ def target_from_root(root: Path | str) -> Target:
         eol=known.eol if known else None,
         lts_end=known.lts_end if known else None,
         elts_end=known.elts_end if known else None,
-        rolling=known.rolling if known else False,
+        # No VERSION_ID: a development release (Debian testing/sid, Arch), so no EOL to hold it to.
+        rolling=known.rolling if known else "VERSION_ID" not in os_release,
         base_sonames=frozenset(libraries),
         package_manager=known.package_manager if known else PACKAGE_MANAGERS.get(family, ""),
         sources=tuple(sources),
@@ -69,12 +72,12 @@ def target_from_root(root: Path | str) -> Target:
     )
 
 
-def read_os_release(root: Path) -> dict[str, str]:
+def read_os_release(view: FileView) -> dict[str, str]:
     """KEY=value pairs of the root's os-release (etc/os-release, else usr/lib/os-release); {} if none."""
     for candidate in ("/etc/os-release", "/usr/lib/os-release"):
-        path = resolve_in_root(root, candidate)
-        if path is not None and path.is_file():
-            return _parse_os_release(path.read_text(encoding="utf-8", errors="replace"))
+        found = locate_file(view, candidate)
+        if found is not None:
+            return _parse_os_release(Path(found.host_path).read_text(encoding="utf-8", errors="replace"))
     return {}
 
 
@@ -116,31 +119,32 @@ def _known_release(family: str, version: str, arch: str) -> Target | None:
         return None
 
 
-def scan_libraries(root: Path) -> dict[str, Path]:
+def scan_libraries(view: FileView) -> dict[str, Path]:
     """soname (or versioned file name) -> real path, for every ELF file in the root's library directories.
 
     A library is listed under its DT_SONAME (how ld.so.cache finds it; its file name when it has none) and
     under the name of every versioned symlink to it, such as libbz2.so.1 (how a directory search finds it).
     The real files' own names (libz.so.1.2.13) are left out: no link records them as a dependency.
     """
-    found: dict[str, Path] = {}
+    libraries: dict[str, Path] = {}
     sonames: dict[Path, str | None] = {}
-    for directory in library_directories(root):
-        for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+    for directory in library_directories(view):
+        for entry in sorted(os.scandir(directory.host_path), key=lambda e: e.name):
             if ".so" not in entry.name:
                 continue
-            real = resolve_in_root(root, "/" + os.path.relpath(Path(directory) / entry.name, root))
-            if real is None or not real.is_file():
+            located = locate_file(view, f"{directory.real_path.rstrip('/')}/{entry.name}")
+            if located is None:
                 continue
+            real = Path(located.host_path)
             if real not in sonames:
                 sonames[real] = _soname(real)
             soname = sonames[real]
             if soname is None and not _is_elf(real):
                 continue
-            found.setdefault(soname or entry.name, real)
+            libraries.setdefault(soname or entry.name, real)
             if entry.is_symlink() and _VERSIONED_NAME.search(entry.name):
-                found.setdefault(entry.name, real)  # a deliberate alias such as libbz2.so.1
-    return dict(sorted(found.items()))
+                libraries.setdefault(entry.name, real)  # a deliberate alias such as libbz2.so.1
+    return dict(sorted(libraries.items()))
 
 
 def _soname(path: Path) -> str | None:
@@ -158,17 +162,16 @@ def _is_elf(path: Path) -> bool:
         return False
 
 
-def _find_libc(root: Path, libraries: dict[str, Path]) -> tuple[str, Path | None]:
+def _find_libc(view: FileView, libraries: dict[str, Path]) -> tuple[str, Path | None]:
     if "libc.so.6" in libraries:
         return "glibc", libraries["libc.so.6"]
     for name, path in libraries.items():
-        if name.startswith("ld-musl-") or name.startswith("libc.musl-"):
+        if name.startswith(("ld-musl-", "libc.musl-")):
             return "musl", path
-    for directory in ("/lib", "/usr/lib"):
-        folder = resolve_in_root(root, directory)
-        if folder is not None and folder.is_dir():
-            for candidate in sorted(folder.glob("ld-musl-*.so.1")):
-                return "musl", candidate
+    for candidate in view.glob("/lib/ld-musl-*.so.1"):
+        found = locate_file(view, candidate)
+        if found is not None:
+            return "musl", Path(found.host_path)
     return "none", None
 
 
@@ -192,24 +195,24 @@ def _version_nodes(libraries: dict[str, Path]) -> tuple[dict[str, set[str]], lis
     return nodes, sources
 
 
-def _libc_version(root: Path, libc: str, libc_path: Path | None, nodes: dict[str, set[str]]) -> str:
+def _libc_version(view: FileView, libc: str, libc_path: Path | None, nodes: dict[str, set[str]]) -> str:
     if libc == "glibc" and libc_path is not None:
         banner = _GLIBC_BANNER.search(libc_path.read_bytes())
         if banner:
             return banner.group(1).decode()
         return highest_version(nodes.get("GLIBC", set())) or ""
     if libc == "musl":
-        return _musl_version_from_apk_db(root) or ""
+        return _musl_version_from_apk_db(view) or ""
     return ""
 
 
-def _musl_version_from_apk_db(root: Path) -> str | None:
+def _musl_version_from_apk_db(view: FileView) -> str | None:
     """Alpine records installed packages in lib/apk/db/installed: P:musl then V:1.2.4-r2."""
-    database = resolve_in_root(root, "/lib/apk/db/installed")
-    if database is None or not database.is_file():
+    database = locate_file(view, "/lib/apk/db/installed")
+    if database is None:
         return None
     package = None
-    for line in database.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in Path(database.host_path).read_text(encoding="utf-8", errors="replace").splitlines():
         if line.startswith("P:"):
             package = line[2:]
         elif line.startswith("V:") and package == "musl":

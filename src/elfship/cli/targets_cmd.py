@@ -1,0 +1,242 @@
+"""`elfship targets`: the releases elfship knows and what each offers."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+from pathlib import Path
+from typing import Any
+
+from elfship.errors import EXIT_OK, UsageError
+from elfship.report.jsonout import emit
+from elfship.targets import Target, all_targets, get_target, known_arches, target_from_root
+from elfship.targets.families import version_key
+from elfship.targets.packages import index_info
+
+DESCRIPTION = """\
+List the Linux releases elfship can check binaries against: libc family and version, end-of-life date
+and whether the release is supported on that date, and what else is known about it (version nodes of
+glibc/libstdc++/libgcc, the sonames of its base system, a soname -> package map).
+Give release names for the details of each, or --root DIR to read a real root filesystem."""
+
+EPILOG = """\
+examples:
+  elfship targets                       releases still maintained (also in LTS/ELTS, rolling, unknown)
+  elfship targets --all                 every release, including EOL ones and manylinux images
+  elfship targets debian:10 bookworm    details: highest GLIBC/GLIBCXX/CXXABI/GCC node, base sonames, ...
+  elfship targets rhel8 --arch aarch64  a release of another architecture
+  elfship targets --root /srv/rootfs    what a root filesystem (debootstrap, container export) offers
+  elfship targets --json focal          the same as one JSON document on stdout
+
+Names: family:version (debian:12, ubuntu:22.04, rhel:9, alpine:3.19, manylinux:2014), code names
+(bullseye, jammy, sid) and common spellings (debian-12, rhel9, ubi9, rockylinux:9, alpine3.19).
+Status: supported (not past its EOL date), lts / elts (past EOL, still in free / commercial long-term
+support), eol (past all of them), rolling (no EOL date), unknown (no EOL date known).
+"""
+
+KNOWN_NAMESPACES = ("GLIBC", "GLIBCXX", "CXXABI", "GCC", "LIBATOMIC", "ZLIB")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "targets",
+        help="list the releases elfship knows and what each offers",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("names", nargs="*", metavar="NAME", help="releases to describe in detail")
+    parser.add_argument("--all", action="store_true", help="list every release, not only those still alive")
+    parser.add_argument("--arch", default="x86_64", help="architecture of the releases (default: x86_64)")
+    parser.add_argument("--root", type=Path, metavar="DIR", help="describe this root filesystem")
+    parser.add_argument("--date", type=_parse_date, metavar="YYYY-MM-DD", help="judge EOL as of this date")
+    parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    parser.set_defaults(func=run)
+
+
+def _parse_date(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-01-31") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    today: datetime.date = args.date or datetime.date.today()
+    if args.arch not in known_arches():
+        raise UsageError(f"unknown architecture {args.arch!r}", fix=f"use one of {', '.join(known_arches())}")
+    detail = bool(args.names or args.root)
+    targets = _selected(args, today)
+    if args.json:
+        emit(
+            {
+                "date": today.isoformat(),
+                "arch": args.arch,
+                "targets": [target_json(t, today, detail=detail) for t in targets],
+            }
+        )
+    elif detail:
+        print("\n\n".join(_detail_text(t, today) for t in targets))
+    else:
+        print(_table_text(targets, today))
+    return EXIT_OK
+
+
+def _selected(args: argparse.Namespace, today: datetime.date) -> list[Target]:
+    chosen = [get_target(name, arch=args.arch) for name in args.names]
+    if args.root is not None:
+        chosen.append(target_from_root(args.root))
+    if chosen:
+        return chosen
+    every = all_targets(args.arch)
+    if args.all:
+        return list(every)
+    return [t for t in every if t.kind == "release" and t.status(today) != "eol"]
+
+
+# -- JSON ----------------------------------------------------------------------------------------------------
+
+
+def target_json(target: Target, today: datetime.date, *, detail: bool) -> dict[str, Any]:
+    """One target as a JSON object (see schemas/targets.schema.json)."""
+    document: dict[str, Any] = {
+        "name": target.name,
+        "family": target.family,
+        "version": target.version,
+        "aliases": list(target.aliases),
+        "arch": target.arch,
+        "kind": target.kind,
+        "libc": target.libc,
+        "libc_version": target.libc_version or None,
+        "status": target.status(today),
+        "supported": target.is_supported(today),
+        "eol": _iso(target.eol),
+        "lts_end": _iso(target.lts_end),
+        "elts_end": _iso(target.elts_end),
+        "rolling": target.rolling,
+        "package_manager": target.package_manager or None,
+        "kernel": target.kernel,
+        "isa_baseline": target.isa_baseline,
+        "interpreter": target.interpreter,
+        "root": target.root,
+        "version_nodes": {ns: _nodes_json(target, ns, detail) for ns in sorted(target.version_nodes)},
+        "base_sonames_count": None if target.base_sonames is None else len(target.base_sonames),
+        "package_index": _package_index_json(target),
+        "sources": list(target.sources),
+    }
+    if detail:
+        document["base_sonames"] = None if target.base_sonames is None else sorted(target.base_sonames)
+    return document
+
+
+def _iso(day: datetime.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _nodes_json(target: Target, namespace: str, detail: bool) -> dict[str, Any]:
+    versions = target.version_nodes[namespace]
+    nodes: dict[str, Any] = {"highest": target.highest_node(namespace), "count": len(versions)}
+    if detail:
+        nodes["versions"] = sorted(versions, key=lambda v: (version_key(v), v))
+    return nodes
+
+
+def _package_index_json(target: Target) -> dict[str, Any] | None:
+    info = index_info(target.package_index) if target.package_index else None
+    if info is None:
+        return None
+    return {"release": target.package_index, "sonames": info["count"], "sources": info["sources"]}
+
+
+# -- text ----------------------------------------------------------------------------------------------------
+
+
+def _table_text(targets: list[Target], today: datetime.date) -> str:
+    header = ("NAME", "ALIASES", "LIBC", "EOL", "STATUS", "KNOWN")
+    rows = [header] + [
+        (
+            t.name,
+            ",".join(t.aliases) or "-",
+            f"{t.libc} {t.libc_version}".strip(),
+            _iso(t.eol) or ("rolling" if t.rolling else "unknown"),
+            t.status(today),
+            _known_text(t),
+        )
+        for t in targets
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+    supported = sum(1 for t in targets if t.is_supported(today))
+    lines.append(f"\n{len(targets)} releases, {supported} supported on {today.isoformat()}")
+    return "\n".join(lines)
+
+
+def _known_text(target: Target) -> str:
+    known = []
+    if target.version_nodes:
+        known.append("version-nodes")
+    if target.base_sonames is not None:
+        known.append("base-sonames")
+    if target.package_index is not None:
+        known.append("packages")
+    return ",".join(known) or "-"
+
+
+def _detail_text(target: Target, today: datetime.date) -> str:
+    title = target.display_name + (f" ({', '.join(target.aliases)})" if target.aliases else "")
+    fields = [
+        ("libc", f"{target.libc} {target.libc_version or '(version unknown)'}"),
+        ("status", _status_text(target, today)),
+        ("package manager", target.package_manager or "unknown"),
+        ("package map", _package_map_text(target)),
+        ("base system", _base_text(target)),
+        ("interpreter", target.interpreter or "unknown"),
+        ("kernel", target.kernel or "unknown"),
+        ("ISA baseline", target.isa_baseline or "unknown"),
+    ]
+    lines = [title] + [f"  {label:<16}{value}" for label, value in fields]
+    lines.append("  version nodes")
+    lines += _nodes_text(target) or [
+        "    none (musl defines no symbol versions)" if target.libc == "musl" else "    none"
+    ]
+    lines.append("  sources")
+    lines += [f"    - {source}" for source in target.sources]
+    return "\n".join(lines)
+
+
+def _status_text(target: Target, today: datetime.date) -> str:
+    text = target.status(today)
+    dates = [
+        f"{label} {_iso(day)}"
+        for label, day in (
+            ("EOL", target.eol),
+            ("LTS until", target.lts_end),
+            ("ELTS until", target.elts_end),
+        )
+        if day
+    ]
+    return f"{text} ({', '.join(dates)})" if dates else text
+
+
+def _package_map_text(target: Target) -> str:
+    info = index_info(target.package_index) if target.package_index else None
+    if info is None:
+        return "not known (no package index for this release)"
+    return f"{info['count']} sonames from the {target.package_index} Contents index"
+
+
+def _base_text(target: Target) -> str:
+    if target.base_sonames is None:
+        return "not known"
+    return f"{len(target.base_sonames)} sonames" + (" (read from the root)" if target.root else "")
+
+
+def _nodes_text(target: Target) -> list[str]:
+    order = [ns for ns in KNOWN_NAMESPACES if ns in target.version_nodes]
+    order += sorted(ns for ns in target.version_nodes if ns not in KNOWN_NAMESPACES)
+    return [
+        f"    {ns:<10} highest {target.highest_node(ns) or '-':<10} {len(target.version_nodes[ns])} versions"
+        for ns in order
+    ]
