@@ -27,19 +27,21 @@ LOADER_FAILURES = re.compile(
     r"|cannot execute binary file|Exec format error"
     r"|FATAL: kernel too old"
     r"|CPU ISA level is lower than required"
+    r"|Syntax error: .* unexpected"  # execvp's /bin/sh fallback for an ELF the kernel refused (unshare)
 )
 STDERR_LINES = 6
 
 
 def run_in_root(path: str, root: Path, *, args: tuple[str, ...] = (), timeout: float = 10.0) -> RunOutcome:
-    launcher, method = _launcher()
     stage = Path(tempfile.mkdtemp(prefix="elfship-run-", dir=_staging_dir(root)))
     try:
-        inside_name = f"/{stage.relative_to(root)}/{Path(path).name}"
-        shutil.copy2(path, stage / Path(path).name)
-        os.chmod(stage / Path(path).name, 0o755)
-        argv = [*launcher, str(root), inside_name, *args]
-        return _start(argv, method, timeout)
+        name = Path(path).name
+        inside = f"/{stage.relative_to(root)}/{name}"
+        shutil.copy2(path, stage / name)
+        os.chmod(stage / name, 0o755)
+        if os.geteuid() == 0:
+            return _start_chrooted(root, [inside, *args], timeout)
+        return _start_unshared(root, [inside, *args], timeout)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 
@@ -51,41 +53,64 @@ def _staging_dir(root: Path) -> Path:
     return tmp
 
 
-def _launcher() -> tuple[list[str], str]:
-    if os.geteuid() == 0:
-        chroot = shutil.which("chroot")
-        if chroot is None:
-            raise ToolMissingError("chroot not found", fix="install coreutils")
-        return [chroot], "chroot"
-    unshare = shutil.which("unshare")
-    chroot = shutil.which("chroot")
-    if unshare is None or chroot is None:
-        raise ToolMissingError(
-            "check --run needs root (chroot) or unshare with user namespaces",
-            fix="install util-linux, or run as root",
-        )
-    return [unshare, "--user", "--map-root-user", "--mount", chroot], "unshare"
+def _start_chrooted(root: Path, argv: list[str], timeout: float) -> RunOutcome:
+    """chroot in the child, then execve: unlike chroot(1), whose execvp hands an ELF the kernel refused
+    (ENOEXEC: wrong architecture) to /bin/sh as if it were a script, the refusal reaches us as it is."""
 
+    def enter_root() -> None:
+        os.chroot(root)
+        os.chdir("/")
 
-def _start(argv: list[str], method: str, timeout: float) -> RunOutcome:
     try:
         proc = subprocess.run(
-            argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+            preexec_fn=enter_root,
+            env={"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C"},
         )
     except subprocess.TimeoutExpired as exc:
-        stderr = (exc.stderr or b"").decode("utf-8", "replace")
-        # Still running after the timeout: the loader handed over, the program is doing its work.
-        return RunOutcome(True, None, True, _head(stderr), method)
+        return _timed_out(exc, "chroot")
+    except OSError as exc:  # ENOENT: no interpreter in the root; ENOEXEC: not for this machine
+        return RunOutcome(False, None, False, f"exec failed: {exc.strerror}", "chroot")
+    return _outcome(proc, "chroot")
+
+
+def _start_unshared(root: Path, argv: list[str], timeout: float) -> RunOutcome:
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        raise ToolMissingError(
+            "check --run needs root (chroot) or unshare", fix="install util-linux, or run as root"
+        )
+    command = [unshare, "--user", "--map-root-user", "--mount", f"--root={root}", *argv]
+    try:
+        proc = subprocess.run(
+            command, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        return _timed_out(exc, "unshare")
     stderr = proc.stderr.decode("utf-8", "replace")
-    if method == "unshare" and "unshare failed" in stderr:
+    if "unshare failed" in stderr:
         raise ElfshipError(
             "this kernel does not allow unprivileged user namespaces",
             fix="run check --run as root (it then uses chroot)",
         )
-    # 126: the kernel refused the file itself (wrong architecture, not executable).
+    return _outcome(proc, "unshare")
+
+
+def _timed_out(exc: subprocess.TimeoutExpired, method: str) -> RunOutcome:
+    stderr = exc.stderr.decode("utf-8", "replace") if isinstance(exc.stderr, bytes) else ""
+    # Still running after the timeout: the loader handed over, the program is doing its work.
+    return RunOutcome(True, None, True, _head(stderr), method)
+
+
+def _outcome(proc: subprocess.CompletedProcess[bytes], method: str) -> RunOutcome:
+    stderr = proc.stderr.decode("utf-8", "replace")
+    # 126: the kernel refused the file itself; otherwise a loader's complaint and a failing exit status.
     refused = proc.returncode == 126 or (proc.returncode != 0 and LOADER_FAILURES.search(stderr) is not None)
-    started = not refused
-    return RunOutcome(started, proc.returncode, False, _head(stderr), method)
+    return RunOutcome(not refused, proc.returncode, False, _head(stderr), method)
 
 
 def _head(text: str) -> str:
