@@ -56,7 +56,7 @@ def _iter_notes(image: Image, layout: Layout, seg: Segment) -> list[tuple[bytes,
     while offset + 12 <= end and len(notes) < MAX_NOTES:
         namesz, descsz, note_type = layout.note.unpack_from(image.data, offset)
         name_start = offset + 12
-        desc_start = name_start + _align(namesz, alignment)
+        desc_start = offset + _align(12 + namesz, alignment)  # padding is relative to the note start
         next_offset = desc_start + _align(descsz, alignment)
         if desc_start + descsz > end or next_offset <= offset:
             break  # a bad note ends the note list; what came before stays valid
