@@ -27,7 +27,11 @@ def test_cxx_names_glibcxx_culprit_on_debian11() -> None:
 
 
 def test_static_musl_runs_everywhere_with_kernel_note() -> None:
-    path = str(build_c("pow.c", compiler="zig", zig_target="x86_64-linux-musl", cflags=["-static"], out_name="pow-musl"))
+    path = str(
+        build_c(
+            "pow.c", compiler="zig", zig_target="x86_64-linux-musl", cflags=["-static"], out_name="pow-musl"
+        )
+    )
     for name in ("debian:8", "alpine:3.12", "rhel:7", "ubuntu:18.04"):
         result = check_path(path, get_target(name))
         assert result.verdict == "runs", (name, result.findings)
@@ -43,7 +47,15 @@ def test_glibc_binary_on_alpine_is_a_libc_mismatch() -> None:
 
 
 def test_musl_dynamic_on_alpine_runs_and_on_debian_fails() -> None:
-    path = str(build_c("hello.c", compiler="zig", zig_target="x86_64-linux-musl", cflags=["-dynamic"], out_name="hello-musldyn"))
+    path = str(
+        build_c(
+            "hello.c",
+            compiler="zig",
+            zig_target="x86_64-linux-musl",
+            cflags=["-dynamic"],
+            out_name="hello-musldyn",
+        )
+    )
     assert check_path(path, get_target("alpine:3.19")).verdict == "runs"
     debian = check_path(path, get_target("debian:12"))
     assert kinds(debian) == {("libc-mismatch", "error")}
@@ -54,7 +66,9 @@ def test_static_glibc_with_nss_warns_but_runs() -> None:
     result = check_path(path, get_target("debian:11"))
     assert result.verdict == "runs"
     assert ("static-nss", "warning") in kinds(result)
-    plain = check_path(str(build_c("hello.c", cflags=["-static"], out_name="hello-static")), get_target("debian:11"))
+    plain = check_path(
+        str(build_c("hello.c", cflags=["-static"], out_name="hello-static")), get_target("debian:11")
+    )
     assert ("static-nss", "warning") not in kinds(plain)
 
 
@@ -75,7 +89,11 @@ def test_unknown_base_system_gives_a_warning_with_rpm_capability() -> None:
 
 
 def test_pinned_binary_runs_on_old_glibc_releases() -> None:
-    path = str(build_c("pow.c", compiler="zig", zig_target="x86_64-linux-gnu.2.17", ldflags=["-lm"], out_name="pow-217"))
+    path = str(
+        build_c(
+            "pow.c", compiler="zig", zig_target="x86_64-linux-gnu.2.17", ldflags=["-lm"], out_name="pow-217"
+        )
+    )
     assert read_elf(path).libc.min_version == "2.17"
     for name in ("rhel:7", "debian:9", "ubuntu:18.04", "manylinux:2014"):
         assert check_path(path, get_target(name)).verdict == "runs", name
@@ -83,7 +101,11 @@ def test_pinned_binary_runs_on_old_glibc_releases() -> None:
 
 @pytest.mark.parametrize("level", ["x86-64-v3"])
 def test_isa_level_above_baseline_warns(level: str) -> None:
-    path = build_c("hello.c", cflags=[f"-march={level}", "-Wa,-mx86-used-note=yes", "-Wl,-z,x86-64-v3"], out_name=f"hello-{level}")
+    path = build_c(
+        "hello.c",
+        cflags=[f"-march={level}", "-Wa,-mx86-used-note=yes", "-Wl,-z,x86-64-v3"],
+        out_name=f"hello-{level}",
+    )
     info = read_elf(path)
     if info.isa_level != level:
         pytest.skip(f"this binutils did not record the ISA level note (got {info.isa_level})")
