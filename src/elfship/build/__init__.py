@@ -1,8 +1,8 @@
 """Cargo orchestration: strategy -> cargo command + environment -> diagnose failure -> verify -> output.
 
-    from elfship.build import BuildRequest, run_build, Strategy
-    result = run_build(BuildRequest(cwd=Path("."), strategy=Strategy.GLIBC_PINNED, for_targets=("debian:10",)))
-    result.ok, result.plan.argv, result.plan.env, result.artifacts[0].path
+from elfship.build import BuildRequest, run_build, Strategy
+result = run_build(BuildRequest(cwd=Path("."), strategy=Strategy.GLIBC_PINNED, for_targets=("debian:10",)))
+result.ok, result.plan.argv, result.plan.env, result.artifacts[0].path
 """
 
 from elfship.build.diagnose import KNOWN_FAILURES, Diagnosis, diagnose

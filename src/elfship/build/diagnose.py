@@ -18,7 +18,9 @@ _NOT_FOUND = (
     r"|(?i:unable to find (?:dynamic |static )?system library )['\"]|library not found for -l)"
 )
 # What libpq.a leaves undefined when linked alone: OpenSSL, GSSAPI/Kerberos, LDAP, libpgcommon/libpgport (pg_*).
-_LIBPQ_DEPENDENCY = r"(?:SSL|ERR|EVP|X509|BIO|OPENSSL|CRYPTO|TLS|RAND|PEM|DH|RSA|HMAC|d2i|i2d|gss|krb5|ldap|pg)_\w+"
+_LIBPQ_DEPENDENCY = (
+    r"(?:SSL|ERR|EVP|X509|BIO|OPENSSL|CRYPTO|TLS|RAND|PEM|DH|RSA|HMAC|d2i|i2d|gss|krb5|ldap|pg)_\w+"
+)
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,8 @@ KNOWN_FAILURES: tuple[KnownFailure, ...] = (
         ),
         "the system libpq.a was linked statically, but what it needs (OpenSSL, GSSAPI, libpgcommon, "
         "libpgport, ...) was not linked after it, so {symbol} stays undefined",
-        'enable pq-sys\'s `bundled` feature (pq-sys 0.5+; since 0.6 add openssl-sys = { version = "0.9", '
-        'features = ["vendored"] }), which builds libpq with exactly what it needs',
+        'enable pq-sys\'s `bundled` feature (pq-sys 0.5+; since 0.6 add openssl-sys = {{ version = "0.9", '
+        'features = ["vendored"] }}), which builds libpq with exactly what it needs',
     ),
     KnownFailure(
         "libpq-missing",

@@ -53,7 +53,7 @@ def verify(path: str | os.PathLike[str], targets: Sequence[Any]) -> tuple[Target
     """The one place build asks whether its output runs on each target."""
     name = os.fspath(path)
     try:
-        from elfship.check import check_path  # type: ignore[attr-defined,unused-ignore]
+        from elfship.check import check_path
     except ImportError:
         info = read_elf(name)
         return tuple(_fallback(info, target_libc(target)) for target in targets)
@@ -61,7 +61,10 @@ def verify(path: str | os.PathLike[str], targets: Sequence[Any]) -> tuple[Target
 
 
 def _from_check(result: Any) -> TargetVerdict:
-    findings = tuple(VerifyFinding(f.kind, str(f.severity), f.message, f.fix) for f in result.findings)
+    findings = tuple(
+        VerifyFinding(f.kind, str(getattr(f.severity, "value", f.severity)), f.message, f.fix)
+        for f in result.findings
+    )
     return TargetVerdict(str(result.target), str(result.verdict), findings, "check")
 
 
