@@ -18,9 +18,9 @@ MIRROR = "http://deb.debian.org/debian"
 # Release name -> suite the mirror serves. Debian 10 and older left the main mirror (archive.debian.org).
 SUITES = {"debian:11": "bullseye", "debian:12": "bookworm", "debian:13": "trixie", "debian:unstable": "sid"}
 
-# A shared library file in a library directory (not in a subdirectory: those are plugins, not sonames).
+# A shared library (or the loader, ld-*.so.N) directly in a library directory; subdirectories hold plugins.
 _LIBRARY_LINE = re.compile(
-    rb"^(?:usr/)?lib(?:64)?/(?:x86_64-linux-gnu/)?(lib[^/\s]*\.so(?:\.[^/\s]*)?)\s+(\S+)\s*$"
+    rb"^(?:usr/)?lib(?:64)?/(?:x86_64-linux-gnu/)?((?:lib|ld-)[^/\s]*\.so(?:\.[^/\s]*)?)\s+(\S+)\s*$"
 )
 _VERSIONED = re.compile(r"\.so\.\d")
 _NOT_NATURAL = ("-dbg", "-dbgsym", "-dev")

@@ -245,6 +245,8 @@ def test_package_for_from_the_contents_index() -> None:
     assert get_target("debian:11").package_for("libssl.so.1.1") == "libssl1.1"
     assert get_target("debian:13").package_for("libssl.so.3") == "libssl3t64"
     assert get_target("debian:12").package_for("libc.so.6") == "libc6"
+    assert get_target("debian:12").package_for("ld-linux-x86-64.so.2") == "libc6"
+    assert get_target("debian:12").package_for("libpq.so") is None  # the -dev link, never a run-time soname
     assert get_target("debian:12").package_for("libdoes-not-exist.so.9") is None
     assert get_target("debian:10").package_for("libpq.so.5") is None  # never invented
     assert get_target("ubuntu:22.04").package_for("libpq.so.5") is None
