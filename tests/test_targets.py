@@ -83,13 +83,9 @@ def test_alpine_releases_carry_musl_versions() -> None:
         assert (alpine.libc, alpine.libc_version) == ("musl", musl)
         assert alpine.interpreter == "/lib/ld-musl-x86_64.so.1"
         assert any("musl" in source for source in alpine.sources)
-    assert get_target("alpine:3.21").base_sonames == {
-        "ld-musl-x86_64.so.1",
-        "libc.musl-x86_64.so.1",
-        "libz.so.1",
-        "libcrypto.so.3",
-        "libssl.so.3",
-    }
+    assert get_target("alpine:3.21").base_sonames == frozenset(
+        {"ld-musl-x86_64.so.1", "libc.musl-x86_64.so.1", "libz.so.1", "libcrypto.so.3", "libssl.so.3"}
+    )
     assert get_target("alpine:3.19").base_sonames is None  # no package list of that image was found
 
 
