@@ -191,6 +191,7 @@ def _detail_text(target: Target, today: datetime.date) -> str:
         ("status", _status_text(target, today)),
         ("package manager", target.package_manager or "unknown"),
         ("package map", _package_map_text(target)),
+        ("install", _install_text(target)),
         ("base system", _base_text(target)),
         ("interpreter", target.interpreter or "unknown"),
         ("kernel", target.kernel or "unknown"),
@@ -225,6 +226,14 @@ def _package_map_text(target: Target) -> str:
     if info is None:
         return "not known (no package index for this release)"
     return f"{info['count']} sonames from the {target.package_index} Contents index"
+
+
+def _install_text(target: Target) -> str:
+    if target.package_manager == "apt":
+        if target.package_index is None:
+            return "not known (no package map to name the package)"
+        return "apt-get install PACKAGE (the package map names it)"
+    return target.install_command("SONAME") or "not known (no soname-based install)"
 
 
 def _base_text(target: Target) -> str:
