@@ -84,7 +84,9 @@ def _launcher_for(plan: BundlePlan, choice: str) -> tuple[bytes | None, tuple[st
     if plan.is_static:
         return None, (f"{plan.name} is static: nothing to bundle, copied as is",)
     if choice == "sh":
-        return None, ("POSIX sh launcher as asked: a program started through PATH sees its full path as argv[0]",)
+        return None, (
+            "POSIX sh launcher as asked: a program started through PATH sees its full path as argv[0]",
+        )
     binary = compiled_launcher(plan.program.machine)
     if binary is None:
         return None, (

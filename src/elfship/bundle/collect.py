@@ -119,7 +119,7 @@ def _walk(
             if soname in provided:
                 continue
             if lib is None or lib.host_path is None or lib.error:
-                raise _not_found(soname, lib)
+                raise _not_found(soname, lib, resolution)
             found.setdefault(soname, _Found(soname, lib.host_path, lib.info, needed_by))
             queue.extend(children.get(soname, ()))
     return list(found.values()), list(excluded.values())
@@ -129,12 +129,12 @@ def _display_name(needer: str, resolution: Resolution) -> str:
     return os.path.basename(needer) if needer == resolution.program_name else needer
 
 
-def _not_found(soname: str, lib: ResolvedLibrary | None) -> ElfshipError:
+def _not_found(soname: str, lib: ResolvedLibrary | None, resolution: Resolution) -> ElfshipError:
     if lib is None:
         return ElfshipError(
             f"{soname}: the resolver did not report it", fix="run `elfship tree` on the program"
         )
-    needers = ", ".join(lib.needed_by) or "the program"
+    needers = ", ".join(_display_name(n, resolution) for n in lib.needed_by) or "the program"
     if lib.error:
         problem = (
             f"{soname} (needed by {needers}) found at {lib.path} but the loader would stop there: {lib.error}"

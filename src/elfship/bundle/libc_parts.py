@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from elfship.bundle.model import LoaderSetup, PlannedFile, Role
-from elfship.bundle.policy import GLIBC_NSS, GLIBC_PARTS, ICONV_SYMBOLS, ExcludeRule, matching_rule
+from elfship.bundle.policy import (
+    GLIBC_NSS,
+    GLIBC_PARTS,
+    ICONV_SYMBOLS,
+    ExcludeRule,
+    is_glibc_part,
+    matching_rule,
+)
 from elfship.elf import read_version_symbols
 from elfship.elf.model import ElfInfo
 from elfship.errors import ElfshipError
@@ -38,7 +45,7 @@ class LibcParts:
 
     def covers(self, library: _Library) -> bool:
         """Libraries the target provides because glibc as a whole was left out."""
-        return not self.bundled and (library.soname in GLIBC_PARTS or library.soname in GLIBC_NSS)
+        return not self.bundled and is_glibc_part(library.soname)
 
     def loader_setup(self, *, host_libraries_needed: bool) -> LoaderSetup:
         args: tuple[str, ...] = ("--library-path", LIB)
