@@ -44,6 +44,7 @@ from elfship.resolve.search import (
     search_glibc,
     search_musl,
 )
+from elfship.resolve.share import SharedWalk, reuse, shape_key
 
 PathLike = str | os.PathLike[str]
 # musl maps these names to itself (ldso/dynlink.c: "c.pthread.rt.m.dl.util.xnet.").
@@ -83,24 +84,47 @@ class Resolver:
         self.isa = isa
         self.elf_cache = elf_cache or ElfCache()
         self._envs: dict[tuple[EnvKey, str | None], Environment] = {}
+        self._shared: dict[tuple[object, ...], SharedWalk] = {}
+        self._isa_levels: dict[str, str | None] = {}
 
     def resolve(self, path: PathLike) -> Resolution:
         name = os.fspath(path)
-        return self.resolve_info(name, read_elf(name))
+        return self.resolve_info(name, self.read(name))
 
-    def resolve_info(self, path: str, info: ElfInfo) -> Resolution:
+    def read(self, path: str) -> ElfInfo:
+        """read_elf through the shared cache: a program that is also a library is parsed once."""
+        found = self.host_view.locate(path)
+        if isinstance(found, Located) and not found.is_dir:
+            return self.elf_cache.info(found)
+        return read_elf(path)  # raises the ElfError that names the problem
+
+    def resolve_info(self, path: str, info: ElfInfo, *, real_path: str | None = None) -> Resolution:
+        """Resolve a program already parsed. real_path: PATH with symlinks resolved, when the caller knows."""
         key = env_key(info)
         isa = None if key.musl else self._isa_for(info.machine)
         env = self._envs.get((key, isa))
         if env is None:
             env = build_environment(self.view, self.host_view, key, isa, self.elf_cache)
             self._envs[(key, isa)] = env
-        return _Start(self, env, path, info).run()
+        start = _Start(self, env, path, info, real_path or os.path.realpath(path))
+        shape = start.shape_key()
+        shared = self._shared.get(shape)
+        if shared is not None and shared.usable_for(info):
+            return reuse(shared, start.program.label, info)
+        resolution = start.run()
+        if start.shareable():
+            self._shared[shape] = SharedWalk(resolution, frozenset(start.names_seen))
+        return resolution
+
+    def warnings(self) -> list[str]:
+        """Warnings about the filesystem (corrupt cache, ld.so.conf loops) met so far."""
+        return sorted({w for env in self._envs.values() for w in env.warnings})
 
     def _isa_for(self, machine: str) -> str | None:
-        if self.isa is None:
-            return host_isa_level(machine)
-        return normalise_isa(self.isa, machine)
+        if machine not in self._isa_levels:
+            level = host_isa_level(machine) if self.isa is None else normalise_isa(self.isa, machine)
+            self._isa_levels[machine] = level
+        return self._isa_levels[machine]
 
 
 def check_root(root: str) -> None:
@@ -141,14 +165,20 @@ class _Missing:
 class _Start:
     """One emulated program start."""
 
-    def __init__(self, resolver: Resolver, env: Environment, path: str, info: ElfInfo) -> None:
+    def __init__(self, resolver: Resolver, env: Environment, path: str, info: ElfInfo, real: str) -> None:
         self.resolver = resolver
         self.env = env
         self.info = info
         self.secure = is_secure(path)
-        self.program = self._program_object(path, info)
-        self.loaded: list[LoadedObject] = [self.program]
+        self.program = self._program_object(path, real, info)
+        self.by_name: dict[str, LoadedObject] = {}  # every name that now refers to a loaded object
+        self.by_soname: dict[str, LoadedObject] = {}
         self.order: list[LoadedObject] = []
+        self.ordered: set[int] = set()
+        self.names_seen: set[str] = set()
+        self.program_matched = False
+        self.position: dict[int, int] = {id(self.program): 0}  # load order, for "first object named so"
+        self._register(self.program)  # by its DT_SONAME only: ld.so names the main program ""
         self.interpreter: LoadedObject | None = None
         self.interpreter_missing: ResolvedLibrary | None = None
         self.missing: dict[str, _Missing] = {}
@@ -157,9 +187,8 @@ class _Start:
         self.warnings: list[str] = list(env.warnings)
         self.ld_library_path = self._ld_library_path()
 
-    def _program_object(self, path: str, info: ElfInfo) -> LoadedObject:
+    def _program_object(self, path: str, real: str, info: ElfInfo) -> LoadedObject:
         view, inside = self.resolver.view, None
-        real = os.path.realpath(path)
         if view.is_host:
             inside = real
         elif view.root is not None and real.startswith(view.root + "/"):
@@ -226,13 +255,25 @@ class _Start:
                 added = self._need(needer, name)
                 if added is not None:
                     queue.append(added)
-        if self.interpreter is not None and self.interpreter not in self.order:
+        if self.interpreter is not None and id(self.interpreter) not in self.ordered:
             self.order.append(self.interpreter)  # ld.so lists itself even when nothing names it
         return self._result()
 
+    def shape_key(self) -> tuple[object, ...]:
+        outside = self.program.view is not self.resolver.view
+        return (id(self.env), *shape_key(self.info, self.program.origin, self.secure, outside))
+
+    def shareable(self) -> bool:
+        """False when the walk involved the program itself, so another program would not walk the same."""
+        labels = {lib.label for lib in self.order}
+        return not self.program_matched and self.program.label not in labels | set(self.missing)
+
     def _need(self, needer: LoadedObject, name: str) -> LoadedObject | None:
         """Satisfy one DT_NEEDED entry; returns the object when it is newly mapped."""
+        self.names_seen.add(name)
         existing = self._already_loaded(name)
+        if existing is self.program:
+            self.program_matched = True
         if existing is not None:
             self._link(needer, existing, name)
             return None
@@ -244,7 +285,7 @@ class _Start:
         assert located is not None and result.probe.info is not None and result.path is not None
         same_file = self.by_file.get(located.file_id)
         if same_file is not None:  # another name for a file already mapped: ld.so reuses it
-            same_file.names.add(name)
+            self._register(same_file, name)
             self._link(needer, same_file, name)
             return None
         assert result.view is not None
@@ -261,7 +302,7 @@ class _Start:
             file_id=located.file_id,
             host_path=result.view.host(result.view.real_path(result.path)),
         )
-        self.loaded.append(node)
+        self._register(node)
         self.by_file[located.file_id] = node
         self._link(needer, node, name)
         return node
@@ -270,21 +311,32 @@ class _Start:
         if needer.label not in target.needed_by:
             target.needed_by.append(needer.label)
         self.edges.append((needer.label, target.label))
-        if target is not self.program and target not in self.order:
+        if target is not self.program and id(target) not in self.ordered:
+            self.ordered.add(id(target))
             self.order.append(target)
 
     def _already_loaded(self, name: str) -> LoadedObject | None:
+        interpreter = self.interpreter
         if self.env.musl:
-            if self.interpreter is not None and (
-                name == self.interpreter.path or name.startswith(MUSL_RESERVED)
-            ):
-                return self.interpreter
-            return next((o for o in self.loaded if name in o.names), None)
-        for obj in self.loaded:  # glibc _dl_map_object: the names it was loaded by, then its DT_SONAME
-            if name in obj.names or (obj.info.soname == name):
-                obj.names.add(name)
-                return obj
-        return None
+            if interpreter is not None and (name == interpreter.path or name.startswith(MUSL_RESERVED)):
+                return interpreter
+            return self.by_name.get(name)
+        # glibc _dl_map_object: the first object in load order known by that name or with that DT_SONAME.
+        candidates = [o for o in (self.by_name.get(name), self.by_soname.get(name)) if o is not None]
+        if not candidates:
+            return None
+        found = min(candidates, key=lambda o: self.position[id(o)])
+        self._register(found, name)
+        return found
+
+    def _register(self, obj: LoadedObject, name: str | None = None) -> None:
+        """Index a newly loaded object (or a new name for one) for _already_loaded."""
+        self.position.setdefault(id(obj), len(self.position))
+        for alias in [name] if name is not None else list(obj.names):
+            obj.names.add(alias)
+            self.by_name.setdefault(alias, obj)
+        if name is None and obj.info.soname and not self.env.musl:
+            self.by_soname.setdefault(obj.info.soname, obj)
 
     def _search(self, needer: LoadedObject, name: str) -> SearchResult:
         env = self.env
@@ -334,7 +386,7 @@ class _Start:
             host_path=view.host(view.real_path(shown)),
         )
         self.interpreter = node
-        self.loaded.append(node)
+        self._register(node)
         self.by_file[node.file_id] = node
 
     # The answer ------------------------------------------------------------------------------------------

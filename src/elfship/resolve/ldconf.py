@@ -65,15 +65,15 @@ class _ConfReader:
         text = line.split("#", 1)[0].strip()
         if not text:
             return
-        keyword, _, rest = text.partition(" ")
-        if keyword == "include" or text.startswith("include\t"):
+        keyword = text.split(None, 1)[0]
+        if keyword == "include":
             for pattern in text[len("include") :].split():
                 if not pattern.startswith("/"):
                     pattern = os.path.join(os.path.dirname(path), pattern)
                 for match in self.view.glob(pattern):
                     self.read(match, chain)
             return
-        if keyword.lower() == "hwcap" or text.lower().startswith("hwcap\t"):
+        if keyword.lower() == "hwcap":
             return
         directory = text.rstrip("/") or "/"
         if "=" in directory:  # "dir=libc5" from the libc5 era: ldconfig drops the type suffix

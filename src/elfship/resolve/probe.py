@@ -11,11 +11,15 @@ from __future__ import annotations
 import os
 import struct
 from dataclasses import dataclass
+from typing import TypeVar
 
 from elfship.elf import ElfInfo, read_elf
 from elfship.elf.constants import ELF_MAGIC, ET_DYN, ET_EXEC
 from elfship.errors import ElfError
 from elfship.resolve.rootfs import FileView, Located
+
+_Key = tuple[int, int, int, int]
+_V = TypeVar("_V")
 
 FOUND = "found"
 WRONG_CLASS = "wrong class"
@@ -86,9 +90,11 @@ class ElfCache:
             raise cached
         return cached
 
-    def _store(
-        self, table: dict[tuple[int, int, int, int], object], key: tuple[int, int, int, int], value: object
-    ) -> None:
+    def store_info(self, key: _Key, info: ElfInfo | ElfError) -> None:
+        """Seed the cache with a parse made elsewhere (another process of the same scan)."""
+        self._store(self._infos, key, info)
+
+    def _store(self, table: dict[_Key, _V], key: _Key, value: _V) -> None:
         if len(table) >= self.limit:
             table.clear()  # a scan of a whole system stays bounded; the next files refill what they need
         table[key] = value

@@ -62,6 +62,7 @@ class FileView:
         self.root: str | None = None if real in (None, "/") else real
         self._dirs: dict[str, str] = {}  # inside dir -> resolved inside dir, or an outcome
         self._located: dict[str, Located | str] = {}
+        self._real: dict[str, str] = {}
 
     @property
     def is_host(self) -> bool:
@@ -115,10 +116,15 @@ class FileView:
 
     def real_path(self, path: str) -> str:
         """Symlinks resolved inside the root (on this machine: os.path.realpath)."""
-        if self.root is None:
-            return os.path.realpath(path)
-        real = self._resolve(self.absolute(path))
-        return real if real.startswith("/") else path
+        real = self._real.get(path)
+        if real is None:
+            if self.root is None:
+                real = os.path.realpath(path)
+            else:
+                walked = self._resolve(self.absolute(path))
+                real = walked if walked.startswith("/") else path
+            self._real[path] = real
+        return real
 
     def _resolve(self, path: str) -> str:
         """Walk PATH component by component inside the root; return the real inside path or an outcome."""

@@ -1,0 +1,158 @@
+"""Render a Resolution: a box-drawing dependency tree, and the `elfship tree --json` document."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from elfship.resolve.model import VIA_INTERPRETER, Resolution, ResolvedLibrary
+
+# Always there and rarely the question: hidden from the tree unless --all (never when missing).
+FOLDED_PREFIXES = ("libc.so.", "libgcc_s.so.", "libc.musl-", "ld-linux", "ld64.so.", "ld-musl-")
+
+RED, DIM, RESET = "\033[31m", "\033[2m", "\033[0m"
+
+
+@dataclass(frozen=True)
+class Style:
+    color: bool = False
+
+    def missing(self, text: str) -> str:
+        return f"{RED}{text}{RESET}" if self.color else text
+
+    def dim(self, text: str) -> str:
+        return f"{DIM}{text}{RESET}" if self.color else text
+
+
+def is_folded(lib: ResolvedLibrary) -> bool:
+    return not lib.missing and (lib.found_via == VIA_INTERPRETER or lib.soname.startswith(FOLDED_PREFIXES))
+
+
+@dataclass(frozen=True)
+class _Node:
+    name: str
+    lib: ResolvedLibrary | None
+    repeat: bool  # already shown above with its subtree
+    children: tuple[_Node, ...]
+
+
+def render_tree(resolution: Resolution, *, show_all: bool = False, color: bool = False) -> str:
+    style = Style(color)
+    lines = [_headline(resolution)]
+    if resolution.interpreter is not None and resolution.interpreter.missing:
+        lines.append(style.missing(f"interpreter {resolution.interpreter.steps[0].path}: not found"))
+        lines.extend(_steps(resolution.interpreter, "    ", style))
+    hidden: list[str] = []
+    roots = _build(resolution, show_all, hidden)
+    _render(roots, "", lines, style)
+    if hidden:
+        lines.append(style.dim(f"({len(hidden)} hidden: {', '.join(hidden)}; --all shows them)"))
+    lines.extend(f"warning: {w}" for w in resolution.warnings)
+    return "\n".join(lines)
+
+
+def _build(resolution: Resolution, show_all: bool, hidden: list[str]) -> tuple[_Node, ...]:
+    """The display tree in depth-first order: each library expanded where it first appears."""
+    children = _children(resolution)
+    by_name = resolution.by_soname()
+    shown: set[str] = set()
+
+    def build(needer: str) -> tuple[_Node, ...]:
+        nodes: list[_Node] = []
+        for name in children.get(needer, []):
+            lib = by_name.get(name)
+            if lib is not None and not show_all and is_folded(lib):
+                if name not in hidden:
+                    hidden.append(name)
+                continue
+            if name in shown:
+                if show_all:
+                    nodes.append(_Node(name, lib, True, ()))
+                continue
+            shown.add(name)
+            nodes.append(_Node(name, lib, False, build(name)))
+        return tuple(nodes)
+
+    return build(resolution.program_name)
+
+
+def _render(nodes: tuple[_Node, ...], prefix: str, lines: list[str], style: Style) -> None:
+    for index, node in enumerate(nodes):
+        last = index == len(nodes) - 1
+        branch, indent = ("└── ", "    ") if last else ("├── ", "│   ")
+        lines.append(prefix + branch + _label(node.name, node.lib, style, node.repeat))
+        if node.lib is not None and node.lib.missing and not node.repeat:
+            lines.extend(_steps(node.lib, prefix + indent + "  ", style))
+        _render(node.children, prefix + indent, lines, style)
+
+
+def _headline(resolution: Resolution) -> str:
+    program = resolution.program
+    facts = [program.kind.value, resolution.libc_family]
+    if program.libc.min_version:
+        facts.append(f"needs GLIBC_{program.libc.min_version}")
+    if resolution.root:
+        facts.append(f"root {resolution.root}")
+    if resolution.isa:
+        facts.append(resolution.isa)
+    return f"{resolution.program_name} [{', '.join(facts)}]"
+
+
+def _children(resolution: Resolution) -> dict[str, list[str]]:
+    children: dict[str, list[str]] = {}
+    for needer, needed in resolution.edges:
+        kids = children.setdefault(needer, [])
+        if needed not in kids:
+            kids.append(needed)
+    return children
+
+
+def _label(name: str, lib: ResolvedLibrary | None, style: Style, repeat: bool) -> str:
+    if lib is None:
+        return name
+    if lib.missing:
+        reason = f"not found ({lib.error})" if lib.error else "not found"
+        return style.missing(f"{name} => {reason}")
+    text = f"{name} => {lib.path} [{lib.found_via}]"
+    return style.dim(text + " (see above)") if repeat else text
+
+
+def _steps(lib: ResolvedLibrary, indent: str, style: Style) -> list[str]:
+    lines = [
+        style.dim(f"{indent}{n}. [{s.source}] {s.path}: {s.outcome}") for n, s in enumerate(lib.steps, 1)
+    ]
+    if lib.hint:
+        lines.append(f"{indent}hint: {lib.hint}")
+    return lines
+
+
+def tree_document(resolution: Resolution) -> dict[str, Any]:
+    """The `elfship tree --json` document (without schema_version; jsonout.emit adds it)."""
+    found = [_library_json(lib) for lib in resolution.libraries]
+    missing = [_library_json(lib) for lib in resolution.missing]
+    return {
+        "path": resolution.program_name,
+        "root": resolution.root,
+        "libc_family": resolution.libc_family,
+        "isa": resolution.isa,
+        "interpreter": _library_json(resolution.interpreter) if resolution.interpreter else None,
+        "libraries": found + missing,  # missing ones last, with "path": null
+        "missing": missing,
+        "edges": [list(edge) for edge in resolution.edges],
+        "warnings": list(resolution.warnings),
+    }
+
+
+def _library_json(lib: ResolvedLibrary) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "soname": lib.soname,
+        "path": lib.path,
+        "host_path": lib.host_path,
+        "found_via": lib.found_via,
+        "needed_by": list(lib.needed_by),
+    }
+    if lib.missing:
+        entry["steps"] = [{"source": s.source, "path": s.path, "outcome": s.outcome} for s in lib.steps]
+        entry["error"] = lib.error
+        entry["hint"] = lib.hint
+    return entry

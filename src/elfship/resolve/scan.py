@@ -1,0 +1,299 @@
+"""Scan directory trees: every ELF file below them, resolved and summarised, on all cores.
+
+Each file is parsed once (hard links and symlinks count once, by device and inode); each worker process
+keeps one Resolver, so a library is parsed and searched for once per worker however many files need it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import stat
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
+
+from elfship.elf import ElfInfo
+from elfship.elf.constants import ELF_MAGIC
+from elfship.elf.libc import version_key
+from elfship.errors import ElfError, ElfshipError
+from elfship.resolve.engine import Resolver, check_root
+from elfship.resolve.probe import ElfCache
+from elfship.resolve.rootfs import FileView, Located
+
+CHUNK = 48  # files per task: big enough to amortise pickling, small enough to balance two workers
+PARALLEL_THRESHOLD = 150  # below this, starting worker processes costs more than it saves
+
+
+@dataclass(frozen=True)
+class FileReport:
+    path: str
+    kind: str
+    libc: str
+    machine: str
+    glibc_needed: str | None  # highest GLIBC_x.y the file itself requires
+    interpreter: str | None
+    libraries: int  # objects the loader would map
+    missing: tuple[str, ...]  # sonames not found (including a missing interpreter)
+    error: str | None = None  # the file could not be read as ELF
+
+
+@dataclass(frozen=True)
+class ScanProblem:
+    path: str
+    problem: str
+
+
+@dataclass(frozen=True)
+class ScanSummary:
+    directories: tuple[str, ...]
+    files_seen: int  # regular files looked at (after de-duplication by inode)
+    files: tuple[FileReport, ...]  # every ELF file, sorted by path
+    problems: tuple[ScanProblem, ...]  # unreadable directories and files, malformed ELF
+    warnings: tuple[str, ...]
+    root: str | None = None
+    workers: int = 1
+    kinds: dict[str, int] = field(default_factory=dict)
+    libc_families: dict[str, int] = field(default_factory=dict)
+    glibc_versions: dict[str, int] = field(default_factory=dict)  # version -> files needing exactly it
+    highest_glibc: str | None = None
+    highest_glibc_files: tuple[str, ...] = ()
+    missing: dict[str, tuple[str, ...]] = field(default_factory=dict)  # soname -> files that need it
+
+    @property
+    def elf_count(self) -> int:
+        return sum(1 for f in self.files if f.error is None)
+
+
+def find_elf_files(directories: Sequence[str]) -> tuple[list[str], int, list[ScanProblem]]:
+    """(ELF files, regular files seen, problems). Symlinks are not followed; each inode counts once."""
+    seen: set[tuple[int, int]] = set()
+    found: list[str] = []
+    problems: list[ScanProblem] = []
+    regular = 0
+    for top in directories:
+        if not os.path.isdir(top):
+            raise ElfshipError(f"{top} is not a directory", fix="give directories to scan")
+        for path, st in _walk(os.path.realpath(top), problems):
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            regular += 1
+            if _is_elf(path, problems):
+                found.append(path)
+    return found, regular, problems
+
+
+def _walk(top: str, problems: list[ScanProblem]) -> Iterator[tuple[str, os.stat_result]]:
+    pending = [top]
+    while pending:
+        directory = pending.pop()
+        try:
+            with os.scandir(directory) as entries:
+                listing = sorted(entries, key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(ScanProblem(directory, f"cannot read directory ({exc.strerror})"))
+            continue
+        subdirs: list[str] = []
+        for entry in listing:
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                problems.append(ScanProblem(entry.path, f"cannot stat ({exc.strerror})"))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                subdirs.append(entry.path)
+            elif stat.S_ISREG(st.st_mode):
+                yield entry.path, st
+        pending.extend(reversed(subdirs))
+
+
+def _is_elf(path: str, problems: list[ScanProblem]) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4) == ELF_MAGIC
+    except OSError as exc:
+        problems.append(ScanProblem(path, f"cannot read ({exc.strerror})"))
+        return False
+
+
+# Worker side --------------------------------------------------------------------------------------------
+# Phase 1 parses every file once, spread over the workers, and hands the ElfInfo back. Phase 2 forks the
+# workers again from a parent whose cache now holds every parse, so resolving never parses a scanned file
+# twice, whichever worker gets it.
+
+_ELF_CACHE = ElfCache()
+_RESOLVER: Resolver | None = None
+
+
+def _parse_chunk(paths: Sequence[str]) -> list[tuple[str, tuple[int, int, int, int], ElfInfo | ElfError]]:
+    parsed: list[tuple[str, tuple[int, int, int, int], ElfInfo | ElfError]] = []
+    view = FileView(None)
+    for path in paths:
+        found = view.locate(path)
+        if not isinstance(found, Located):
+            continue
+        try:
+            parsed.append((path, ElfCache.key(found), _ELF_CACHE.info(found)))
+        except ElfError as exc:
+            parsed.append((path, ElfCache.key(found), exc))
+    return parsed
+
+
+def _init_resolver(root: str | None, ld_library_path: tuple[str, ...], isa: str | None) -> None:
+    global _RESOLVER
+    _RESOLVER = Resolver(root, ld_library_path=ld_library_path, isa=isa, elf_cache=_ELF_CACHE)
+
+
+def _scan_chunk(paths: Sequence[str]) -> tuple[list[FileReport], list[str]]:
+    assert _RESOLVER is not None
+    reports = [scan_file(_RESOLVER, p) for p in paths]
+    return reports, _RESOLVER.warnings()
+
+
+def scan_file(resolver: Resolver, path: str) -> FileReport:
+    try:
+        info = resolver.read(path)
+    except ElfError as exc:
+        return FileReport(path, "unreadable", "unknown", "", None, None, 0, (), exc.problem)
+    base = FileReport(
+        path,
+        info.kind.value,
+        info.libc.family.value,
+        info.machine,
+        info.libc.min_version,
+        info.interpreter,
+        0,
+        (),
+    )
+    if not info.is_dynamic:
+        return base
+    try:
+        # The walk never follows a symlinked directory below real top directories: the path is real.
+        resolution = resolver.resolve_info(path, info, real_path=path)
+    except ElfshipError as exc:
+        return replace(base, error=exc.one_line())
+    missing = tuple(lib.soname for lib in resolution.missing)
+    return replace(base, libraries=len(resolution.libraries), missing=missing)
+
+
+# Driver -------------------------------------------------------------------------------------------------
+
+
+def scan(
+    directories: Sequence[str],
+    *,
+    root: str | None = None,
+    ld_library_path: Sequence[str] | None = None,
+    isa: str | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ScanSummary:
+    """Resolve every ELF file below DIRECTORIES. progress(done, total) is called as work completes."""
+    if root is not None:
+        check_root(root)
+    llp = tuple(ld_library_path) if ld_library_path is not None else _env_llp()
+    files, regular, problems = find_elf_files(directories)
+    workers = max(1, workers if workers is not None else min(2, os.cpu_count() or 1))
+    if len(files) < PARALLEL_THRESHOLD:
+        workers = 1
+    reports, warnings = _run(files, root, llp, isa, workers, progress)
+    return summarise(directories, regular, reports, problems, warnings, root, workers)
+
+
+def _env_llp() -> tuple[str, ...]:
+    value = os.environ.get("LD_LIBRARY_PATH", "")
+    return tuple(value.replace(";", ":").split(":")) if value else ()
+
+
+def _run(
+    files: list[str],
+    root: str | None,
+    llp: tuple[str, ...],
+    isa: str | None,
+    workers: int,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[list[FileReport], set[str]]:
+    chunks = [files[i : i + CHUNK] for i in range(0, len(files), CHUNK)]
+    total = 2 * len(files)  # each file is parsed, then resolved
+    done = 0
+    reports: list[FileReport] = []
+    warnings: set[str] = set()
+    if workers == 1:
+        _init_resolver(root, llp, isa)
+        for chunk in chunks:
+            chunk_reports, chunk_warnings = _scan_chunk(chunk)
+            reports.extend(chunk_reports)
+            warnings.update(chunk_warnings)
+            if progress:
+                progress(2 * len(reports), total)
+        return reports, warnings
+    context = multiprocessing.get_context("fork")  # phase 2 relies on inheriting the parent's cache
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        for parsed in _ordered(pool, _parse_chunk, chunks):
+            for _path, key, info in parsed:
+                _ELF_CACHE.store_info(key, info)
+            done += len(parsed)
+            if progress:
+                progress(done, total)
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_resolver, initargs=(root, llp, isa)
+    ) as pool:
+        for chunk_reports, chunk_warnings in _ordered(pool, _scan_chunk, chunks):
+            reports.extend(chunk_reports)
+            warnings.update(chunk_warnings)
+            if progress:
+                progress(len(files) + len(reports), total)
+    return reports, warnings
+
+
+_T = TypeVar("_T")
+
+
+def _ordered(
+    pool: ProcessPoolExecutor, work: Callable[[Sequence[str]], _T], chunks: list[list[str]]
+) -> Iterator[_T]:
+    futures: list[Future[_T]] = [pool.submit(work, chunk) for chunk in chunks]
+    try:
+        for future in futures:
+            yield future.result()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+
+
+def summarise(
+    directories: Sequence[str],
+    regular: int,
+    reports: list[FileReport],
+    problems: list[ScanProblem],
+    warnings: set[str],
+    root: str | None,
+    workers: int,
+) -> ScanSummary:
+    reports = sorted(reports, key=lambda r: r.path)
+    good = [r for r in reports if r.error is None]
+    problems = problems + [ScanProblem(r.path, r.error) for r in reports if r.error is not None]
+    versions = Counter(r.glibc_needed for r in good if r.glibc_needed)
+    highest = max(versions, key=version_key) if versions else None
+    missing: dict[str, list[str]] = {}
+    for report in good:
+        for soname in report.missing:
+            missing.setdefault(soname, []).append(report.path)
+    return ScanSummary(
+        directories=tuple(directories),
+        files_seen=regular,
+        files=tuple(reports),
+        problems=tuple(sorted(problems, key=lambda p: p.path)),
+        warnings=tuple(sorted(warnings)),
+        root=root,
+        workers=workers,
+        kinds=dict(Counter(r.kind for r in good).most_common()),
+        libc_families=dict(Counter(r.libc for r in good).most_common()),
+        glibc_versions={v: versions[v] for v in sorted(versions, key=version_key, reverse=True)},
+        highest_glibc=highest,
+        highest_glibc_files=tuple(r.path for r in good if highest and r.glibc_needed == highest),
+        missing={k: tuple(v) for k, v in sorted(missing.items(), key=lambda kv: (-len(kv[1]), kv[0]))},
+    )
