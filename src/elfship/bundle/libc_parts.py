@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -82,7 +83,7 @@ def choose(
     files = [_loader_file(loader_name, loader_host)]
     files += _glibc_files(glibc_dir)
     if iconv_user is not None:
-        files += _gconv_files(glibc_dir, iconv_user)
+        files += _gconv_files(glibc_dir, iconv_user, rules)
     warnings = []
     if os.path.dirname(os.path.realpath(loader_host)) != glibc_dir:
         warnings.append(
@@ -173,7 +174,9 @@ def _glibc_files(glibc_dir: str) -> list[PlannedFile]:
     return files
 
 
-def _gconv_files(glibc_dir: str, iconv_user: str) -> list[PlannedFile]:
+def _gconv_files(glibc_dir: str, iconv_user: str, rules: tuple[ExcludeRule, ...]) -> list[PlannedFile]:
+    """All of glibc's gconv directory: which charsets a program converts is only known at run time.
+    `--exclude 'gconv/*'` (or a narrower pattern) leaves modules out."""
     gconv_dir = os.path.join(glibc_dir, "gconv")
     files = []
     for top, dirs, names in os.walk(gconv_dir):
@@ -183,6 +186,8 @@ def _gconv_files(glibc_dir: str, iconv_user: str) -> list[PlannedFile]:
             if not os.path.isfile(path):
                 continue
             relative = os.path.relpath(path, gconv_dir)
+            if any(fnmatch.fnmatchcase(f"gconv/{relative}", rule.pattern) for rule in rules):
+                continue
             files.append(
                 PlannedFile(
                     dest=f"lib/gconv/{relative}",

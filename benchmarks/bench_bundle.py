@@ -1,0 +1,105 @@
+"""Benchmark `elfship bundle`: start-up overhead of a bundled program over running it directly, and sizes.
+
+    python benchmarks/bench_bundle.py [--starts 200]
+
+Two programs, built here with gcc: a trivial one (tests/fixtures/src/exit42.c) and one that needs libpq
+(tests/fixtures/src/bundle/probe.c, needs libpq-dev). Each start is a posix_spawn + waitpid of the program,
+its bundle's launcher (dir format) and its self-extracting file (already unpacked: the first start, which
+unpacks, is reported on its own). Starts are interleaved round by round so machine noise hits all alike.
+Prints numbers only; no thresholds (the issue's target: at most 0.5 ms added per start).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from elfship.bundle import make_bundle
+from elfship.bundle.summary import human_size
+
+SOURCES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "src"
+
+
+def build(source: Path, out: Path, *flags: str) -> Path:
+    subprocess.run(["gcc", "-O2", "-o", str(out), str(source), *flags], check=True)
+    return out
+
+
+def start_once(argv: list[str], env: dict[str, str]) -> float:
+    with open(os.devnull, "wb") as null:
+        began = time.perf_counter()
+        pid = os.posix_spawn(argv[0], argv, env, file_actions=[(os.POSIX_SPAWN_DUP2, null.fileno(), 1)])
+        os.waitpid(pid, 0)
+        return time.perf_counter() - began
+
+
+def measure(variants: dict[str, list[str]], starts: int, env: dict[str, str]) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for argv in variants.values():  # warm the page cache first
+        for _ in range(5):
+            start_once(argv, env)
+    for _ in range(starts):
+        for name, argv in variants.items():
+            times[name].append(start_once(argv, env))
+    return times
+
+
+def report_program(label: str, program: Path, args: list[str], work: Path, starts: int) -> None:
+    bundled = make_bundle(str(program), str(work / f"{program.name}.bundle"))
+    tarball = make_bundle(str(program), str(work / f"{program.name}.tar.gz"))
+    single = make_bundle(str(program), str(work / f"{program.name}.run"))
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "ELFSHIP_CACHE_DIR": str(work / "cache")}
+    first = start_once([single.output, *args], env)
+    variants = {
+        "direct": [str(program), *args],
+        "bundle (dir)": [f"{bundled.output}/{program.name}", *args],
+        "self-extracting": [single.output, *args],
+    }
+    times = measure(variants, starts, env)
+    base_median = statistics.median(times["direct"])
+    base_mean = statistics.fmean(times["direct"])
+    print(f"\n{label}: {starts} starts each (median / mean per start, overhead over direct)")
+    for name, values in times.items():
+        median, mean = statistics.median(values), statistics.fmean(values)
+        overhead = (
+            ""
+            if name == "direct"
+            else f"   +{(median - base_median) * 1e3:.3f} ms / +{(mean - base_mean) * 1e3:.3f} ms"
+        )
+        print(f"  {name:<16} {median * 1e3:8.3f} ms / {mean * 1e3:8.3f} ms{overhead}")
+    print(f"  self-extracting first start (unpacks): {first * 1e3:.1f} ms")
+    print(
+        f"  sizes: sum of files {human_size(bundled.files_size)} ({bundled.files_size} B, {len(bundled.entries)} entries)"
+    )
+    print(
+        f"         dir {human_size(bundled.output_size)}, tar.gz {human_size(tarball.output_size)}, "
+        f"self-extracting {human_size(single.output_size)}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--starts", type=int, default=200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="elfship-bench-") as tmp:
+        work = Path(tmp)
+        trivial = build(SOURCES / "exit42.c", work / "trivial")
+        report_program("trivial program", trivial, [], work, args.starts)
+        if Path("/usr/include/postgresql/libpq-fe.h").exists():
+            probe = build(SOURCES / "bundle" / "probe.c", work / "probe", "-I/usr/include/postgresql", "-lpq")
+            report_program("libpq program", probe, ["exit", "0"], work, args.starts)
+        else:
+            print("\nlibpq program: skipped (apt-get install libpq-dev)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
