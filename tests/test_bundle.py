@@ -56,7 +56,8 @@ def launchers(space: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory)
     paths["dir"] = f"{inside}/{copy_bundle(made, here).name}/probe"
     archive = bundle(program, work / "probe.tar.gz")
     with tarfile.open(archive) as tar:
-        tar.extractall(here / "untarred", filter="tar")
+        safe = {"filter": "tar"} if hasattr(tarfile, "tar_filter") else {}  # Python < 3.10.12 has no filters
+        tar.extractall(here / "untarred", **safe)  # type: ignore[arg-type]
     paths["tar"] = f"{inside}/untarred/probe/probe"
     single = bundle(program, work / "probe.run")
     paths["self-extracting"] = f"{inside}/{copy_bundle(single, here).name}"
@@ -120,6 +121,21 @@ def test_argv0_is_what_the_user_typed(
     assert relative.stdout == f"argv0=./{name}\n".encode()
     via_path = run_in(root, [name, "argv0"], env={**_env(space), "PATH": f"{directory}:/usr/bin:/bin"})
     assert via_path.stdout == f"argv0={name}\n".encode()
+
+
+def test_a_symlink_to_the_launcher_works_without_proc(
+    root: Path, space: tuple[Path, str], launchers: dict[str, str]
+) -> None:
+    here, inside = space
+    links = here / "links"
+    links.mkdir(exist_ok=True)
+    target = launchers["dir"].removeprefix(inside + "/")
+    (links / "probe").symlink_to(f"../{target}")  # chroot has no /proc: the launcher follows the link itself
+    done = run_in(root, [f"{inside}/links/probe", "env"])
+    assert (
+        done.stdout
+        == f"exe={launchers['dir'].rsplit('/', 1)[0]}/bin/probe launcher={launchers['dir']}\n".encode()
+    )
 
 
 def test_stdin_and_stdout_pass_through(

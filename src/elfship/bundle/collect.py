@@ -16,6 +16,8 @@ from elfship.resolve import resolve
 from elfship.resolve.model import Resolution, ResolvedLibrary
 
 _STATIC_KINDS = (Kind.STATIC, Kind.STATIC_PIE)
+# Names the layout uses at the top of OUT: a program called like one of them would collide with it.
+_RESERVED_NAMES = frozenset({"bin", "lib", "libexec", "elfship-bundle.json"})
 
 
 def resolve_on_host(path: str, ld_library_path: str | None) -> Resolution:
@@ -48,6 +50,11 @@ def plan_bundle(
         program = _program_file(program_path, info, reason="static: runs as is, nothing to bundle")
         return BundlePlan(
             program=info, program_path=program_path, name=name, files=(program,), links=(), loader=None
+        )
+    if name in _RESERVED_NAMES:
+        raise UsageError(
+            f"{program_path}: a program named {name!r} would collide with OUT/{name}/ in the bundle",
+            fix="copy it under another name first",
         )
     if info.interpreter is None:
         raise UsageError(

@@ -90,6 +90,24 @@ static void dirname_of(const char *path, char *out, size_t size) {
     out[len] = '\0';
 }
 
+/* Make the directory part of an absolute path canonical ("links/../x" -> "x") without /proc: ask the kernel
+ * with chdir + getcwd, then go back where we were. */
+static void canonical_dir(char *path, size_t size) {
+    char dir[PATH_SIZE], canon[PATH_SIZE], base[PATH_SIZE];
+    const char *slash = strrchr(path, '/');
+    if (!slash || strlen(slash + 1) >= sizeof base) return;
+    strcpy(base, slash + 1);
+    dirname_of(path, dir, sizeof dir);
+    int here = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (here < 0) return;
+    if (chdir(dir) == 0 && getcwd(canon, sizeof canon)) {
+        if (strcmp(canon, "/") == 0) canon[0] = '\0';
+        join(path, size, canon, base);
+    }
+    if (fchdir(here) < 0) die("cannot return to the current directory", strerror(errno));
+    close(here);
+}
+
 /* Without /proc (a bare chroot), rebuild our path from what execve was given, following symlinks to the
  * launcher itself so that a link in /usr/local/bin still finds the bundle next to the real file. */
 static void self_without_proc(const char *argv0, char *out, size_t size) {
@@ -107,7 +125,10 @@ static void self_without_proc(const char *argv0, char *out, size_t size) {
     for (int hops = 0; hops < 40; hops++) {
         char target[PATH_SIZE], dir[PATH_SIZE];
         ssize_t n = readlink(out, target, sizeof target - 1);
-        if (n < 0) return; /* not a symlink: this is the file */
+        if (n < 0) { /* not a symlink: this is the file */
+            canonical_dir(out, size);
+            return;
+        }
         target[n] = '\0';
         if (target[0] == '/') {
             strcpy(out, target);
