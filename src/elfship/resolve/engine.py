@@ -255,8 +255,6 @@ class _Start:
                 added = self._need(needer, name)
                 if added is not None:
                     queue.append(added)
-        if self.interpreter is not None and id(self.interpreter) not in self.ordered:
-            self.order.append(self.interpreter)  # ld.so lists itself even when nothing names it
         return self._result()
 
     def shape_key(self) -> tuple[object, ...]:

@@ -55,7 +55,9 @@ class ResolvedLibrary:
 class Resolution:
     program: ElfInfo
     interpreter: ResolvedLibrary | None
-    libraries: tuple[ResolvedLibrary, ...]  # every object the loader would map (not the program), load order
+    # Every object the loader would map (not the program), in load order. Like ld.so's own list, the
+    # interpreter appears here where an object first names it (libc.so.6 does), and not at all otherwise.
+    libraries: tuple[ResolvedLibrary, ...]
     missing: tuple[ResolvedLibrary, ...]
     edges: tuple[tuple[str, str], ...]  # (needer, needed soname), for the tree view
     warnings: tuple[str, ...] = ()  # e.g. a corrupt ld.so.cache, an ld.so.conf include loop
