@@ -23,7 +23,8 @@ _RESERVED_NAMES = frozenset({"bin", "lib", "libexec", "elfship-bundle.json"})
 def resolve_on_host(path: str, ld_library_path: str | None) -> Resolution:
     """The one place the bundle asks the resolver: how this machine's loader would start the file."""
     directories = [d for d in (ld_library_path or "").split(":") if d] or None
-    return resolve(path, ld_library_path=directories)
+    # Baseline: never a glibc-hwcaps (x86-64-v3, ...) build of a library, which would stop on an older CPU.
+    return resolve(path, ld_library_path=directories, isa="baseline")
 
 
 @dataclass(frozen=True)
