@@ -124,11 +124,14 @@ def _executables_in(line: bytes) -> list[Path]:
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    try:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=INTERRUPT_GRACE_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    except ProcessLookupError:
-        pass
+    """SIGINT to cargo's whole group (what a terminal's Ctrl-C would do), then SIGKILL if it lingers."""
+    for sig in (signal.SIGINT, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=INTERRUPT_GRACE_SECONDS)
+            return
+        except subprocess.TimeoutExpired:
+            continue
