@@ -108,6 +108,19 @@ def test_missing_library_fails_with_the_search_steps(tmp_path: Path) -> None:
     )
 
 
+def test_add_brings_a_plugin_and_its_own_dependencies(who: tuple[Path, Path], tmp_path: Path) -> None:
+    extra = _library(tmp_path / "extra", "libextra.so.1", "extra")
+    plugin = tmp_path / "plugins" / "libplug.so"
+    plugin.parent.mkdir()
+    plugin_c = str(SOURCES / "bundle/plugin.c")
+    _gcc("-shared", "-fPIC", "-o", str(plugin), plugin_c, str(extra), f"-Wl,-rpath,{extra.parent}")
+    done = elfship("bundle", str(who[0]), "-o", str(tmp_path / "out"), "--add", str(plugin), "--json")
+    assert done.returncode == 0, done.stderr
+    files = {f["path"]: f for f in json.loads(done.stdout)["files"]}
+    assert files["lib/libplug.so"]["role"] == "added" and files["lib/libplug.so"]["rpath_removed"]
+    assert files["lib/libextra.so.1"]["reason"] == "needed by libplug.so"
+
+
 def test_out_exists_is_refused_unless_force(who: tuple[Path, Path], tmp_path: Path) -> None:
     out = bundle(who[0], tmp_path / "out")
     assert_one_line_error(elfship("bundle", str(who[0]), "-o", str(out)), "already exists", "--force")

@@ -124,7 +124,7 @@ def _walk(
             if rule is not None and not is_glibc_part(soname):
                 excluded.setdefault(soname, Excluded(soname, rule.pattern, rule.why, needed_by))
                 continue
-            if soname in provided:
+            if soname in provided or soname in found:  # an --add file, or already found for the program
                 continue
             if lib is None or lib.host_path is None or lib.error:
                 raise _not_found(soname, lib, resolution)
