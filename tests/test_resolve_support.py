@@ -178,6 +178,7 @@ def mini_root(top: Path) -> Path:
     """A tiny glibc root: this machine's loader and libc, /lib64 an absolute symlink into it."""
     libc = os.path.realpath("/lib/x86_64-linux-gnu/libc.so.6")
     loader = os.path.realpath(LDSO)
+    (top / "etc").mkdir(parents=True, exist_ok=True)
     return layout(
         top,
         {

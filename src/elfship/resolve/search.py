@@ -31,12 +31,15 @@ from elfship.resolve.model import (
     SearchStep,
 )
 from elfship.resolve.probe import NEWER_KERNEL, WRONG_CLASS, WRONG_MACHINE, Probe, probe
-from elfship.resolve.rootfs import OUTCOME_ABSENT, OUTCOME_UNREADABLE, FileView
+from elfship.resolve.rootfs import OUTCOME_ABSENT, OUTCOME_NOT_DIR, OUTCOME_UNREADABLE, FileView
 
-# Outcomes after which glibc tries the next directory of the same list; any other failure (ENOTDIR, ELOOP)
-# ends that list (open_path returns) and the search goes on with the next source.
-GLIBC_CONTINUE = frozenset({OUTCOME_ABSENT, OUTCOME_UNREADABLE, WRONG_CLASS, WRONG_MACHINE, NEWER_KERNEL})
-MUSL_CONTINUE = frozenset({OUTCOME_ABSENT, OUTCOME_UNREADABLE, "not a directory", "name too long"})
+# Outcomes after which glibc tries the next directory of the same list. Any other failure in a directory
+# that exists (ELOOP, ENAMETOOLONG) ends that list (open_path returns -1) and the search goes on with the
+# next source. ENOTDIR continues: the "directory" is a file, so ld.so marks it nonexistent first.
+GLIBC_CONTINUE = frozenset(
+    {OUTCOME_ABSENT, OUTCOME_UNREADABLE, OUTCOME_NOT_DIR, WRONG_CLASS, WRONG_MACHINE, NEWER_KERNEL}
+)
+MUSL_CONTINUE = frozenset({OUTCOME_ABSENT, OUTCOME_UNREADABLE, OUTCOME_NOT_DIR, "name too long"})
 
 
 @dataclass
