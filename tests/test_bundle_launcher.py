@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from elfship.bundle import api, make_bundle
-from elfship.bundle.launcher import Compiler, _compile, compilers_for, launcher_source
+from elfship.bundle.launcher import Compiler, _compile, compilers_for, launcher_sources
 from elfship.elf import read_elf
 from elfship.elf.model import Kind
 from tests.support.fixtures import SOURCES
@@ -42,7 +42,7 @@ def test_each_compiler_builds_a_static_launcher(name: str, tmp_path: Path) -> No
     compiler = next((c for c in compilers_for("x86_64") if c.name == name), None)
     if compiler is None:
         pytest.skip(f"{COMPILER_TOOLS[name]} not installed")
-    binary = _compile(compiler, launcher_source(), tmp_path / "cache" / "launcher")
+    binary = _compile(compiler, launcher_sources(), tmp_path / "cache" / "launcher")
     if binary is None and name == "cc":
         pytest.skip("cc cannot link statically here (apt-get install libc6-dev)")
     assert binary is not None
@@ -56,7 +56,7 @@ def test_each_compiler_builds_a_static_launcher(name: str, tmp_path: Path) -> No
 
 def test_unknown_compiler_output_is_not_cached(tmp_path: Path) -> None:
     broken = Compiler("cc", ("false",))
-    assert _compile(broken, launcher_source(), tmp_path / "cache" / "launcher") is None
+    assert _compile(broken, launcher_sources(), tmp_path / "cache" / "launcher") is None
     assert not (tmp_path / "cache" / "launcher").exists()
 
 

@@ -44,8 +44,13 @@ class Compiler:
     command: tuple[str, ...]  # the compiler, ready for flags
 
 
-def launcher_source() -> bytes:
-    return importlib.resources.files("elfship.bundle").joinpath("launcher.c").read_bytes()
+# launcher.c includes the other two (one translation unit); all three are package data.
+SOURCE_FILES = ("launcher.c", "inflate.c", "unpack.c")
+
+
+def launcher_sources() -> dict[str, bytes]:
+    package = importlib.resources.files("elfship.bundle")
+    return {name: package.joinpath(name).read_bytes() for name in SOURCE_FILES}
 
 
 def cache_dir() -> Path:
@@ -74,29 +79,31 @@ def compilers_for(machine: str) -> list[Compiler]:
 
 def compiled_launcher(machine: str) -> bytes | None:
     """The launcher binary for this CPU, compiled on first use and cached; None when no compiler can build it."""
-    source = launcher_source()
+    sources = launcher_sources()
     for compiler in compilers_for(machine):
-        key = hashlib.sha256(
-            source + repr((compiler.name, compiler.command[-1], machine)).encode()
-        ).hexdigest()
+        digest = hashlib.sha256(repr((compiler.name, compiler.command[-1], machine)).encode())
+        for name, text in sources.items():
+            digest.update(name.encode() + b"\0" + text)
+        key = digest.hexdigest()
         cached = cache_dir() / "launchers" / key[:24] / "launcher"
         if cached.is_file():
             return cached.read_bytes()
-        built = _compile(compiler, source, cached)
+        built = _compile(compiler, sources, cached)
         if built is not None:
             return built
     return None
 
 
-def _compile(compiler: Compiler, source: bytes, cached: Path) -> bytes | None:
+def _compile(compiler: Compiler, sources: dict[str, bytes], cached: Path) -> bytes | None:
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
     with tempfile.TemporaryDirectory(dir=cached.parent) as work:
-        src = Path(work) / "launcher.c"
+        for name, text in sources.items():
+            (Path(work) / name).write_bytes(text)
+        src = Path(work) / SOURCE_FILES[0]
         out = Path(work) / "launcher"
-        src.write_bytes(source)
         command = [*compiler.command, "-static", "-Os", "-s", "-o", str(out), str(src)]
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
