@@ -72,7 +72,9 @@ def add_resolution_options(parser: argparse.ArgumentParser) -> None:
 
 def ld_library_path(args: argparse.Namespace) -> list[str] | None:
     value: str | None = args.ld_library_path
-    return None if value is None else value.split(":")
+    if value is None:
+        return None  # the environment's
+    return value.split(":") if value else []  # like ld.so, an empty value means none
 
 
 def run(args: argparse.Namespace) -> int:

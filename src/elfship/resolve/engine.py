@@ -80,7 +80,8 @@ class Resolver:
         self.host_view = self.view if self.view.is_host else FileView(None)
         if ld_library_path is None:
             ld_library_path = _split_env(os.environ.get("LD_LIBRARY_PATH", ""))
-        self.ld_library_path = tuple(ld_library_path)
+        # As for the variable itself, an empty value means no LD_LIBRARY_PATH at all.
+        self.ld_library_path = tuple(ld_library_path) if any(ld_library_path) else ()
         self.isa = isa
         self.elf_cache = elf_cache or ElfCache()
         self._envs: dict[tuple[EnvKey, str | None], Environment] = {}

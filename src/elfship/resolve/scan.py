@@ -128,8 +128,9 @@ _ELF_CACHE = ElfCache()
 _RESOLVER: Resolver | None = None
 
 
-def _parse_chunk(paths: Sequence[str]) -> list[tuple[str, tuple[int, int, int, int], ElfInfo | ElfError]]:
-    parsed: list[tuple[str, tuple[int, int, int, int], ElfInfo | ElfError]] = []
+def _parse_chunk(paths: Sequence[str]) -> list[tuple[str, tuple[int, int, int, int], ElfInfo | str]]:
+    """(path, cache key, ElfInfo or the problem) per file. ElfError does not pickle: send its text."""
+    parsed: list[tuple[str, tuple[int, int, int, int], ElfInfo | str]] = []
     view = FileView(None)
     for path in paths:
         found = view.locate(path)
@@ -138,7 +139,7 @@ def _parse_chunk(paths: Sequence[str]) -> list[tuple[str, tuple[int, int, int, i
         try:
             parsed.append((path, ElfCache.key(found), _ELF_CACHE.info(found)))
         except ElfError as exc:
-            parsed.append((path, ElfCache.key(found), exc))
+            parsed.append((path, ElfCache.key(found), exc.problem))
     return parsed
 
 
@@ -196,9 +197,9 @@ def scan(
         check_root(root)
     llp = tuple(ld_library_path) if ld_library_path is not None else _env_llp()
     files, regular, problems = find_elf_files(directories)
-    workers = max(1, workers if workers is not None else min(2, os.cpu_count() or 1))
-    if len(files) < PARALLEL_THRESHOLD:
-        workers = 1
+    if workers is None:  # automatic: both cores, unless the job is too small to pay for the processes
+        workers = min(2, os.cpu_count() or 1) if len(files) >= PARALLEL_THRESHOLD else 1
+    workers = max(1, workers)
     reports, warnings = _run(files, root, llp, isa, workers, progress)
     return summarise(directories, regular, reports, problems, warnings, root, workers)
 
@@ -233,8 +234,8 @@ def _run(
     context = multiprocessing.get_context("fork")  # phase 2 relies on inheriting the parent's cache
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         for parsed in _ordered(pool, _parse_chunk, chunks):
-            for _path, key, info in parsed:
-                _ELF_CACHE.store_info(key, info)
+            for path, key, info in parsed:
+                _ELF_CACHE.store_info(key, ElfError(path, info) if isinstance(info, str) else info)
             done += len(parsed)
             if progress:
                 progress(done, total)

@@ -1,0 +1,121 @@
+"""`elfship scan`: every ELF file below directories, resolved and summarised."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from elfship.resolve.scan import scan
+from tests.test_resolve_support import RUNPATH, dep, layout, program, require_host_loader
+
+SCHEMA = json.loads((Path(__file__).parent.parent / "src/elfship/schemas/scan.schema.json").read_text())
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    require_host_loader()
+    prog = program("use_dep.c", [dep()], (*RUNPATH, "-Wl,-rpath,$ORIGIN/../lib"))
+    lonely = program("use_dep.c", [dep()], name="lonely")
+    top = layout(
+        tmp_path / "tree",
+        {
+            "bin/prog": prog,
+            "bin/lonely": lonely,
+            "lib/libdep.so.1": dep(),
+            "bin/link": "prog",  # symlinks are not followed
+            "share/readme.txt": Path(__file__),
+        },
+    )
+    os.link(top / "bin/prog", top / "bin/hardlink")  # the same inode counts once
+    (top / "bin/broken").write_bytes(b"\x7fELF" + b"\xff" * 60)
+    return top
+
+
+def run_cli(*args: str, setpriv: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*setpriv, sys.executable, "-m", "elfship", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_a_tree_is_summarised(tree: Path) -> None:
+    summary = scan([str(tree)], ld_library_path=[])
+    assert summary.files_seen == 5  # prog (= hardlink), lonely, libdep, readme, broken
+    assert summary.elf_count == 3
+    assert summary.kinds == {"dynamic": 2, "shared-library": 1}
+    assert summary.libc_families == {"glibc": 2, "none": 1}  # libdep uses nothing from libc
+    assert summary.missing == {"libdep.so.1": (f"{tree}/bin/lonely",)}
+    assert [p.path for p in summary.problems] == [f"{tree}/bin/broken"]
+    # bin/hardlink and bin/prog are one inode: the first name in directory order stands for both.
+    assert summary.highest_glibc is not None
+    assert set(summary.highest_glibc_files) == {f"{tree}/bin/hardlink", f"{tree}/bin/lonely"}
+
+
+def test_two_workers_give_the_same_answer(tree: Path) -> None:
+    one = scan([str(tree)], ld_library_path=[], workers=1)
+    two = scan([str(tree)], ld_library_path=[], workers=2)
+    assert two.workers == 2
+    assert (one.files, one.missing, one.problems, one.kinds) == (
+        two.files,
+        two.missing,
+        two.problems,
+        two.kinds,
+    )
+
+
+def test_progress_reaches_the_total(tree: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    scan([str(tree)], ld_library_path=[], progress=lambda done, total: seen.append((done, total)))
+    assert seen and seen[-1][0] == seen[-1][1]
+
+
+def test_cli_json_follows_the_schema(tree: Path) -> None:
+    result = run_cli("scan", "--json", "--ld-library-path", "", str(tree))
+    assert result.returncode == 1, result.stderr  # lonely misses libdep
+    document = json.loads(result.stdout)
+    jsonschema.validate(document, SCHEMA)
+    assert document["missing"] == [{"soname": "libdep.so.1", "needed_by": [f"{tree}/bin/lonely"]}]
+    assert result.stderr == ""  # no progress bar when stderr is not a terminal
+
+
+def test_cli_text(tree: Path) -> None:
+    result = run_cli("scan", str(tree))
+    assert "3 ELF files among 5 files" in result.stdout
+    assert "libdep.so.1  needed by 1 file" in result.stdout
+    assert f"{tree}/bin/broken" in result.stdout
+
+
+def test_a_clean_tree_exits_zero(tree: Path) -> None:
+    (tree / "bin/lonely").unlink()
+    assert run_cli("scan", str(tree / "bin"), str(tree / "lib")).returncode == 0
+
+
+def test_a_directory_that_does_not_exist_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_cli("scan", str(tmp_path / "nowhere"))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "not a directory" in result.stderr
+
+
+def test_an_unreadable_directory_is_reported_not_fatal(tree: Path) -> None:
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv not installed (util-linux): needed to drop root's read-anything capability")
+    if os.geteuid() != 0:
+        pytest.skip("needs root to drop capabilities")
+    (tree / "secret").mkdir()
+    (tree / "secret").chmod(0)
+    try:
+        drop = ("setpriv", "--bounding-set=-dac_override,-dac_read_search", "--")
+        result = run_cli("scan", "--json", str(tree), setpriv=drop)
+    finally:
+        (tree / "secret").chmod(0o755)
+    assert result.returncode == 1, result.stderr
+    problems = json.loads(result.stdout)["problems"]
+    assert {"path": f"{tree}/secret", "problem": "cannot read directory (Permission denied)"} in problems
