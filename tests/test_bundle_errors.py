@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -232,11 +233,17 @@ def test_a_symlink_to_the_launcher_still_finds_the_bundle(who: tuple[Path, Path]
     assert done.stdout == b"a\n", done.stderr
 
 
+def _members(archive: Path) -> list[tuple[str, int, int, int, str]]:
+    with tarfile.open(archive) as tar:
+        return [(m.name, m.size, m.mode, m.mtime, m.linkname) for m in tar.getmembers()]
+
+
 def test_tarball_is_reproducible(who: tuple[Path, Path], tmp_path: Path) -> None:
     for directory in ("a", "b"):
         (tmp_path / directory).mkdir()
     first = bundle(who[0], tmp_path / "a" / "who.tar.gz")
     second = bundle(who[0], tmp_path / "b" / "who.tar.gz")
+    assert _members(first) == _members(second)  # names, sizes, modes and times first: a readable diff
     assert first.read_bytes() == second.read_bytes()
     single = [bundle(who[0], tmp_path / d / "who.run").read_bytes() for d in ("a", "b")]
     assert single[0] == single[1]
