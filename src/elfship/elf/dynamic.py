@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import array
+import struct
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from elfship.elf import constants as c
@@ -10,6 +14,21 @@ from elfship.elf.image import Image
 
 MAX_DYNAMIC_ENTRIES = 1 << 16
 MAX_VERSION_ENTRIES = 1 << 12  # glibc's libc.so.6 defines ~50 versions; thousands means a loop or a lie
+CHAIN_BLOCK = 256  # GNU hash chain words read per step
+GNU_HASH_HEADER = {True: struct.Struct("<III"), False: struct.Struct(">III")}  # nbuckets, symoffset, bloom
+# Dynamic tags whose value is the address of a table; one of them ends .dynsym when nothing else says where.
+TABLE_ADDRESS_TAGS = (
+    c.DT_HASH,
+    c.DT_STRTAB,
+    c.DT_GNU_HASH,
+    c.DT_VERSYM,
+    c.DT_VERNEED,
+    c.DT_VERDEF,
+    c.DT_RELA,
+    c.DT_REL,
+    c.DT_JMPREL,
+    c.DT_RELR,
+)
 
 
 @dataclass(frozen=True)
@@ -140,42 +159,84 @@ def read_version_definitions(
 
 
 def dynamic_symbol_count(
-    image: Image, layout: Layout, table: DynamicTable, addresses: AddressMap
+    image: Image,
+    layout: Layout,
+    table: DynamicTable,
+    addresses: AddressMap,
+    dynsym_section_size: Callable[[], int | None],
 ) -> int | None:
-    """How many entries .dynsym has, from DT_HASH (nchain) or by walking DT_GNU_HASH's chains."""
+    """How many entries .dynsym has: DT_HASH's nchain, else the end of DT_GNU_HASH's last chain.
+
+    An empty GNU hash table (what ld writes when no symbol is exported: one empty bucket, symoffset 1) tells
+    nothing; then the .dynsym section header answers, and without section headers the distance from
+    DT_SYMTAB to the next table the dynamic section points at (.dynstr follows .dynsym in every linker).
+    """
     hash_address = table.first(c.DT_HASH)
-    if hash_address is not None:
-        offset = addresses.offset(hash_address)
-        if offset is not None:
-            return image.unpack(layout.u32, offset + 4, "hash table")[0]
+    offset = None if hash_address is None else addresses.offset(hash_address)
+    if offset is not None:
+        return image.unpack(layout.u32, offset + 4, "hash table")[0]
     gnu_address = table.first(c.DT_GNU_HASH)
-    if gnu_address is None:
-        return None
-    offset = addresses.offset(gnu_address)
-    if offset is None:
-        return None
-    return _gnu_hash_count(image, layout, offset)
+    offset = None if gnu_address is None else addresses.offset(gnu_address)
+    count = None if offset is None else _gnu_hash_count(image, layout, offset)
+    if count is not None:
+        return count
+    size = dynsym_section_size()  # asked only now: most files never need their section headers for this
+    if size is not None:
+        return size // layout.sym.size
+    return _count_from_layout(layout, table)
 
 
-def _gnu_hash_count(image: Image, layout: Layout, offset: int) -> int:
-    u32 = layout.u32
-    nbuckets, symoffset, bloom_size = (
-        image.unpack(u32, offset + 4 * i, "GNU hash header")[0] for i in range(3)
-    )
+def _gnu_hash_count(image: Image, layout: Layout, offset: int) -> int | None:
+    """One past the last symbol of the last non-empty chain; None when every bucket is empty."""
+    nbuckets, symoffset, bloom_size = image.unpack(GNU_HASH_HEADER[layout.little_endian], offset, "GNU hash")
+    if nbuckets > image.size // 4 or bloom_size > image.size // layout.word_size:
+        raise image.fail(f"corrupt: GNU hash table claims {nbuckets} buckets and {bloom_size} bloom words")
     buckets_offset = offset + 16 + bloom_size * layout.word_size
-    if nbuckets > image.size // 4:
-        raise image.fail(f"corrupt: GNU hash table claims {nbuckets} buckets")
-    buckets = [b[0] for b in image.iter_unpack(u32, buckets_offset, nbuckets, "GNU hash buckets")]
-    last = max(buckets, default=0)
+    buckets = image.slice(buckets_offset, 4 * nbuckets, "GNU hash buckets")
+    little_endian = layout.little_endian
+    last = max(_u32_array(buckets, little_endian), default=0)
+    if last == 0:
+        return None
     if last < symoffset:
-        return symoffset
-    chains_offset = buckets_offset + 4 * nbuckets
+        raise image.fail(f"corrupt: GNU hash bucket names symbol {last}, below its first hashed symbol")
+    # Walk the last chain to the entry with the end bit, a block at a time; the file's end bounds the walk.
+    position = buckets_offset + 4 * nbuckets + 4 * (last - symoffset)
     index = last
     while True:
-        (value,) = image.unpack(u32, chains_offset + 4 * (index - symoffset), "GNU hash chain")
-        if value & 1:
-            return index + 1
-        index += 1
+        words = min(CHAIN_BLOCK, (image.size - position) // 4)
+        if words <= 0:
+            raise image.fail("corrupt: a GNU hash chain has no end marker before the end of the file")
+        for value in _u32_array(image.data[position : position + 4 * words], little_endian):
+            if value & 1:
+                return index + 1
+            index += 1
+        position += 4 * words
+
+
+def _count_from_layout(layout: Layout, table: DynamicTable) -> int | None:
+    symtab = table.first(c.DT_SYMTAB)
+    if symtab is None:
+        return None
+    above = [v for tag in TABLE_ADDRESS_TAGS if (v := table.first(tag)) is not None and v > symtab]
+    return (min(above) - symtab) // layout.sym.size if above else None
+
+
+def _u32_array(raw: bytes, little_endian: bool) -> array.array[int]:
+    values = array.array("I", raw)
+    if little_endian != (sys.byteorder == "little"):
+        values.byteswap()
+    return values
+
+
+def _with_hidden(index: int) -> tuple[int, int]:
+    return index & c.VERSYM_INDEX_MASK, (index & c.VERSYM_INDEX_MASK) | c.VERSYM_HIDDEN
+
+
+def _u16_array(raw: bytes, little_endian: bool) -> array.array[int]:
+    values = array.array("H", raw)
+    if little_endian != (sys.byteorder == "little"):
+        values.byteswap()
+    return values
 
 
 def read_versioned_undefined_symbols(
@@ -184,40 +245,46 @@ def read_versioned_undefined_symbols(
     table: DynamicTable,
     addresses: AddressMap,
     needs: tuple[VersionNeedEntry, ...],
+    count: int | None,
 ) -> dict[str, dict[str, tuple[str, ...]]]:
-    """library -> version -> the undefined dynamic symbols bound to that version (sorted)."""
+    """library -> version -> the undefined dynamic symbols bound to that version (sorted).
+
+    Only the symbols whose .gnu.version entry names a required version are unpacked: the thousands of
+    exports of a large library cost one pass over a 16-bit array.
+    """
     by_index = {index: (need.library, version) for need in needs for index, version in need.versions}
-    count = _undefined_symbol_limit(image, layout, table, addresses)
     symtab, versym = table.first(c.DT_SYMTAB), table.first(c.DT_VERSYM)
-    if not by_index or count is None or symtab is None or versym is None:
+    if not by_index or not count or symtab is None or versym is None:
         return {}
     symtab_offset, versym_offset = addresses.offset(symtab), addresses.offset(versym)
     if symtab_offset is None or versym_offset is None:
         raise image.fail("corrupt: DT_SYMTAB or DT_VERSYM is outside every loadable segment")
-    versions = image.iter_unpack(layout.u16, versym_offset, count, "version symbols")
-    symbols = image.iter_unpack(layout.sym, symtab_offset, count, "dynamic symbols")
-    name_field, section_field = (0, 3) if layout.elf_class == 64 else (0, 5)
-    found: dict[tuple[str, str], set[str]] = {}
-    for (raw,), symbol in zip(versions, symbols, strict=True):
-        need = by_index.get(raw & c.VERSYM_INDEX_MASK)
-        if need is not None and symbol[section_field] == c.SHN_UNDEF:
-            found.setdefault(need, set()).add(dynamic_string(image, table, symbol[name_field], "symbol name"))
+    size = layout.sym.size
+    image.check_range(symtab_offset, size * count, "dynamic symbols")
+    versym_raw = image.slice(versym_offset, 2 * count, "version symbols")
+    strtab = table.strtab
+    if strtab is None:
+        raise image.fail("corrupt: dynamic symbols given but no DT_STRTAB")
+    wanted = {value: need for index, need in by_index.items() for value in _with_hidden(index)}
+    name_offsets: dict[tuple[str, str], list[int]] = {}
+    name_and_section, data = layout.sym_name_shndx, image.data
+    versions = _u16_array(versym_raw, layout.little_endian)
+    # A comprehension over the whole array costs ~50 ns an entry; only the hits are unpacked.
+    for number in [n for n, value in enumerate(versions) if value in wanted]:
+        name, section = name_and_section.unpack_from(data, symtab_offset + number * size)
+        if section == c.SHN_UNDEF:
+            name_offsets.setdefault(wanted[versions[number]], []).append(name)
+    found = {
+        need: {_symbol_name(image, strtab, o) for o in offsets} for need, offsets in name_offsets.items()
+    }
     result: dict[str, dict[str, tuple[str, ...]]] = {}
     for (library, version), names in sorted(found.items()):
         result.setdefault(library, {})[version] = tuple(sorted(names))
     return result
 
 
-def _undefined_symbol_limit(
-    image: Image, layout: Layout, table: DynamicTable, addresses: AddressMap
-) -> int | None:
-    """How many leading .dynsym entries can be undefined.
-
-    A GNU hash table covers only defined symbols, and they must come last: every undefined symbol sits
-    below its `symoffset`. Walking only that prefix skips the thousands of exports of a large library.
-    """
-    gnu_address = table.first(c.DT_GNU_HASH)
-    offset = None if gnu_address is None else addresses.offset(gnu_address)
-    if offset is not None:
-        return image.unpack(layout.u32, offset + 4, "GNU hash header")[0]
-    return dynamic_symbol_count(image, layout, table, addresses)
+def _symbol_name(image: Image, strtab: bytes, offset: int) -> str:
+    stop = strtab.find(b"\0", offset)
+    if stop < 0:
+        raise image.fail(f"corrupt: symbol name offset {offset:#x} is outside the string table")
+    return strtab[offset:stop].decode("utf-8", "surrogateescape")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from elfship.elf.constants import ELF_MAGIC, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, PT_LOAD
 from elfship.elf.image import Image
@@ -22,8 +23,10 @@ class Layout:
     ehdr: struct.Struct
     phdr: struct.Struct
     shdr: struct.Struct
+    shdr_pick: struct.Struct  # the Section fields of a section header, in Section's order
     dyn: struct.Struct
     sym: struct.Struct
+    sym_name_shndx: struct.Struct  # just st_name and st_shndx of a symbol
     u16: struct.Struct
     u32: struct.Struct
     word: struct.Struct  # native address size
@@ -47,8 +50,10 @@ def _layout(elf_class: int, little_endian: bool) -> Layout:
             ehdr=struct.Struct(e + "16sHHIQQQIHHHHHH"),
             phdr=struct.Struct(e + "IIQQQQQQ"),  # type, flags, offset, vaddr, paddr, filesz, memsz, align
             shdr=struct.Struct(e + "IIQQQQIIQQ"),
+            shdr_pick=struct.Struct(e + "II16xQQI4xQQ"),  # skips flags, addr, info
             dyn=struct.Struct(e + "qQ"),
             sym=struct.Struct(e + "IBBHQQ"),  # name, info, other, shndx, value, size
+            sym_name_shndx=struct.Struct(e + "I2xH"),
             u16=struct.Struct(e + "H"),
             u32=struct.Struct(e + "I"),
             word=struct.Struct(e + "Q"),
@@ -64,8 +69,10 @@ def _layout(elf_class: int, little_endian: bool) -> Layout:
         ehdr=struct.Struct(e + "16sHHIIIIIHHHHHH"),
         phdr=struct.Struct(e + "IIIIIIII"),  # type, offset, vaddr, paddr, filesz, memsz, flags, align
         shdr=struct.Struct(e + "IIIIIIIIII"),
+        shdr_pick=struct.Struct(e + "II8xIII4xII"),
         dyn=struct.Struct(e + "iI"),
         sym=struct.Struct(e + "IIIBBH"),  # name, value, size, info, other, shndx
+        sym_name_shndx=struct.Struct(e + "I10xH"),
         u16=struct.Struct(e + "H"),
         u32=struct.Struct(e + "I"),
         word=struct.Struct(e + "I"),
@@ -80,8 +87,8 @@ def _layout(elf_class: int, little_endian: bool) -> Layout:
 LAYOUTS = {(c, le): _layout(c, le) for c in (32, 64) for le in (True, False)}
 
 
-@dataclass(frozen=True)
-class Segment:
+# NamedTuples, not dataclasses: thousands are made per second on the hot path and they are cheaper to build.
+class Segment(NamedTuple):
     p_type: int
     offset: int
     vaddr: int
@@ -90,13 +97,14 @@ class Segment:
     align: int
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(NamedTuple):
     name_offset: int
     sh_type: int
     offset: int
     size: int
     link: int
+    addralign: int = 0
+    entsize: int = 0
 
 
 @dataclass(frozen=True)
@@ -164,15 +172,11 @@ def read_segments(image: Image, header: Header) -> tuple[Segment, ...]:
     if header.phnum > MAX_PROGRAM_HEADERS:
         raise image.fail(f"corrupt: {header.phnum} program headers")
     image.check_range(header.phoff, header.phentsize * header.phnum, "program header table")
-    segments = []
-    for index in range(header.phnum):
-        raw = layout.phdr.unpack_from(image.data, header.phoff + index * header.phentsize)
-        if layout.elf_class == 64:
-            p_type, _, offset, vaddr, _, filesz, memsz, align = raw
-        else:
-            p_type, offset, vaddr, _, filesz, memsz, _, align = raw
-        segments.append(Segment(p_type, offset, vaddr, filesz, memsz, align))
-    return tuple(segments)
+    phdr, step, start = layout.phdr, header.phentsize, header.phoff
+    raws = (phdr.unpack_from(image.data, start + index * step) for index in range(header.phnum))
+    if layout.elf_class == 64:  # type, flags, offset, vaddr, paddr, filesz, memsz, align
+        return tuple(Segment(r[0], r[2], r[3], r[5], r[6], r[7]) for r in raws)
+    return tuple(Segment(r[0], r[1], r[2], r[4], r[5], r[7]) for r in raws)  # flags come 7th in ELF32
 
 
 def read_sections(image: Image, header: Header) -> tuple[tuple[str, Section], ...] | None:
@@ -184,21 +188,28 @@ def read_sections(image: Image, header: Header) -> tuple[tuple[str, Section], ..
         raise image.fail(f"corrupt: section header entry size {header.shentsize} is too small")
     image.check_range(header.shoff, header.shentsize * header.shnum, "section header table")
     table = image.slice(header.shoff, header.shentsize * header.shnum, "section header table")
-    if header.shentsize == layout.shdr.size:
-        raws = list(layout.shdr.iter_unpack(table))
+    pick = layout.shdr_pick
+    if header.shentsize == pick.size:
+        sections = list(map(Section._make, pick.iter_unpack(table)))
     else:
-        raws = [layout.shdr.unpack_from(table, i * header.shentsize) for i in range(header.shnum)]
-    sections = [Section(r[0], r[1], r[4], r[5], r[6]) for r in raws]
+        sections = [Section._make(pick.unpack_from(table, i * header.shentsize)) for i in range(header.shnum)]
     names = b""
     if header.shstrndx < len(sections):
         strtab = sections[header.shstrndx]
         if strtab.offset >= 0 and strtab.offset + strtab.size <= image.size:
             names = bytes(image.data[strtab.offset : strtab.offset + strtab.size])
-    return tuple((_section_name(names, s.name_offset), s) for s in sections)
+    return tuple(zip(_section_names(names, [s.name_offset for s in sections]), sections, strict=True))
+
+
+def _section_names(names: bytes, offsets: list[int]) -> list[str]:
+    """Each section's name; a bad offset reads as "" so it cannot hide the rest of the file's facts."""
+    if names.isascii():  # the usual case: decode once, then cut str slices
+        text = names.decode("ascii")
+        return [text[o:stop] if (stop := text.find("\0", o)) >= 0 else "" for o in offsets]
+    return [_section_name(names, o) for o in offsets]
 
 
 def _section_name(names: bytes, offset: int) -> str:
-    # A bad name must not hide the rest of the file's facts: it reads as "".
     stop = names.find(b"\0", offset)
     return names[offset:stop].decode("utf-8", "surrogateescape") if stop >= 0 else ""
 

@@ -33,6 +33,10 @@ class VersionNeed:
     versions: tuple[str, ...]
 
 
+# (library, version, undefined symbols bound to it), sorted by library then version.
+VersionSymbols = tuple[tuple[str, str, tuple[str, ...]], ...]
+
+
 @dataclass(frozen=True)
 class LibcInfo:
     family: LibcFamily
@@ -72,6 +76,8 @@ class ElfInfo:
     # build host's libnss_* modules at run time. None when the question does not apply.
     uses_nss: bool | None = None
     inode: tuple[int, int] = (0, 0)  # (st_dev, st_ino), so callers can share work between hard links
+    # Filled by read_elf(path, with_symbols=True) only; None means "not asked", () means "none".
+    version_symbols: VersionSymbols | None = None
 
     @property
     def endianness(self) -> str:
@@ -84,6 +90,15 @@ class ElfInfo:
     @property
     def nodeflib(self) -> bool:
         return "NODEFLIB" in self.flags
+
+    def symbols_by_version(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        """library -> version -> symbols, as read_version_symbols() returns it (read with with_symbols=True)."""
+        if self.version_symbols is None:
+            raise ValueError(f"{self.path}: read with read_elf(path, with_symbols=True) to get symbols")
+        result: dict[str, dict[str, tuple[str, ...]]] = {}
+        for library, version, names in self.version_symbols:
+            result.setdefault(library, {})[version] = names
+        return result
 
     def versions_needed_from(self, library: str) -> tuple[str, ...]:
         for need in self.version_needs:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import struct
+from dataclasses import dataclass
 
 from elfship.elf import constants as c
 from elfship.elf.dynamic import (
@@ -16,23 +18,38 @@ from elfship.elf.dynamic import (
     read_versioned_undefined_symbols,
     split_path_list,
 )
-from elfship.elf.headers import AddressMap, Header, Segment, read_header, read_sections, read_segments
+from elfship.elf.headers import (
+    AddressMap,
+    Header,
+    Layout,
+    Section,
+    Segment,
+    read_header,
+    read_sections,
+    read_segments,
+)
 from elfship.elf.image import Image
 from elfship.elf.libc import classify_dynamic, classify_static
-from elfship.elf.model import ElfInfo, Kind, LibcFamily, LibcInfo, VersionNeed
+from elfship.elf.model import ElfInfo, Kind, LibcFamily, LibcInfo, VersionNeed, VersionSymbols
 from elfship.elf.notes import isa_level_name, read_notes
 from elfship.errors import ElfError
 
 PathLike = str | os.PathLike[str]
+SectionList = tuple[tuple[str, Section], ...]
+DEBUG_INFO_SECTIONS = frozenset({".debug_info", ".zdebug_info"})
 
 
-def read_elf(path: PathLike) -> ElfInfo:
-    """Read every fact elfship needs from one ELF file. Raises ElfError with a one-line reason."""
+def read_elf(path: PathLike, *, with_symbols: bool = False) -> ElfInfo:
+    """Read every fact elfship needs from one ELF file. Raises ElfError with a one-line reason.
+
+    with_symbols=True also fills ElfInfo.version_symbols (the undefined symbols behind each required
+    version) in the same parse, instead of a second read_version_symbols() call.
+    """
     name = os.fspath(path)
     with Image(name) as image:
         try:
-            return _parse(image)
-        except (ValueError, OverflowError, IndexError) as exc:  # a structure no check anticipated
+            return _parse(image, with_symbols)
+        except (ValueError, OverflowError, IndexError, struct.error) as exc:  # a structure no check foresaw
             raise ElfError(name, f"corrupt ELF structure ({exc})") from None
 
 
@@ -48,9 +65,20 @@ def read_version_symbols(path: PathLike) -> dict[str, dict[str, tuple[str, ...]]
             if table is None:
                 return {}
             needs = read_version_needs(image, header.layout, table, addresses)
-            return read_versioned_undefined_symbols(image, header.layout, table, addresses, needs)
-        except (ValueError, OverflowError, IndexError) as exc:
+            if not needs:
+                return {}
+            count = dynamic_symbol_count(
+                image, header.layout, table, addresses, lambda: _dynsym_size(read_sections(image, header))
+            )
+            return read_versioned_undefined_symbols(image, header.layout, table, addresses, needs, count)
+        except (ValueError, OverflowError, IndexError, struct.error) as exc:
             raise ElfError(name, f"corrupt ELF structure ({exc})") from None
+
+
+def _dynsym_size(sections: SectionList | None) -> int | None:
+    if not sections:
+        return None
+    return next((s.size for _, s in sections if s.sh_type == c.SHT_DYNSYM), None)
 
 
 def _dynamic_table(
@@ -68,49 +96,91 @@ def _interpreter(image: Image, segments: tuple[Segment, ...]) -> str | None:
     return raw.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
 
-def _parse(image: Image) -> ElfInfo:
+def _note_segments(segments: tuple[Segment, ...], sections: SectionList | None) -> tuple[Segment, ...]:
+    """PT_NOTE segments; for files without them (relocatable objects) the SHT_NOTE sections instead."""
+    if any(s.p_type in (c.PT_NOTE, c.PT_GNU_PROPERTY) for s in segments) or not sections:
+        return segments
+    return tuple(
+        Segment(c.PT_NOTE, s.offset, 0, s.size, s.size, s.addralign)
+        for _, s in sections
+        if s.sh_type == c.SHT_NOTE
+    )
+
+
+@dataclass(frozen=True)
+class _DynamicFacts:
+    needed: tuple[str, ...] = ()
+    soname: str | None = None
+    rpath: tuple[str, ...] = ()
+    runpath: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    version_needs: tuple[VersionNeed, ...] = ()
+    version_definitions: tuple[str, ...] = ()
+    symbol_count: int | None = None
+    version_symbols: VersionSymbols | None = None
+
+
+def _dynamic_facts(
+    image: Image,
+    layout: Layout,
+    table: DynamicTable,
+    addresses: AddressMap,
+    sections: SectionList | None,
+    with_symbols: bool,
+) -> _DynamicFacts:
+    raw_needs = read_version_needs(image, layout, table, addresses)
+    symbol_count = dynamic_symbol_count(image, layout, table, addresses, lambda: _dynsym_size(sections))
+    symbols = None
+    if with_symbols:
+        found = read_versioned_undefined_symbols(image, layout, table, addresses, raw_needs, symbol_count)
+        symbols = tuple((lib, v, names) for lib, versions in found.items() for v, names in versions.items())
+    return _DynamicFacts(
+        needed=tuple(dynamic_string(image, table, v, "DT_NEEDED") for v in table.values(c.DT_NEEDED)),
+        soname=_optional_string(image, table, c.DT_SONAME, "DT_SONAME"),
+        rpath=_path_list(image, table, c.DT_RPATH, "DT_RPATH"),
+        runpath=_path_list(image, table, c.DT_RUNPATH, "DT_RUNPATH"),
+        flags=flag_names(table),
+        version_needs=tuple(VersionNeed(n.library, tuple(v for _, v in n.versions)) for n in raw_needs),
+        version_definitions=read_version_definitions(image, layout, table, addresses),
+        symbol_count=symbol_count,
+        version_symbols=symbols,
+    )
+
+
+def _libc(
+    image: Image, kind: Kind, facts: _DynamicFacts, interpreter: str | None, is_go: bool
+) -> tuple[LibcInfo, bool | None]:
+    """The libc family and minimum version, and (static glibc only) whether NSS code is linked in."""
+    if kind in (Kind.STATIC, Kind.STATIC_PIE):
+        libc, nss = classify_static(image, is_go)
+        return libc, nss if libc.family is LibcFamily.GLIBC else None
+    if kind in (Kind.DYNAMIC, Kind.SHARED_LIBRARY):
+        all_versions = [v for need in facts.version_needs for v in need.versions]
+        libc = classify_dynamic(interpreter, facts.needed, all_versions)
+        if facts.soname == "libc.so.6":
+            libc = LibcInfo(LibcFamily.GLIBC, libc.min_version)
+        return libc, None
+    return LibcInfo(LibcFamily.UNKNOWN, None), None
+
+
+def _parse(image: Image, with_symbols: bool) -> ElfInfo:
     header = read_header(image)
     layout = header.layout
     segments = read_segments(image, header)
     addresses = AddressMap(segments)
     interpreter = _interpreter(image, segments)
     table = _dynamic_table(image, header, segments, addresses)
-    notes = read_notes(image, layout, segments)
     sections = read_sections(image, header)
-
-    needed: tuple[str, ...] = ()
-    soname = None
-    rpath: tuple[str, ...] = ()
-    runpath: tuple[str, ...] = ()
-    flags: tuple[str, ...] = ()
-    version_needs: tuple[VersionNeed, ...] = ()
-    version_definitions: tuple[str, ...] = ()
-    symbol_count = None
+    notes = read_notes(image, layout, _note_segments(segments, sections))
+    facts = _DynamicFacts(version_symbols=() if with_symbols else None)
     if table is not None:
-        needed = tuple(dynamic_string(image, table, v, "DT_NEEDED") for v in table.values(c.DT_NEEDED))
-        soname = _optional_string(image, table, c.DT_SONAME, "DT_SONAME")
-        rpath = _path_list(image, table, c.DT_RPATH, "DT_RPATH")
-        runpath = _path_list(image, table, c.DT_RUNPATH, "DT_RUNPATH")
-        flags = flag_names(table)
-        raw_needs = read_version_needs(image, layout, table, addresses)
-        version_needs = tuple(VersionNeed(n.library, tuple(v for _, v in n.versions)) for n in raw_needs)
-        version_definitions = read_version_definitions(image, layout, table, addresses)
-        symbol_count = dynamic_symbol_count(image, layout, table, addresses)
+        facts = _dynamic_facts(image, layout, table, addresses, sections, with_symbols)
 
-    kind = _classify_kind(header.e_type, interpreter, table, needed, soname)
-    uses_nss = None
-    if kind in (Kind.STATIC, Kind.STATIC_PIE):
-        libc, nss = classify_static(image, notes.go_build_id)
-        uses_nss = nss if libc.family is LibcFamily.GLIBC else None
-    elif kind in (Kind.DYNAMIC, Kind.SHARED_LIBRARY):
-        all_versions = [v for need in version_needs for v in need.versions]
-        libc = classify_dynamic(interpreter, needed, all_versions)
-        if soname == "libc.so.6":
-            libc = LibcInfo(LibcFamily.GLIBC, libc.min_version)
-    else:
-        libc = LibcInfo(LibcFamily.UNKNOWN, None)
+    kind = _classify_kind(header.e_type, interpreter, table, facts.needed, facts.soname)
+    libc, uses_nss = _libc(image, kind, facts, interpreter, notes.go_build_id)
 
-    section_names = tuple(n for n, _ in sections) if sections is not None else None
+    section_names = tuple(n for n, _ in sections) if sections is not None else ()
+    section_types = {s.sh_type for _, s in sections} if sections is not None else set()
     is_x86 = header.e_machine in (c.EM_X86_64, c.EM_386)
     return ElfInfo(
         path=image.path,
@@ -122,25 +192,24 @@ def _parse(image: Image) -> ElfInfo:
         e_type=header.e_type,
         kind=kind,
         interpreter=interpreter,
-        soname=soname,
-        needed=needed,
-        rpath=rpath,
-        runpath=runpath,
-        flags=flags,
-        version_needs=version_needs,
-        version_definitions=version_definitions,
+        soname=facts.soname,
+        needed=facts.needed,
+        rpath=facts.rpath,
+        runpath=facts.runpath,
+        flags=facts.flags,
+        version_needs=facts.version_needs,
+        version_definitions=facts.version_definitions,
         libc=libc,
         build_id=notes.build_id,
         min_kernel=notes.min_kernel,
         isa_level=isa_level_name(notes.isa_needed) if is_x86 else None,
-        dynamic_symbol_count=symbol_count,
-        stripped=None if sections is None else not any(s.sh_type == c.SHT_SYMTAB for _, s in sections),
-        debug_info=None
-        if section_names is None
-        else bool({".debug_info", ".zdebug_info"} & set(section_names)),
-        sections=section_names or (),
+        dynamic_symbol_count=facts.symbol_count,
+        stripped=None if sections is None else c.SHT_SYMTAB not in section_types,
+        debug_info=None if sections is None else not DEBUG_INFO_SECTIONS.isdisjoint(section_names),
+        sections=section_names,
         uses_nss=uses_nss,
         inode=image.inode,
+        version_symbols=facts.version_symbols,
     )
 
 

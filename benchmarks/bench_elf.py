@@ -1,0 +1,86 @@
+"""Speed of the ELF reader: every ELF file of the system directories, every field, one process.
+
+    python benchmarks/bench_elf.py [--passes N] [--compare]
+
+Prints the file count, the wall time of each pass (the first may read from disk; later ones from the page
+cache), and the peak RSS. The target on the reference 2-core machine is <= 1.0 s per warm pass and < 150 MB.
+--compare also times pyelftools on the same files for NEEDED and version needs only (for scale; slow).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._common import peak_rss_mb, system_elf_files
+
+from elfship.elf import read_elf
+from elfship.errors import ElfError
+
+
+def elfship_pass(paths: list[str]) -> tuple[float, int, int]:
+    """(seconds, files read, symbols named): read_elf with every field, symbols included, one parse each."""
+    start = time.perf_counter()
+    errors = 0
+    symbols = 0
+    for path in paths:
+        try:
+            info = read_elf(path, with_symbols=True)
+        except ElfError:
+            errors += 1
+            continue
+        symbols += sum(len(names) for _, _, names in info.version_symbols or ())
+    return time.perf_counter() - start, len(paths) - errors, symbols
+
+
+def pyelftools_pass(paths: list[str]) -> float:
+    """NEEDED and version needs with pyelftools, the way a script would ask for them."""
+    from elftools.elf.dynamic import DynamicSection
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.gnuversions import GNUVerNeedSection
+
+    start = time.perf_counter()
+    for path in paths:
+        with open(path, "rb") as handle:
+            elf = ELFFile(handle)
+            for section in elf.iter_sections():
+                if isinstance(section, DynamicSection):
+                    [tag.needed for tag in section.iter_tags() if tag.entry.d_tag == "DT_NEEDED"]
+                elif isinstance(section, GNUVerNeedSection):
+                    [(need.name, [aux.name for aux in auxes]) for need, auxes in section.iter_versions()]
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--passes", type=int, default=3, help="timed passes over all files (default 3)")
+    parser.add_argument(
+        "--compare", action="store_true", help="also time pyelftools (NEEDED + version needs)"
+    )
+    args = parser.parse_args()
+
+    paths = system_elf_files()
+    print(f"files: {len(paths)} ELF files under /usr/bin, /usr/sbin, /usr/lib/x86_64-linux-gnu, /usr/libexec")
+    best = float("inf")
+    for number in range(1, args.passes + 1):
+        seconds, read, symbols = elfship_pass(paths)
+        best = min(best, seconds)
+        print(f"elfship pass {number}: {seconds:.3f} s  ({read} files read, {symbols} version-bound symbols)")
+    print(
+        f"elfship best: {best:.3f} s for {len(paths)} files ({1e3 * best / max(len(paths), 1):.2f} ms/file)"
+    )
+    print(f"peak RSS: {peak_rss_mb():.1f} MB")
+    if args.compare:
+        seconds = pyelftools_pass(paths)
+        print(f"pyelftools (NEEDED + version needs only): {seconds:.3f} s  ({seconds / best:.1f}x elfship)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
