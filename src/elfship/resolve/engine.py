@@ -142,11 +142,16 @@ def _split_env(value: str) -> list[str]:
     return value.replace(";", ":").split(":") if value else []
 
 
-def is_secure(path: str) -> bool:
-    """A setuid/setgid program (or one with file capabilities) runs with AT_SECURE: no LD_LIBRARY_PATH."""
+def _stat(path: str) -> os.stat_result | None:
     try:
-        st = os.stat(path)
+        return os.stat(path)
     except OSError:
+        return None
+
+
+def is_secure(path: str, st: os.stat_result | None) -> bool:
+    """A setuid/setgid program (or one with file capabilities) runs with AT_SECURE: no LD_LIBRARY_PATH."""
+    if st is None:
         return False
     if st.st_mode & (stat.S_ISUID | stat.S_ISGID):
         return True
@@ -170,7 +175,8 @@ class _Start:
         self.resolver = resolver
         self.env = env
         self.info = info
-        self.secure = is_secure(path)
+        self.program_stat = _stat(path)
+        self.secure = is_secure(path, self.program_stat)
         self.program = self._program_object(path, real, info)
         self.by_name: dict[str, LoadedObject] = {}  # every name that now refers to a loaded object
         self.by_soname: dict[str, LoadedObject] = {}
@@ -189,22 +195,20 @@ class _Start:
         self.ld_library_path = self._ld_library_path()
 
     def _program_object(self, path: str, real: str, info: ElfInfo) -> LoadedObject:
-        view, inside = self.resolver.view, None
+        view = self.resolver.view
+        absolute = os.path.abspath(path)
         if view.is_host:
-            inside = real
-        elif view.root is not None and real.startswith(view.root + "/"):
-            inside = real[len(view.root) :]
+            inside, real_inside = real, real
+        elif view.root is not None and absolute.startswith(view.root + "/"):
+            inside = absolute[len(view.root) :]
+            real_inside = view.real_path(inside)  # its symlinks resolve inside the root too
         else:
             view = self.resolver.host_view  # a program checked against a root lives outside it
-            inside = real
+            inside, real_inside = real, real
         # The kernel hands ld.so the program's real path (/proc/self/exe): $ORIGIN is its real directory.
-        origin = directory_of(view.real_path(inside))
-        node = LoadedObject(path, inside, view, info, None, origin, "program", ())
-        try:
-            st = os.stat(path)
-            node.file_id = (st.st_dev, st.st_ino)
-        except OSError:
-            pass
+        node = LoadedObject(path, inside, view, info, None, directory_of(real_inside), "program", ())
+        if self.program_stat is not None:
+            node.file_id = (self.program_stat.st_dev, self.program_stat.st_ino)
         return node
 
     def _ld_library_path(self) -> tuple[Directory, ...]:
@@ -321,11 +325,15 @@ class _Start:
                 return interpreter
             return self.by_name.get(name)
         # glibc _dl_map_object: the first object in load order known by that name or with that DT_SONAME.
-        candidates = [o for o in (self.by_name.get(name), self.by_soname.get(name)) if o is not None]
-        if not candidates:
-            return None
-        found = min(candidates, key=lambda o: self.position[id(o)])
-        self._register(found, name)
+        by_name, by_soname = self.by_name.get(name), self.by_soname.get(name)
+        if by_soname is None or by_soname is by_name:
+            found = by_name
+        elif by_name is None:
+            found = by_soname
+        else:
+            found = min(by_name, by_soname, key=lambda o: self.position[id(o)])
+        if found is not None and name not in found.names:
+            self._register(found, name)
         return found
 
     def _register(self, obj: LoadedObject, name: str | None = None) -> None:

