@@ -114,8 +114,11 @@ def test_an_unreadable_directory_is_reported_not_fatal(tree: Path) -> None:
     try:
         drop = ("setpriv", "--bounding-set=-dac_override,-dac_read_search", "--")
         result = run_cli("scan", "--json", str(tree), setpriv=drop)
+        top_level = run_cli("scan", str(tree / "secret"), setpriv=drop)
     finally:
         (tree / "secret").chmod(0o755)
     assert result.returncode == 1, result.stderr
     problems = json.loads(result.stdout)["problems"]
     assert {"path": f"{tree}/secret", "problem": "cannot read directory (Permission denied)"} in problems
+    # A directory named on the command line that cannot be read is bad input.
+    assert top_level.returncode == 2 and "cannot read" in top_level.stderr

@@ -76,6 +76,12 @@ def find_elf_files(directories: Sequence[str]) -> tuple[list[str], int, list[Sca
     for top in directories:
         if not os.path.isdir(top):
             raise ElfshipError(f"{top} is not a directory", fix="give directories to scan")
+        try:
+            os.scandir(top).close()
+        except OSError as exc:
+            raise ElfshipError(
+                f"cannot read {top} ({exc.strerror})", fix="scan a directory you can read"
+            ) from None
         for path, st in _walk(os.path.realpath(top), problems):
             if (st.st_dev, st.st_ino) in seen:
                 continue
