@@ -4,7 +4,7 @@ from __future__ import annotations
 
 # Libraries whose Rust -sys crates can build them in (a static rebuild then no longer needs them).
 CRATE_FEATURES = {
-    "libpq.so.5": "pq-sys feature `bundled` (diesel: `postgres` + pq-sys `bundled`)",
+    "libpq.so.5": "pq-sys feature `bundled`",
     "libssl.so.3": "openssl feature `vendored`, or rustls instead of OpenSSL",
     "libssl.so.1.1": "openssl feature `vendored`, or rustls instead of OpenSSL",
     "libcrypto.so.3": "openssl feature `vendored`",
