@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -122,3 +123,22 @@ def test_an_unreadable_directory_is_reported_not_fatal(tree: Path) -> None:
     assert {"path": f"{tree}/secret", "problem": "cannot read directory (Permission denied)"} in problems
     # A directory named on the command line that cannot be read is bad input.
     assert top_level.returncode == 2 and "cannot read" in top_level.stderr
+
+
+def test_ctrl_c_stops_the_workers_quietly() -> None:
+    require_host_loader()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "elfship", "scan", "/usr/lib", "/usr/bin"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        process.wait(timeout=1.0)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
+    _out, err = process.communicate(timeout=120)
+    if process.returncode != 130:
+        pytest.skip("the scan finished before it could be interrupted")
+    assert err == "elfship: interrupted\n"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import stat
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -152,9 +153,19 @@ def _parse_chunk(paths: Sequence[str]) -> list[tuple[str, tuple[int, int, int, i
     return parsed
 
 
+def _quiet_worker() -> None:
+    """Ctrl-C is the parent's to handle (it cancels the rest): workers must not print tracebacks."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _init_resolver(root: str | None, ld_library_path: tuple[str, ...], isa: str | None) -> None:
     global _RESOLVER
     _RESOLVER = Resolver(root, ld_library_path=ld_library_path, isa=isa, elf_cache=_ELF_CACHE)
+
+
+def _init_worker(root: str | None, ld_library_path: tuple[str, ...], isa: str | None) -> None:
+    _quiet_worker()
+    _init_resolver(root, ld_library_path, isa)
 
 
 def _scan_chunk(paths: Sequence[str]) -> tuple[list[FileReport], list[str]]:
@@ -241,7 +252,7 @@ def _run(
                 progress(2 * len(reports), total)
         return reports, warnings
     context = multiprocessing.get_context("fork")  # phase 2 relies on inheriting the parent's cache
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_quiet_worker) as pool:
         for parsed in _ordered(pool, _parse_chunk, chunks):
             for path, key, info in parsed:
                 _ELF_CACHE.store_info(key, ElfError(path, info) if isinstance(info, str) else info)
@@ -249,7 +260,7 @@ def _run(
             if progress:
                 progress(done, total)
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_resolver, initargs=(root, llp, isa)
+        workers, mp_context=context, initializer=_init_worker, initargs=(root, llp, isa)
     ) as pool:
         for chunk_reports, chunk_warnings in _ordered(pool, _scan_chunk, chunks):
             reports.extend(chunk_reports)
