@@ -83,7 +83,9 @@ def test_plain_cargo_build_does_not_run_on_debian_11(bullseye: Path) -> None:
 
 @pytest.mark.slow
 def test_glibc_static_hello_runs_on_debian_11(bullseye: Path, tmp_path: Path) -> None:
-    document = build_json("hello", "--strategy", "glibc-static", "--release", "--for", "debian:11", "-o", str(tmp_path))
+    document = build_json(
+        "hello", "--strategy", "glibc-static", "--release", "--for", "debian:11", "-o", str(tmp_path)
+    )
     binary = artifact_path(document)
     assert binary == tmp_path / "hello"
     assert read_elf(binary).kind in (Kind.STATIC, Kind.STATIC_PIE)
@@ -115,14 +117,18 @@ def test_glibc_pinned_hello_runs_on_debian_11(bullseye: Path, tmp_path: Path) ->
 @pytest.mark.slow
 def test_strip_and_slim_shrink_the_binary(tmp_path: Path) -> None:
     plain = build_json("hello", "--strategy", "glibc-static", "--release", "-o", str(tmp_path / "a"))
-    slim = build_json("hello", "--strategy", "glibc-static", "--release", "--slim", "--strip", "-o", str(tmp_path / "b"))
+    slim = build_json(
+        "hello", "--strategy", "glibc-static", "--release", "--slim", "--strip", "-o", str(tmp_path / "b")
+    )
     (before,) = plain["artifacts"]  # type: ignore[misc]
     (after,) = slim["artifacts"]  # type: ignore[misc]
     assert before["size_after_strip"] is None
     assert after["size_after_strip"] < after["size"]
     assert after["size_after_strip"] == (tmp_path / "b" / "hello").stat().st_size
     assert slim["cargo"]["env"]["CARGO_PROFILE_RELEASE_OPT_LEVEL"] == "z"  # type: ignore[index]
-    assert subprocess.run([tmp_path / "b" / "hello"], capture_output=True, text=True).stdout == "Hello, world!\n"
+    assert (
+        subprocess.run([tmp_path / "b" / "hello"], capture_output=True, text=True).stdout == "Hello, world!\n"
+    )
 
 
 @pytest.mark.slow
@@ -136,12 +142,23 @@ def test_auto_says_which_strategy_and_why(tmp_path: Path) -> None:
 def test_text_output_names_the_strategy_and_the_verdict(tmp_path: Path) -> None:
     env = {"CARGO_TARGET_DIR": str(target_dir("hello"))}
     done = elfship(
-        "build", "--strategy", "glibc-static", "--for", "debian:10", "-o", str(tmp_path), cwd=CARGO_FIXTURES / "hello", env=env
+        "build",
+        "--strategy",
+        "glibc-static",
+        "--for",
+        "debian:10",
+        "-o",
+        str(tmp_path),
+        cwd=CARGO_FIXTURES / "hello",
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     assert "strategy glibc-static: asked for with --strategy" in done.stderr
     assert "running: CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS=" in done.stderr
-    assert done.stdout.splitlines()[:2] == [f"hello: {tmp_path / 'hello'} [{done.stdout.split('[')[1].split(']')[0]}]", "  debian:10: runs"]
+    assert done.stdout.splitlines()[:2] == [
+        f"hello: {tmp_path / 'hello'} [{done.stdout.split('[')[1].split(']')[0]}]",
+        "  debian:10: runs",
+    ]
 
 
 def test_cargo_elfship_build_is_the_same_command(tmp_path: Path) -> None:
@@ -155,7 +172,9 @@ def test_cargo_elfship_build_is_the_same_command(tmp_path: Path) -> None:
 def test_musl_build_where_the_musl_std_is_installed(tmp_path: Path) -> None:
     sysroot = Path(subprocess.check_output(["rustc", "--print", "sysroot"], text=True).strip())
     if not (sysroot / "lib" / "rustlib" / "x86_64-unknown-linux-musl" / "lib").is_dir():
-        pytest.skip("musl std not installed (rustup target add x86_64-unknown-linux-musl); cannot be on this machine")
+        pytest.skip(
+            "musl std not installed (rustup target add x86_64-unknown-linux-musl); cannot be on this machine"
+        )
     document = build_json("withc", "--strategy", "musl", "--for", "debian:10", "-o", str(tmp_path))
     binary = artifact_path(document)
     assert read_elf(binary).kind in (Kind.STATIC, Kind.STATIC_PIE)
@@ -190,9 +209,14 @@ def test_an_unknown_for_target() -> None:
 
 
 def test_cargo_missing(tmp_path: Path) -> None:
-    done = elfship("build", cwd=CARGO_FIXTURES / "hello", env={"PATH": str(tmp_path), "CARGO": "", "RUSTC": ""})
+    done = elfship(
+        "build", cwd=CARGO_FIXTURES / "hello", env={"PATH": str(tmp_path), "CARGO": "", "RUSTC": ""}
+    )
     assert done.returncode == 2
-    assert done.stderr.strip() == "elfship: error: cargo not found on PATH (fix: install Rust with rustup (https://rustup.rs))"
+    assert (
+        done.stderr.strip()
+        == "elfship: error: cargo not found on PATH (fix: install Rust with rustup (https://rustup.rs))"
+    )
 
 
 def test_zig_missing_for_glibc_pinned(tmp_path: Path) -> None:
@@ -223,7 +247,9 @@ def test_arguments_for_cargo_go_after_a_double_dash() -> None:
 def test_an_existing_file_that_elfship_did_not_make_is_not_overwritten(tmp_path: Path) -> None:
     (tmp_path / "hello").write_text("my notes\n")
     env = {"CARGO_TARGET_DIR": str(target_dir("hello"))}
-    done = elfship("build", "--strategy", "glibc-static", "-o", str(tmp_path), cwd=CARGO_FIXTURES / "hello", env=env)
+    done = elfship(
+        "build", "--strategy", "glibc-static", "-o", str(tmp_path), cwd=CARGO_FIXTURES / "hello", env=env
+    )
     assert done.returncode == 2 and "not overwriting it" in done.stderr
     assert (tmp_path / "hello").read_text() == "my notes\n"
 
@@ -267,7 +293,10 @@ def test_interrupted_build_leaves_nothing_at_the_output(tmp_path: Path, how: str
     )
     try:
         # The build script sleeps for minutes: wait until it runs, then interrupt.
-        _wait_for(lambda: any("build-script-build" in _cmd(p) for p in _processes_mentioning(str(build_dir))), "build script")
+        _wait_for(
+            lambda: any("build-script-build" in _cmd(p) for p in _processes_mentioning(str(build_dir))),
+            "build script",
+        )
         if how == "ctrl-c":
             os.killpg(process.pid, signal.SIGINT)  # the terminal sends SIGINT to the whole foreground group
         else:
@@ -279,7 +308,9 @@ def test_interrupted_build_leaves_nothing_at_the_output(tmp_path: Path, how: str
     assert process.returncode == 130, stderr.decode()
     assert "elfship: interrupted" in stderr.decode()
     assert not out.exists() or list(out.iterdir()) == []
-    _wait_for(lambda: not _processes_mentioning(str(build_dir)), "cargo and its build script to exit", limit=30)
+    _wait_for(
+        lambda: not _processes_mentioning(str(build_dir)), "cargo and its build script to exit", limit=30
+    )
 
 
 def _cmd(pid: int) -> str:

@@ -34,7 +34,9 @@ pytestmark = pytest.mark.slow
 
 
 def _postgres_bin(tool: str) -> str:
-    found = shutil.which(tool) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{tool}"), reverse=True)), None)
+    found = shutil.which(tool) or next(
+        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{tool}"), reverse=True)), None
+    )
     if found is None:
         pytest.skip(f"{tool} not installed (apt-get install postgresql)")
     return found
@@ -48,7 +50,9 @@ def _free_port() -> int:
 
 
 def _as_postgres(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["runuser", "-u", "postgres", "--", *argv], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        ["runuser", "-u", "postgres", "--", *argv], capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +67,9 @@ def postgres() -> Iterator[str]:
     created = _as_postgres(initdb, "-D", str(data / "db"), "-A", "trust", "-U", "postgres")
     assert created.returncode == 0, created.stderr
     options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1"
-    started = _as_postgres(pg_ctl, "-D", str(data / "db"), "-o", options, "-l", str(data / "log"), "-w", "start")
+    started = _as_postgres(
+        pg_ctl, "-D", str(data / "db"), "-o", options, "-l", str(data / "log"), "-w", "start"
+    )
     assert started.returncode == 0, started.stderr + (data / "log").read_text(errors="replace")
     try:
         yield f"host=127.0.0.1 port={port} user=postgres dbname=postgres sslmode=disable connect_timeout=10"
@@ -96,7 +102,9 @@ def build(*args: str, output: Path) -> dict[str, object]:
     return document
 
 
-def test_glibc_static_app_queries_postgres_from_debian_11(bullseye: Path, postgres: str, tmp_path: Path) -> None:
+def test_glibc_static_app_queries_postgres_from_debian_11(
+    bullseye: Path, postgres: str, tmp_path: Path
+) -> None:
     document = build("--strategy", "glibc-static", output=tmp_path)
     binary = tmp_path / "pgapp"
     info = read_elf(binary)
@@ -111,7 +119,9 @@ def test_glibc_static_app_queries_postgres_from_debian_11(bullseye: Path, postgr
     assert any(f["kind"] == "static-nss" for f in artifact["findings"])
 
 
-def test_glibc_pinned_app_queries_postgres_from_debian_11(bullseye: Path, postgres: str, tmp_path: Path) -> None:
+def test_glibc_pinned_app_queries_postgres_from_debian_11(
+    bullseye: Path, postgres: str, tmp_path: Path
+) -> None:
     document = build("--strategy", "glibc-pinned", output=tmp_path)
     binary = tmp_path / "pgapp"
     info = read_elf(binary)

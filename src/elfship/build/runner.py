@@ -77,6 +77,9 @@ def run_cargo(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
+            # Its own process group: on Ctrl-C or SIGTERM elfship stops cargo *and* the build scripts and
+            # compilers it started (a signal to cargo alone would leave them running).
+            start_new_session=True,
         )
     except FileNotFoundError:
         raise ToolMissingError(

@@ -1,0 +1,112 @@
+"""Benchmark elfship build: its overhead over the equivalent cargo command on a warm cache, and binary sizes.
+
+    python benchmarks/bench_build.py                    # overhead + size table for hello
+    python benchmarks/bench_build.py --apps hello pgapp # pgapp compiles OpenSSL and libpq: ~10 min per build cold
+    python benchmarks/bench_build.py --runs 10 --skip-sizes
+
+Overhead: the same build twice warm, once through `elfship build --json` and once as the exact cargo command
+and environment it reports (cargo.argv / cargo.env), median of --runs each. Target: under 5 % or 0.3 s.
+Sizes: release builds per strategy, as built, stripped (--strip), --slim, and --slim --strip; plus plain
+`cargo build --release` for reference. Prints numbers; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures" / "cargo"
+CACHE = Path(os.environ.get("ELFSHIP_TEST_CACHE", Path.home() / ".cache" / "elfship-tests")) / "cargo-target"
+STRATEGIES = ("glibc-static", "glibc-pinned", "musl")
+FOR = ("--for", "debian:11")
+
+
+def elfship_build(app: str, *args: str) -> tuple[float, dict[str, Any] | None]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "CARGO_TARGET_DIR": str(CACHE / app)}
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "elfship", "build", "--json", *args],
+        cwd=FIXTURES / app,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode == 2:  # e.g. musl std not installed: no row, not a crash
+        print(f"  ({app} {' '.join(args)}: {done.stderr.strip().splitlines()[-1]})")
+        return seconds, None
+    return seconds, json.loads(done.stdout)
+
+
+def plain_cargo(app: str, document: dict[str, Any]) -> float:
+    env = {**os.environ, "CARGO_TARGET_DIR": str(CACHE / app), **document["cargo"]["env"]}
+    started = time.perf_counter()
+    subprocess.run(document["cargo"]["argv"], cwd=FIXTURES / app, env=env, capture_output=True, check=True)
+    return time.perf_counter() - started
+
+
+def overhead(app: str, strategy: str, runs: int) -> None:
+    args = ("--strategy", strategy, "--release", *FOR)
+    _, document = elfship_build(app, *args)  # warm up (and build once)
+    if document is None:
+        return
+    through_elfship = [elfship_build(app, *args)[0] for _ in range(runs)]
+    through_cargo = [plain_cargo(app, document) for _ in range(runs)]
+    ours, theirs = statistics.median(through_elfship), statistics.median(through_cargo)
+    extra = ours - theirs
+    print(
+        f"  {app:8} {strategy:13} cargo {theirs:6.3f} s   elfship build {ours:6.3f} s   "
+        f"overhead {extra:+.3f} s ({100 * extra / theirs:+.1f} %)"
+    )
+
+
+def mib(size: int | None) -> str:
+    return "-" if size is None else f"{size / 1048576:7.2f} MiB"
+
+
+def sizes(app: str) -> None:
+    env = {**os.environ, "CARGO_TARGET_DIR": str(CACHE / app / "plain")}
+    subprocess.run(["cargo", "build", "--release", "-q"], cwd=FIXTURES / app, env=env, check=True)
+    plain = (CACHE / app / "plain" / "release" / app).stat().st_size
+    print(f"  {app:8} {'cargo (host)':13} {mib(plain)}  (dynamic, this machine's glibc)")
+    for strategy in STRATEGIES:
+        _, default = elfship_build(app, "--strategy", strategy, "--release", "--strip", *FOR)
+        if default is None:
+            continue
+        _, slim = elfship_build(app, "--strategy", strategy, "--release", "--slim", "--strip", *FOR)
+        assert slim is not None
+        a, b = default["artifacts"][0], slim["artifacts"][0]
+        print(
+            f"  {app:8} {strategy:13} {mib(a['size'])}  {mib(a['size_after_strip'])}  "
+            f"{mib(b['size'])}  {mib(b['size_after_strip'])}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--apps", nargs="+", default=["hello"], choices=["hello", "lookup", "withc", "pgapp"])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--skip-sizes", action="store_true")
+    args = parser.parse_args()
+    print("overhead of elfship build over the same cargo command (warm cache, median):")
+    for app in args.apps:
+        for strategy in ("glibc-static", "glibc-pinned"):
+            overhead(app, strategy, args.runs)
+    if not args.skip_sizes:
+        print("\nsizes (release): built, --strip, --slim, --slim --strip")
+        for app in args.apps:
+            sizes(app)
+
+
+if __name__ == "__main__":
+    main()
