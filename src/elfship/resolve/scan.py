@@ -252,13 +252,18 @@ def _run(
                 progress(2 * len(reports), total)
         return reports, warnings
     context = multiprocessing.get_context("fork")  # phase 2 relies on inheriting the parent's cache
+    shapes: dict[str, tuple[object, ...]] = {}
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_quiet_worker) as pool:
         for parsed in _ordered(pool, _parse_chunk, chunks):
             for path, key, info in parsed:
                 _ELF_CACHE.store_info(key, ElfError(path, info) if isinstance(info, str) else info)
+                shapes[path] = _shape(info)
             done += len(parsed)
             if progress:
                 progress(done, total)
+    # Programs that load alike go to the same worker, so each shared walk is done once, not once per worker.
+    by_shape = sorted(files, key=lambda f: shapes.get(f, ()))
+    chunks = [by_shape[i : i + CHUNK] for i in range(0, len(by_shape), CHUNK)]
     with ProcessPoolExecutor(
         workers, mp_context=context, initializer=_init_worker, initargs=(root, llp, isa)
     ) as pool:
@@ -271,6 +276,12 @@ def _run(
 
 
 _T = TypeVar("_T")
+
+
+def _shape(info: ElfInfo | str) -> tuple[object, ...]:
+    if isinstance(info, str):
+        return ()
+    return (info.interpreter or "", info.needed, info.rpath, info.runpath, info.flags)
 
 
 def _ordered(
