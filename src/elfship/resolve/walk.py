@@ -309,7 +309,7 @@ class ProgramStart:
             warnings=tuple(dict.fromkeys(self.warnings)),
             libc_family="musl" if self.env.musl else "glibc",
             root=self.fs.view.root,
-            isa=self.env.isa,
+            isa=self.env.isa if self.env.hwcaps else None,  # None: no glibc-hwcaps in play
             program_name=self.program.label,
         )
 
