@@ -10,6 +10,7 @@ import fcntl
 import hashlib
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -159,3 +160,103 @@ def run_in_root(
         text=True,
         timeout=timeout,
     )
+
+
+RUST_SOURCES = TESTS / "fixtures" / "rust"
+CARGO_TARGETS = CACHE / "cargo-target"
+
+
+def build_cargo(
+    crate: str, *, rustflags: Sequence[str] = (), target: str | None = None, out_name: str | None = None
+) -> Path:
+    """Build tests/fixtures/rust/<crate> with `cargo build --release` and return the cached binary.
+
+    The crate is copied out of the repo first (cargo writes Cargo.lock next to Cargo.toml), and its target
+    directory lives at ~/.cache/elfship-tests/cargo-target/<crate> so rebuilds are incremental.
+    """
+    if shutil.which("cargo") is None:
+        pytest.skip("cargo not installed (https://rustup.rs)")
+    source = RUST_SOURCES / crate
+    files = sorted(p for p in source.rglob("*") if p.is_file() and p.name != "Cargo.lock")
+    key = hashlib.sha256()
+    for part in [_tool_identity("rustc"), *rustflags, target or "host"]:
+        key.update(part.encode() + b"\0")
+    for path in files:
+        key.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes())
+    package = _cargo_package_name(source / "Cargo.toml")
+    name = out_name or package
+    out = CACHE / "fixtures" / key.hexdigest()[:16] / name
+    if out.exists():
+        return out
+    with file_lock(CARGO_TARGETS / f".{crate}.lock"):
+        if not out.exists():
+            _cargo_build(source, crate, package, rustflags, target, out)
+    return out
+
+
+def _cargo_package_name(manifest: Path) -> str:
+    for line in manifest.read_text().splitlines():
+        name, _, value = line.partition("=")
+        if name.strip() == "name":
+            return value.strip().strip('"')
+    raise RuntimeError(f"no package name in {manifest}")
+
+
+def _cargo_build(
+    source: Path, crate: str, package: str, rustflags: Sequence[str], target: str | None, out: Path
+) -> None:
+    workdir = CARGO_TARGETS / f"{crate}-src"
+    shutil.rmtree(workdir, ignore_errors=True)
+    shutil.copytree(source, workdir, ignore=shutil.ignore_patterns("Cargo.lock", "target"))
+    target_dir = CARGO_TARGETS / crate
+    env = {**os.environ, "CARGO_TARGET_DIR": str(target_dir), "RUSTFLAGS": " ".join(rustflags)}
+    cmd = ["cargo", "build", "--release", "--quiet", *(["--target", target] if target else [])]
+    result = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"fixture build failed: {' '.join(cmd)}\n{result.stderr[-3000:]}")
+    built = target_dir / (target or "") / "release" / package
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.copy2(built, tmp)
+    os.replace(tmp, out)
+
+
+def strip_section_headers(source: Path, out: Path) -> Path:
+    """A copy of an ELF file without section headers, as `sstrip` makes it.
+
+    e_shoff, e_shnum and e_shstrndx are zeroed and the file is cut after the last byte a segment (or the
+    program header table) covers, so the section header table and the non-loaded sections are gone.
+    The loader needs none of it: the program still runs.
+    """
+    data = bytearray(source.read_bytes())
+    is64, little = data[4] == 2, data[5] == 1
+    e = "<" if little else ">"
+    if is64:  # e_shoff and e_shnum offsets in the ELF header
+        ehdr, phdr, shoff_at, shnum_at = (
+            struct.Struct(e + "16xHHIQQQIHHHHHH"),
+            struct.Struct(e + "IIQQQQQQ"),
+            40,
+            60,
+        )
+    else:
+        ehdr, phdr, shoff_at, shnum_at = (
+            struct.Struct(e + "16xHHIIIIIHHHHHH"),
+            struct.Struct(e + "IIIIIIII"),
+            32,
+            48,
+        )
+    fields = ehdr.unpack_from(data, 0)
+    phoff, ehsize, phentsize, phnum = fields[4], fields[7], fields[8], fields[9]
+    end = max(ehsize, phoff + phentsize * phnum)
+    for index in range(phnum):
+        raw = phdr.unpack_from(data, phoff + index * phentsize)
+        offset, filesz = (raw[2], raw[5]) if is64 else (raw[1], raw[4])
+        end = max(end, offset + filesz)
+    struct.pack_into(e + ("Q" if is64 else "I"), data, shoff_at, 0)  # e_shoff
+    struct.pack_into(e + "HH", data, shnum_at, 0, 0)  # e_shnum, e_shstrndx
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_bytes(bytes(data[:end]))
+    tmp.chmod(source.stat().st_mode & 0o777)
+    os.replace(tmp, out)
+    return out
