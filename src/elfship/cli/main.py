@@ -37,7 +37,17 @@ Every command takes --json: one JSON document on stdout (schema_version 1), logs
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _modules_for(argv: Sequence[str] | None) -> tuple[str, ...]:
+    """Import only the subcommand being run: each pulls in its own layers, and start-up time is paid on
+    every call (a scan, a CI step). --help and unknown words still get every subcommand."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    first = next((w for w in words if not w.startswith("-")), None)
+    if first is not None and f"{first}_cmd" in SUBCOMMAND_MODULES and "--help" not in words[:1]:
+        return (f"{first}_cmd",)
+    return SUBCOMMAND_MODULES
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="elfship",
         description="Will this Linux binary run on the server it is shipped to? "
@@ -48,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"elfship {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMAND_MODULES:
+    for name in _modules_for(argv):
         try:
             module = importlib.import_module(f"elfship.cli.{name}")
         except ModuleNotFoundError as exc:
@@ -60,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
