@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from elfship.targets.families import GLIBC_LIBRARIES
+
 # Libraries whose Rust -sys crates can build them in (a static rebuild then no longer needs them).
 CRATE_FEATURES = {
     "libpq.so.5": "pq-sys feature `bundled`",
@@ -15,31 +17,14 @@ CRATE_FEATURES = {
     "libmysqlclient.so.21": "mysqlclient-sys feature `bundled`",
 }
 
-GLIBC_SONAMES = frozenset(
-    {
-        "libc.so.6",
-        "libm.so.6",
-        "libpthread.so.0",
-        "libdl.so.2",
-        "librt.so.1",
-        "libresolv.so.2",
-        "libutil.so.1",
-        "libanl.so.1",
-        "libBrokenLocale.so.1",
-        "libnsl.so.1",
-        "libmvec.so.1",
-        "libc_malloc_debug.so.0",
-        "libthread_db.so.1",
-        "ld-linux-x86-64.so.2",
-        "ld-linux-aarch64.so.1",
-        "ld-linux.so.2",
-        "ld-linux-armhf.so.3",
-        "ld64.so.1",
-        "ld64.so.2",
-        "ld-linux-riscv64-lp64d.so.1",
-        "ld-linux-loongarch-lp64d.so.1",
-    }
-)
+# Part of every glibc system: glibc's own libraries, plus the loaders of the other architectures.
+GLIBC_SONAMES = GLIBC_LIBRARIES | {
+    "ld-linux-armhf.so.3",
+    "ld64.so.1",
+    "ld64.so.2",
+    "ld-linux-riscv64-lp64d.so.1",
+    "ld-linux-loongarch-lp64d.so.1",
+}
 GCC_RUNTIME_SONAMES = frozenset({"libgcc_s.so.1", "libstdc++.so.6", "libatomic.so.1", "libgomp.so.1"})
 
 
