@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from elfship.check import fixes
 from elfship.check.model import (
     LIBRARY_NOT_IN_BASE,
     LIBRARY_UNVERIFIED,
-    VERSION_TOO_NEW,
     CheckResult,
     Finding,
     Severity,
@@ -48,9 +45,10 @@ def _version_findings(info: ElfInfo, target: Target, symbols: SymbolTable | None
                 missing=missing,
                 symbols=symbols,
                 offered=lambda namespace: _offered(target, namespace),
+                glibc_fix=fixes.glibc_too_new(info.path, target.name, target.libc_version),
             )
         )
-    return [_with_glibc_fix(f, info, target) for f in findings]
+    return findings
 
 
 def _offered(target: Target, namespace: str) -> str:
@@ -60,12 +58,6 @@ def _offered(target: Target, namespace: str) -> str:
     if highest is None:
         return f"{target.display_name} defines no {namespace} version"
     return f"{target.display_name} offers up to {namespace}_{highest}"
-
-
-def _with_glibc_fix(finding: Finding, info: ElfInfo, target: Target) -> Finding:
-    if finding.kind != VERSION_TOO_NEW or finding.fix is not None:
-        return finding
-    return replace(finding, fix=fixes.glibc_too_new(info.path, target.name, target.libc_version))
 
 
 def _library_findings(info: ElfInfo, target: Target) -> list[Finding]:

@@ -4,7 +4,6 @@ need of every object against the definitions of the object it binds to (ld.so's 
 from __future__ import annotations
 
 import functools
-from dataclasses import replace
 from pathlib import Path
 
 from elfship.check import fixes
@@ -13,7 +12,6 @@ from elfship.check.model import (
     LIBRARY_MISSING,
     LIBRARY_UNLOADABLE,
     RESOLVER_WARNING,
-    VERSION_TOO_NEW,
     CheckResult,
     Finding,
     Severity,
@@ -143,10 +141,11 @@ def _version_findings(path: str, resolution: Resolution, target: Target) -> list
                     missing=missing,
                     symbols=symbols,
                     offered=functools.partial(_offered, provider=provider, target=target),
+                    glibc_fix=fixes.glibc_too_new(path, target.name, target.libc_version or "the root's"),
                     evidence={"library_path": provider.path},
                 )
             )
-    return [_with_glibc_fix(f, path, target) for f in findings]
+    return findings
 
 
 def _symbols(host_path: str) -> dict[str, dict[str, tuple[str, ...]]]:
@@ -165,10 +164,3 @@ def _offered(namespace: str, provider: ResolvedLibrary, target: Target) -> str:
     if newest is None:
         return f"{provider.path} defines no {namespace} version"
     return f"{provider.path} defines up to {namespace}_{newest}"
-
-
-def _with_glibc_fix(finding: Finding, path: str, target: Target) -> Finding:
-    if finding.kind != VERSION_TOO_NEW or finding.fix is not None:
-        return finding
-    glibc = target.libc_version or "the root's version"
-    return replace(finding, fix=fixes.glibc_too_new(path, target.name, glibc))

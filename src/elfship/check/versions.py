@@ -26,6 +26,7 @@ def missing_version_findings(
     missing: list[str],
     symbols: SymbolTable,
     offered: Callable[[str], str],  # namespace -> "debian:10 has glibc 2.28"
+    glibc_fix: str,  # the way out for a too-new GLIBC node (names the glibc to pin to)
     evidence: Mapping[str, object] | None = None,
 ) -> list[Finding]:
     by_namespace: dict[str, list[str]] = {}
@@ -35,37 +36,41 @@ def missing_version_findings(
     for namespace, versions in sorted(by_namespace.items()):
         versions.sort(key=lambda v: version_key(split_version_node(v)[1]), reverse=True)
         culprits = {v: list(symbols.get(library, {}).get(v, ())) for v in versions}
-        findings.append(
-            _finding(program_path, needer, library, namespace, versions, culprits, offered, evidence)
-        )
+        message = _message(needer, library, versions, culprits, offered(namespace))
+        fix = _fix(program_path, library, namespace, versions, glibc_fix)
+        findings.append(_finding(needer, library, namespace, versions, culprits, message, fix, evidence))
     return findings
 
 
+def _message(
+    needer: str | None, library: str, versions: list[str], culprits: dict[str, list[str]], offered: str
+) -> str:
+    who = f"{needer} (a library it loads) needs" if needer else "needs"
+    parts = [f"{v} for {symbols_text(culprits[v])}" if culprits[v] else v for v in versions]
+    return f"{library} {who} " + "; ".join(parts) + f"; {offered}"
+
+
+def _fix(program_path: str, library: str, namespace: str, versions: list[str], glibc_fix: str) -> str:
+    if all(is_private_node(v) for v in versions):
+        return fixes.private_glibc(program_path)
+    if namespace == "GLIBC":
+        return glibc_fix
+    if namespace in ("GLIBCXX", "CXXABI", "GCC"):
+        return fixes.cxx_too_new(program_path)
+    return fixes.other_version_too_new(program_path, library)
+
+
 def _finding(
-    program_path: str,
     needer: str | None,
     library: str,
     namespace: str,
     versions: list[str],
     culprits: dict[str, list[str]],
-    offered: Callable[[str], str],
+    message: str,
+    fix: str,
     evidence: Mapping[str, object] | None,
 ) -> Finding:
-    who = f"{needer} (a library it loads) needs" if needer else "needs"
-    parts = []
-    for version in versions:
-        names = culprits[version]
-        parts.append(f"{version} for {symbols_text(names)}" if names else version)
     private = all(is_private_node(v) for v in versions)
-    message = f"{library} {who} " + "; ".join(parts) + f"; {offered(namespace)}"
-    if private:
-        fix = fixes.private_glibc(program_path)
-    elif namespace == "GLIBC":
-        fix = None  # filled in by the caller, who knows the glibc to pin to
-    elif namespace in ("GLIBCXX", "CXXABI", "GCC"):
-        fix = fixes.cxx_too_new(program_path)
-    else:
-        fix = fixes.other_version_too_new(program_path, library)
     return Finding.make(
         PRIVATE_VERSION if private else VERSION_TOO_NEW,
         Severity.ERROR,
