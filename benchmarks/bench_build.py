@@ -29,8 +29,21 @@ STRATEGIES = ("glibc-static", "glibc-pinned", "musl")
 FOR = ("--for", "debian:11")
 
 
+def elfship_env(app: str) -> dict[str, str]:
+    """As installed: bytecode cached (this machine's environment sets PYTHONDONTWRITEBYTECODE, which would
+    make every run recompile elfship's sources and measure that instead)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    pycache = str(CACHE.parent / "pycache")
+    return {
+        **env,
+        "PYTHONPATH": str(ROOT / "src"),
+        "PYTHONPYCACHEPREFIX": pycache,
+        "CARGO_TARGET_DIR": str(CACHE / app),
+    }
+
+
 def elfship_build(app: str, *args: str) -> tuple[float, dict[str, Any] | None]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "CARGO_TARGET_DIR": str(CACHE / app)}
+    env = elfship_env(app)
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "elfship", "build", "--json", *args],
@@ -58,8 +71,10 @@ def overhead(app: str, strategy: str, runs: int) -> None:
     _, document = elfship_build(app, *args)  # warm up (and build once)
     if document is None:
         return
-    through_elfship = [elfship_build(app, *args)[0] for _ in range(runs)]
-    through_cargo = [plain_cargo(app, document) for _ in range(runs)]
+    through_elfship, through_cargo = [], []
+    for _ in range(runs):  # interleaved, so load from other processes hits both alike
+        through_elfship.append(elfship_build(app, *args)[0])
+        through_cargo.append(plain_cargo(app, document))
     ours, theirs = statistics.median(through_elfship), statistics.median(through_cargo)
     extra = ours - theirs
     print(

@@ -72,7 +72,7 @@ def test_every_entry_has_a_unique_id_a_cause_and_a_fix() -> None:
 def test_every_entry_formats_with_any_match() -> None:
     """Texts are format strings: a literal brace (a Cargo.toml snippet) must be doubled."""
     for entry in KNOWN_FAILURES:
-        groups = {name: "x" for name in entry.pattern.groupindex}
+        groups = {name: "x" for name in entry.regex.groupindex}
         entry.cause.format_map({**groups, "target": "t", "TARGET": "T", "tool": "x", "symbol": "x"})
         entry.fix.format_map({**groups, "target": "t", "TARGET": "T", "tool": "x", "symbol": "x"})
 

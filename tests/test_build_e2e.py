@@ -161,6 +161,19 @@ def test_text_output_names_the_strategy_and_the_verdict(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
+def test_a_binary_that_would_not_run_on_a_target_fails_the_build_and_is_not_delivered(tmp_path: Path) -> None:
+    """Static glibc needs Linux >= 3.2; Oracle Linux 6 ships 2.6.32."""
+    env = {"CARGO_TARGET_DIR": str(target_dir("hello"))}
+    args = ("build", "--strategy", "glibc-static", "--for", "oracle:6", "--for", "debian:11", "-o", str(tmp_path))
+    done = elfship(*args, cwd=CARGO_FIXTURES / "hello", env=env)
+    assert done.returncode == 1, done.stderr
+    assert "  oracle:6: fails" in done.stdout and "  debian:11: runs" in done.stdout
+    assert "needs Linux >= 3.2" in done.stdout
+    assert done.stdout.splitlines()[-1] == "build failed: the binary would not run on oracle:6 (nothing delivered)"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_cargo_elfship_build_is_the_same_command(tmp_path: Path) -> None:
     from elfship.cli.main import cargo_main
 

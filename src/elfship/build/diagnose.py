@@ -7,6 +7,7 @@ Each known failure is one data entry. Patterns cover both linkers a Rust build m
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -26,9 +27,18 @@ _LIBPQ_DEPENDENCY = (
 @dataclass(frozen=True)
 class KnownFailure:
     id: str
-    pattern: re.Pattern[str]
+    pattern: str  # a regular expression (MULTILINE); compiled on first use, since most builds never fail
     cause: str  # may use the pattern's named groups: {lib}, {tool}, {target}, {symbol}, {crate}
     fix: str
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        return _compiled(self.pattern)
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -39,26 +49,22 @@ class Diagnosis:
     evidence: str  # the line of cargo's output that matched
 
 
-def _p(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.MULTILINE)
-
-
 KNOWN_FAILURES: tuple[KnownFailure, ...] = (
     KnownFailure(
         "musl-std-missing",
-        _p(r"the `(?P<target>[\w.-]*musl[\w.-]*)` target may not be installed"),
+        (r"the `(?P<target>[\w.-]*musl[\w.-]*)` target may not be installed"),
         "the Rust standard library for {target} is not installed",
         "rustup target add {target}",
     ),
     KnownFailure(
         "target-std-missing",
-        _p(r"the `(?P<target>(?![\w.-]*musl)[\w.-]+)` target may not be installed"),
+        (r"the `(?P<target>(?![\w.-]*musl)[\w.-]+)` target may not be installed"),
         "the Rust standard library for {target} is not installed",
         "rustup target add {target}",
     ),
     KnownFailure(
         "proc-macro-crt-static",
-        _p(
+        (
             r"cannot produce proc-macro for `(?P<crate>[^`]+)` as the target `(?P<target>[^`]+)` does not support"
         ),
         "+crt-static reached the proc-macro {crate}: RUSTFLAGS apply to host crates when cargo runs without "
@@ -68,7 +74,7 @@ KNOWN_FAILURES: tuple[KnownFailure, ...] = (
     ),
     KnownFailure(
         "libpq-link-order",
-        _p(
+        (
             rf"libpq\.a\([^)]*\)[^\n]*\n?[^\n]*undefined reference to `(?P<symbol>{_LIBPQ_DEPENDENCY})'"
             rf"|undefined symbol: (?P<symbol2>{_LIBPQ_DEPENDENCY})\s*(?:>>>[^\n]*\n\s*){{0,4}}>>>[^\n]*libpq\.a"
         ),
@@ -79,38 +85,38 @@ KNOWN_FAILURES: tuple[KnownFailure, ...] = (
     ),
     KnownFailure(
         "libpq-missing",
-        _p(rf"{_NOT_FOUND}(?P<lib>pq)\b"),
+        (rf"{_NOT_FOUND}(?P<lib>pq)\b"),
         "libpq is not available to the linker (no libpq.a for a static build, or no libpq at all)",
         "enable pq-sys's `bundled` feature (0.5 or later; since 0.6 also openssl-sys with `vendored`), "
         "or install libpq-dev",
     ),
     KnownFailure(
         "openssl-lib-missing",
-        _p(rf"{_NOT_FOUND}(?P<lib>ssl|crypto)\b"),
+        (rf"{_NOT_FOUND}(?P<lib>ssl|crypto)\b"),
         "OpenSSL's lib{lib} is not available to the linker (no static library for this target)",
         "enable openssl's `vendored` feature, or switch to rustls; or install libssl-dev",
     ),
     KnownFailure(
         "zig-crt-static",
-        _p(rf"{_NOT_FOUND}(?P<lib>gcc_eh)\b"),
+        (rf"{_NOT_FOUND}(?P<lib>gcc_eh)\b"),
         "zig was the linker for a +crt-static glibc build: zig cannot link glibc statically (libgcc_eh)",
         "use --strategy glibc-static (links with gcc) or --strategy musl; glibc-pinned builds stay dynamic",
     ),
     KnownFailure(
         "glibc-static-libs-missing",
-        _p(rf"{_NOT_FOUND}(?P<lib>{GLIBC_LIBS})\b"),
+        (rf"{_NOT_FOUND}(?P<lib>{GLIBC_LIBS})\b"),
         "glibc's static libraries are missing: lib{lib}.a is needed to link with +crt-static",
         "apt-get install libc6-dev (Fedora: dnf install glibc-static), or use --strategy glibc-pinned",
     ),
     KnownFailure(
         "native-lib-missing",
-        _p(rf"{_NOT_FOUND}(?!(?:pq|ssl|crypto|gcc_eh|{GLIBC_LIBS})\b)(?P<lib>[\w.+-]+)"),
+        (rf"{_NOT_FOUND}(?!(?:pq|ssl|crypto|gcc_eh|{GLIBC_LIBS})\b)(?P<lib>[\w.+-]+)"),
         "the linker cannot find lib{lib} for this target",
         "install the package with lib{lib}.a, or enable the -sys crate's bundled/vendored/static feature",
     ),
     KnownFailure(
         "openssl-not-found",
-        _p(
+        (
             r"Could not find directory of OpenSSL installation|OpenSSL (?:include|library) directory does not exist"
         ),
         "openssl-sys found no OpenSSL for this target (no pkg-config answer, or OPENSSL_DIR points nowhere)",
@@ -119,7 +125,7 @@ KNOWN_FAILURES: tuple[KnownFailure, ...] = (
     ),
     KnownFailure(
         "pkg-config-cross",
-        _p(r"pkg-config has not been configured to support cross-compilation"),
+        (r"pkg-config has not been configured to support cross-compilation"),
         "a -sys crate asked pkg-config for a library while cross-compiling; pkg-config only knows this "
         "machine's (glibc) libraries",
         "enable the crate's bundled/vendored feature; or point PKG_CONFIG_SYSROOT_DIR and PKG_CONFIG_PATH at "
@@ -127,19 +133,19 @@ KNOWN_FAILURES: tuple[KnownFailure, ...] = (
     ),
     KnownFailure(
         "c-compiler-missing",
-        _p(r"failed to find tool \"(?P<tool>[^\"]+)\"|is `(?P<tool2>[^`]+)` not installed\?"),
+        (r"failed to find tool \"(?P<tool>[^\"]+)\"|is `(?P<tool2>[^`]+)` not installed\?"),
         "the C compiler {tool} is not installed (a -sys crate compiles C code for the target)",
         "apt-get install musl-tools (for musl-gcc) or gcc, or pip install ziglang; or set CC_<target>",
     ),
     KnownFailure(
         "linker-missing",
-        _p(r"linker `(?P<tool>[^`]+)` not found"),
+        (r"linker `(?P<tool>[^`]+)` not found"),
         "the linker {tool} is not installed",
         "apt-get install gcc (or set CARGO_TARGET_<TRIPLE>_LINKER)",
     ),
     KnownFailure(
         "glibc-symbols-in-musl",
-        _p(
+        (
             r"undefined (?:reference to `|symbol: )"
             r"(?P<symbol>__\w+_chk|__isoc(?:99|23)_\w+|gnu_get_libc_\w+|__libc_\w+|__fdelt_warn|__memcpy_chk)"
         ),
@@ -161,7 +167,7 @@ def diagnose(output: str) -> tuple[Diagnosis, ...]:
     text = strip_ansi(output)
     found = []
     for entry in KNOWN_FAILURES:
-        match = entry.pattern.search(text)
+        match = entry.regex.search(text)
         if match is None:
             continue
         groups = _groups(match)

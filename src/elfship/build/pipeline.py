@@ -6,6 +6,7 @@ import dataclasses
 import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,13 @@ from elfship.build.plan import BuildOptions, BuildPlan, c_compiler_for, make_pla
 from elfship.build.project import CargoProject, find_manifest, load_project
 from elfship.build.runner import CargoRun, run_cargo
 from elfship.build.strategy import Strategy, StrategyChoice, TargetLibc, choose_strategy, rust_triple
-from elfship.build.toolchain import Toolchain, detect_toolchain, static_library_available
+from elfship.build.toolchain import (
+    Toolchain,
+    detect_toolchain,
+    find_cargo,
+    host_arch,
+    static_library_available,
+)
 from elfship.build.verify import (
     TargetVerdict,
     VerifyFinding,
@@ -83,18 +90,15 @@ def run_build(
 ) -> BuildResult:
     env = dict(os.environ if env is None else env)
     say: Logger = log or (lambda message: None)
-    toolchain = detect_toolchain(env)
-    targets = resolve_targets(request.for_targets)
+    targets = resolve_targets(request.for_targets)  # bad input first: before any tool runs
     target_libcs = tuple(target_libc(t) for t in targets)
-    arch = request.arch or _arch_of(targets, toolchain)
     manifest = find_manifest(request.cwd, request.options.manifest_path)
-    choice = choose_strategy(request.strategy, target_libcs, toolchain, arch)
-    options = dataclasses.replace(request.options, arch=arch)
-    project = _load(toolchain, manifest, rust_triple(choice.strategy, arch), options, env)
+    toolchain, choice, project = _prepare(request, targets, manifest, env)
+    options = dataclasses.replace(request.options, arch=_arch_of(targets, toolchain, request.arch))
     native = find_native_dependencies(
         project.resolved,
         choice.strategy,
-        rust_triple(choice.strategy, arch),
+        rust_triple(choice.strategy, options.arch),
         lambda lib: static_library_available(toolchain.host_cc, lib),
     )
     plan = _plan(choice, options, toolchain, project, native, env, target_libcs)
@@ -110,21 +114,48 @@ def run_build(
     return _result(plan, native, targets, run, (), artifacts)
 
 
-def _arch_of(targets: Sequence[Any], toolchain: Toolchain) -> str:
+def _prepare(
+    request: BuildRequest, targets: Sequence[Any], manifest: Path, env: Mapping[str, str]
+) -> tuple[Toolchain, StrategyChoice, CargoProject]:
+    """Toolchain, strategy and `cargo metadata`. With an explicit strategy the target triple is known before
+    rustc is asked anything, so metadata runs alongside rustc's start-up instead of after it."""
+    guess = None
+    if request.strategy is not Strategy.AUTO:
+        arch = request.arch or _arch_of(targets, None, None)
+        guess = rust_triple(request.strategy, arch)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        early = None
+        if guess is not None:
+            early = pool.submit(_load, find_cargo(env), manifest, guess, request.options, env)
+        toolchain = detect_toolchain(env)
+        arch = _arch_of(targets, toolchain, request.arch)
+        choice = choose_strategy(request.strategy, [target_libc(t) for t in targets], toolchain, arch)
+        triple = rust_triple(choice.strategy, arch)
+        if early is not None and guess == triple:
+            return toolchain, choice, early.result()
+    return toolchain, choice, _load(toolchain.cargo, manifest, triple, request.options, env)
+
+
+def _arch_of(targets: Sequence[Any], toolchain: Toolchain | None, asked: str | None) -> str:
+    """--arch, else the --for targets' arch, else this machine's."""
+    if asked:
+        return asked
     arches = {str(t.arch) for t in targets if getattr(t, "arch", None)}
     if len(arches) > 1:
         raise UsageError(
             f"--for targets of different architectures ({', '.join(sorted(arches))})",
             fix="build once per arch",
         )
-    return arches.pop() if arches else toolchain.host_arch
+    if arches:
+        return arches.pop()
+    return toolchain.host_arch if toolchain is not None else host_arch()
 
 
 def _load(
-    toolchain: Toolchain, manifest: Path, triple: str, options: BuildOptions, env: Mapping[str, str]
+    cargo: str, manifest: Path, triple: str, options: BuildOptions, env: Mapping[str, str]
 ) -> CargoProject:
     return load_project(
-        toolchain.cargo,
+        cargo,
         manifest,
         triple,
         packages=options.packages,

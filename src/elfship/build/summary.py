@@ -102,6 +102,11 @@ def render_text(result: BuildResult) -> list[str]:
         lines.append("cargo built no executable (nothing to check or copy)")
     for artifact in result.artifacts:
         lines += _render_artifact(artifact, result)
+    failing = sorted({v.target for a in result.artifacts for v in a.verdicts if v.verdict != "runs"})
+    if failing:
+        lines.append(f"build failed: the binary would not run on {', '.join(failing)} (nothing delivered)")
+    elif not result.ok:
+        lines.append("build failed: see the errors above (nothing delivered)")
     return lines
 
 
@@ -128,10 +133,11 @@ def _render_artifact(artifact: ArtifactResult, result: BuildResult) -> list[str]
     lines = [f"{artifact.name}: {where} [{size}]"]
     if not result.targets:
         lines.append("  no --for target given: not checked against any release")
+    own_kinds = {finding.kind for finding in artifact.findings}  # said once below, with more detail
     for verdict in artifact.verdicts:
         lines.append(f"  {verdict.target}: {verdict.verdict}")
         for finding in verdict.findings:
-            if finding.severity != "info":
+            if finding.severity != "info" and finding.kind not in own_kinds:
                 lines.append(
                     f"    {finding.severity}: {finding.message}"
                     + (f" (fix: {finding.fix})" if finding.fix else "")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import platform
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -42,10 +43,8 @@ def detect_toolchain(env: Mapping[str, str] | None = None) -> Toolchain:
     """Find the tools. Raises ToolMissingError only for cargo/rustc, without which nothing can be built."""
     env = os.environ if env is None else env
     path = env.get("PATH")
-    cargo = _tool_from_env(env, "CARGO", "cargo", path)
+    cargo = find_cargo(env)
     rustc = _tool_from_env(env, "RUSTC", "rustc", path)
-    if cargo is None:
-        raise ToolMissingError("cargo not found on PATH", fix=f"install Rust with rustup ({RUSTUP_URL})")
     if rustc is None:
         raise ToolMissingError("rustc not found on PATH", fix=f"install Rust with rustup ({RUSTUP_URL})")
     host_triple, sysroot = _rustc_facts(rustc, env)
@@ -61,6 +60,19 @@ def detect_toolchain(env: Mapping[str, str] | None = None) -> Toolchain:
     )
 
 
+def find_cargo(env: Mapping[str, str]) -> str:
+    cargo = _tool_from_env(env, "CARGO", "cargo", env.get("PATH"))
+    if cargo is None:
+        raise ToolMissingError("cargo not found on PATH", fix=f"install Rust with rustup ({RUSTUP_URL})")
+    return cargo
+
+
+def host_arch() -> str:
+    """This machine's architecture in Rust's spelling, before rustc is asked (`uname -m`)."""
+    machine = platform.machine()
+    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine.lower(), machine)
+
+
 def _tool_from_env(env: Mapping[str, str], variable: str, name: str, path: str | None) -> str | None:
     """CARGO/RUSTC as cargo itself honours them, then PATH."""
     chosen = env.get(variable)
@@ -70,23 +82,40 @@ def _tool_from_env(env: Mapping[str, str], variable: str, name: str, path: str |
 
 
 def _rustc_facts(rustc: str, env: Mapping[str, str]) -> tuple[str, Path]:
-    try:
-        version = subprocess.run(
-            [rustc, "-vV"], capture_output=True, text=True, check=True, env=dict(env)
-        ).stdout
-        sysroot = subprocess.run(
-            [rustc, "--print", "sysroot"], capture_output=True, text=True, check=True, env=dict(env)
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError) as exc:
-        raise ToolMissingError(
-            f"{rustc} does not run ({exc})", fix=f"repair the Rust installation (rustup, {RUSTUP_URL})"
-        ) from None
+    """Host triple and sysroot in one rustc start (`--print host-tuple` is rustc 1.84+; older ones: -vV)."""
+    done = _run_rustc([rustc, "--print", "sysroot", "--print", "host-tuple"], env)
+    if done.returncode == 0 and len(done.stdout.split()) == 2:
+        sysroot, host = done.stdout.split()
+        return host, Path(sysroot)
+    version = _checked(_run_rustc([rustc, "-vV"], env), rustc)
+    sysroot = _checked(_run_rustc([rustc, "--print", "sysroot"], env), rustc).strip()
     host = next(
         (line.split(":", 1)[1].strip() for line in version.splitlines() if line.startswith("host:")), ""
     )
     if not host:
         raise ToolMissingError(f"{rustc} -vV names no host triple", fix="repair the Rust installation")
     return host, Path(sysroot)
+
+
+def _run_rustc(argv: list[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, env=dict(env))
+    except OSError as exc:
+        raise ToolMissingError(
+            f"{argv[0]} does not run ({exc.strerror})",
+            fix=f"repair the Rust installation (rustup, {RUSTUP_URL})",
+        ) from None
+
+
+def _checked(done: subprocess.CompletedProcess[str], rustc: str) -> str:
+    if done.returncode != 0:
+        detail = (
+            done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit code {done.returncode}"
+        )
+        raise ToolMissingError(
+            f"{rustc} does not run: {detail}", fix=f"repair the Rust installation ({RUSTUP_URL})"
+        )
+    return done.stdout
 
 
 def _find_musl_gcc(path: str | None) -> dict[str, str]:

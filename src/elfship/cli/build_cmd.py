@@ -9,10 +9,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from elfship.build.pipeline import BuildRequest, run_build
-from elfship.build.plan import BuildOptions
 from elfship.build.strategy import SUPPORTED_ARCHES, Strategy
-from elfship.build.summary import render_text, to_document
 from elfship.errors import EXIT_FAILS, EXIT_OK, UsageError
 from elfship.report.jsonout import emit
 from elfship.report.progress import log
@@ -120,6 +117,11 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here: `elfship <other command>` should not pay for loading the build pipeline.
+    from elfship.build.pipeline import BuildRequest, run_build
+    from elfship.build.plan import BuildOptions
+    from elfship.build.summary import render_text, to_document
+
     request = BuildRequest(
         cwd=Path.cwd(),
         strategy=Strategy(args.strategy),
