@@ -63,6 +63,10 @@ def bullseye() -> Path:
     return debian_root("bullseye")
 
 
+def check_in_root(binary: Path, root: Path) -> subprocess.CompletedProcess[str]:
+    return elfship("check", str(binary), "--root", str(root), cwd=binary.parent)
+
+
 @pytest.mark.slow
 def test_plain_cargo_build_does_not_run_on_debian_11(bullseye: Path) -> None:
     """The problem elfship build solves: this machine's glibc is newer than Debian 11's."""
@@ -71,12 +75,11 @@ def test_plain_cargo_build_does_not_run_on_debian_11(bullseye: Path) -> None:
     binary = target_dir("hello") / "plain" / "release" / "hello"
     needed = read_elf(binary).libc.min_version
     assert needed is not None
-    from elfship.check import check_root
-
-    result = check_root(str(binary), bullseye)
     if tuple(map(int, needed.split("."))) <= (2, 31):
         pytest.skip(f"this machine's glibc build only needs GLIBC_{needed}, which Debian 11 has")
-    assert result.verdict == "fails"
+    checked = check_in_root(binary, bullseye)
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert f"GLIBC_{needed}" in checked.stdout
     ran = run_in_root(bullseye, binary)
     assert ran.returncode != 0 and "GLIBC_" in ran.stderr and "not found" in ran.stderr
 
@@ -95,9 +98,7 @@ def test_glibc_static_hello_runs_on_debian_11(bullseye: Path, tmp_path: Path) ->
     assert cargo["env"]["CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS"] == "-C target-feature=+crt-static"
     assert cargo["argv"][2:4] == ["--target", GNU]
     assert run_in_root(bullseye, binary).stdout == "Hello, world!\n"
-    from elfship.check import check_root
-
-    assert check_root(str(binary), bullseye).verdict == "runs"
+    assert check_in_root(binary, bullseye).returncode == 0
 
 
 @pytest.mark.slow
@@ -112,6 +113,13 @@ def test_glibc_pinned_hello_runs_on_debian_11(bullseye: Path, tmp_path: Path) ->
     (artifact,) = document["artifacts"]  # type: ignore[misc]
     assert [c["verdict"] for c in artifact["checks"]] == ["runs"]
     assert run_in_root(bullseye, binary).stdout == "Hello, world!\n"
+    assert check_in_root(binary, bullseye).returncode == 0
+
+
+@pytest.mark.slow
+def test_arguments_after_the_double_dash_reach_cargo(tmp_path: Path) -> None:
+    document = build_json("hello", "--strategy", "glibc-static", "-o", str(tmp_path), "--", "--locked", "-q")
+    assert document["cargo"]["argv"][-2:] == ["--locked", "-q"]  # type: ignore[index]
 
 
 @pytest.mark.slow
@@ -165,12 +173,25 @@ def test_text_output_names_the_strategy_and_the_verdict(tmp_path: Path) -> None:
 def test_a_binary_that_would_not_run_on_a_target_fails_the_build_and_is_not_delivered(tmp_path: Path) -> None:
     """Static glibc needs Linux >= 3.2; Oracle Linux 6 ships 2.6.32."""
     env = {"CARGO_TARGET_DIR": str(target_dir("hello"))}
-    args = ("build", "--strategy", "glibc-static", "--for", "oracle:6", "--for", "debian:11", "-o", str(tmp_path))
+    args = (
+        "build",
+        "--strategy",
+        "glibc-static",
+        "--for",
+        "oracle:6",
+        "--for",
+        "debian:11",
+        "-o",
+        str(tmp_path),
+    )
     done = elfship(*args, cwd=CARGO_FIXTURES / "hello", env=env)
     assert done.returncode == 1, done.stderr
     assert "  oracle:6: fails" in done.stdout and "  debian:11: runs" in done.stdout
     assert "needs Linux >= 3.2" in done.stdout
-    assert done.stdout.splitlines()[-1] == "build failed: the binary would not run on oracle:6 (nothing delivered)"
+    assert (
+        done.stdout.splitlines()[-1]
+        == "build failed: the binary would not run on oracle:6 (nothing delivered)"
+    )
     assert list(tmp_path.iterdir()) == []
 
 

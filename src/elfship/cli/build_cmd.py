@@ -94,7 +94,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("-o", "--output", type=Path, metavar="DIR", help="directory for the binaries")
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
-    parser.add_argument("cargo_args", nargs=argparse.REMAINDER, help="after `--`: passed to cargo build")
+    parser.add_argument(
+        "cargo_args",
+        nargs=argparse.REMAINDER,
+        metavar="-- CARGO_ARGS",
+        help="passed to cargo build, after `--`",
+    )
     parser.set_defaults(func=run)
 
 
