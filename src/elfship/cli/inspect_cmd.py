@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from elfship.elf import read_elf, read_version_symbols
+from elfship.elf import read_elf
 from elfship.errors import EXIT_BAD_INPUT, EXIT_OK, ElfError
 from elfship.report import jsonout
 from elfship.report.inspect_report import to_json, to_text
@@ -42,19 +42,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     files = []
     errors = []
-    for index, path in enumerate(args.files):
+    printed = False
+    for path in args.files:
         try:
-            info = read_elf(path)
-            symbols = read_version_symbols(path) if info.version_needs else {}
+            info = read_elf(path, with_symbols=True)  # one parse, the culprit symbols included
         except ElfError as exc:
             errors.append({"path": path, "error": exc.problem})
             if not args.json:
-                print(f"elfship: error: {exc.one_line()}", file=sys.stderr)
+                print(f"elfship: error: {exc.one_line()}", file=sys.stderr, flush=True)
             continue
+        symbols = info.symbols_by_version()
         if args.json:
             files.append(to_json(info, symbols))
         else:
-            print(("\n" if index else "") + to_text(info, symbols, all_versions=args.all_versions))
+            print(
+                ("\n" if printed else "") + to_text(info, symbols, all_versions=args.all_versions), flush=True
+            )
+            printed = True
     if args.json:
         jsonout.emit({"files": files, "errors": errors})
     return EXIT_BAD_INPUT if errors else EXIT_OK

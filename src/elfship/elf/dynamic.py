@@ -174,7 +174,10 @@ def dynamic_symbol_count(
     hash_address = table.first(c.DT_HASH)
     offset = None if hash_address is None else addresses.offset(hash_address)
     if offset is not None:
-        return image.unpack(layout.u32, offset + 4, "hash table")[0]
+        nchain = image.unpack(layout.u32, offset + 4, "hash table")[0]
+        if nchain * layout.sym.size > image.size:
+            raise image.fail(f"corrupt: DT_HASH claims {nchain} symbols, more than the file holds")
+        return nchain
     gnu_address = table.first(c.DT_GNU_HASH)
     offset = None if gnu_address is None else addresses.offset(gnu_address)
     count = None if offset is None else _gnu_hash_count(image, layout, offset)
