@@ -9,7 +9,6 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from elfship.build.diagnose import Diagnosis, diagnose
 from elfship.build.native import NativeDependency, find_native_dependencies
@@ -36,6 +35,7 @@ from elfship.build.verify import (
 )
 from elfship.build.zigwrap import ZigWrappers, write_wrappers
 from elfship.errors import UsageError
+from elfship.targets import Target
 
 OUTPUT_SUBDIR = "out"  # default -o: <target-dir>/elfship/<strategy>/out
 
@@ -115,7 +115,7 @@ def run_build(
 
 
 def _prepare(
-    request: BuildRequest, targets: Sequence[Any], manifest: Path, env: Mapping[str, str]
+    request: BuildRequest, targets: Sequence[Target], manifest: Path, env: Mapping[str, str]
 ) -> tuple[Toolchain, StrategyChoice, CargoProject]:
     """Toolchain, strategy and `cargo metadata`. With an explicit strategy the target triple is known before
     rustc is asked anything, so metadata runs alongside rustc's start-up instead of after it."""
@@ -136,11 +136,11 @@ def _prepare(
     return toolchain, choice, _load(toolchain.cargo, manifest, triple, request.options, env)
 
 
-def _arch_of(targets: Sequence[Any], toolchain: Toolchain | None, asked: str | None) -> str:
+def _arch_of(targets: Sequence[Target], toolchain: Toolchain | None, asked: str | None) -> str:
     """--arch, else the --for targets' arch, else this machine's."""
     if asked:
         return asked
-    arches = {str(t.arch) for t in targets if getattr(t, "arch", None)}
+    arches = {t.arch for t in targets if t.arch}
     if len(arches) > 1:
         raise UsageError(
             f"--for targets of different architectures ({', '.join(sorted(arches))})",
@@ -217,7 +217,7 @@ def _announce(plan: BuildPlan, native: Sequence[NativeDependency], say: Logger) 
 
 
 def _finish(
-    cargo_path: Path, plan: BuildPlan, targets: Sequence[Any], output_dir: Path, strip_tool: str | None
+    cargo_path: Path, plan: BuildPlan, targets: Sequence[Target], output_dir: Path, strip_tool: str | None
 ) -> ArtifactResult:
     verdicts = verify(cargo_path, targets)
     findings = _own_findings(cargo_path, plan)
@@ -255,7 +255,7 @@ def _own_findings(path: Path, plan: BuildPlan) -> tuple[VerifyFinding, ...]:
 def _result(
     plan: BuildPlan,
     native: tuple[NativeDependency, ...],
-    targets: Sequence[Any],
+    targets: Sequence[Target],
     run: CargoRun,
     diagnoses: tuple[Diagnosis, ...],
     artifacts: tuple[ArtifactResult, ...],

@@ -103,7 +103,7 @@ def _why_not(
     strategy: Strategy, targets: Sequence[TargetLibc], toolchain: Toolchain, arch: str
 ) -> ToolMissingError | UsageError | None:
     triple = rust_triple(strategy, arch)
-    if strategy is not Strategy.GLIBC_PINNED and not toolchain.std_installed(triple):
+    if not toolchain.std_installed(triple):
         return std_missing_error(triple)
     if strategy is Strategy.MUSL:
         if arch not in toolchain.musl_gcc and toolchain.zig is None:
@@ -113,13 +113,11 @@ def _why_not(
             )
         return None
     if strategy is Strategy.GLIBC_STATIC:
-        return _glibc_static_problem(targets, toolchain, arch)
-    return _glibc_pinned_problem(targets, toolchain, triple)
+        return _glibc_static_problem(toolchain, arch)
+    return _glibc_pinned_problem(targets, toolchain)
 
 
-def _glibc_static_problem(
-    targets: Sequence[TargetLibc], toolchain: Toolchain, arch: str
-) -> ToolMissingError | UsageError | None:
+def _glibc_static_problem(toolchain: Toolchain, arch: str) -> ToolMissingError | UsageError | None:
     if arch != toolchain.host_arch:
         return UsageError(f"glibc-static builds for this machine's architecture ({toolchain.host_arch}) only")
     if not static_library_available(toolchain.host_cc, "c"):
@@ -131,10 +129,8 @@ def _glibc_static_problem(
 
 
 def _glibc_pinned_problem(
-    targets: Sequence[TargetLibc], toolchain: Toolchain, triple: str
+    targets: Sequence[TargetLibc], toolchain: Toolchain
 ) -> ToolMissingError | UsageError | None:
-    if not toolchain.std_installed(triple):
-        return std_missing_error(triple)
     if not targets:
         return UsageError("glibc-pinned needs at least one --for target to know which glibc to pin")
     musl = [t.name for t in targets if t.libc != "glibc"]

@@ -61,7 +61,6 @@ def _verdict(verdict: TargetVerdict) -> dict[str, Any]:
     return {
         "target": verdict.target,
         "verdict": verdict.verdict,
-        "engine": verdict.engine,
         "findings": [_finding(f) for f in verdict.findings],
     }
 
