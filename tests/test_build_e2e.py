@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -49,6 +50,15 @@ def _validate(document: dict[str, object]) -> None:
     jsonschema.validate(document, json.loads(SCHEMA.read_text()))
 
 
+def run_there(
+    root: Path, binary: Path, tag: str, *args: str, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    """run_in_root under a name of its own: parallel tests must not overwrite each other's copy in the root."""
+    unique = binary.with_name(f"{binary.name}-{tag}")
+    shutil.copy2(binary, unique)
+    return run_in_root(root, unique, *args, timeout=timeout)
+
+
 def artifact_path(document: dict[str, object]) -> Path:
     artifacts = document["artifacts"]
     assert isinstance(artifacts, list) and len(artifacts) == 1
@@ -80,7 +90,7 @@ def test_plain_cargo_build_does_not_run_on_debian_11(bullseye: Path) -> None:
     checked = check_in_root(binary, bullseye)
     assert checked.returncode == 1, checked.stdout + checked.stderr
     assert f"GLIBC_{needed}" in checked.stdout
-    ran = run_in_root(bullseye, binary)
+    ran = run_there(bullseye, binary, "plain")
     assert ran.returncode != 0 and "GLIBC_" in ran.stderr and "not found" in ran.stderr
 
 
@@ -97,7 +107,7 @@ def test_glibc_static_hello_runs_on_debian_11(bullseye: Path, tmp_path: Path) ->
     assert isinstance(cargo, dict)
     assert cargo["env"]["CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS"] == "-C target-feature=+crt-static"
     assert cargo["argv"][2:4] == ["--target", GNU]
-    assert run_in_root(bullseye, binary).stdout == "Hello, world!\n"
+    assert run_there(bullseye, binary, "static").stdout == "Hello, world!\n"
     assert check_in_root(binary, bullseye).returncode == 0
 
 
@@ -112,7 +122,7 @@ def test_glibc_pinned_hello_runs_on_debian_11(bullseye: Path, tmp_path: Path) ->
     assert document["glibc_pin"] == "2.31"
     (artifact,) = document["artifacts"]  # type: ignore[misc]
     assert [c["verdict"] for c in artifact["checks"]] == ["runs"]
-    assert run_in_root(bullseye, binary).stdout == "Hello, world!\n"
+    assert run_there(bullseye, binary, "pinned").stdout == "Hello, world!\n"
     assert check_in_root(binary, bullseye).returncode == 0
 
 

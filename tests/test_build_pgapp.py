@@ -85,6 +85,15 @@ def bullseye() -> Path:
     return root
 
 
+def run_there(
+    root: Path, binary: Path, tag: str, *args: str, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    """run_in_root under a name of its own: parallel tests must not overwrite each other's copy in the root."""
+    unique = binary.with_name(f"{binary.name}-{tag}")
+    shutil.copy2(binary, unique)
+    return run_in_root(root, unique, *args, timeout=timeout)
+
+
 def build(*args: str, output: Path) -> dict[str, object]:
     env = {**os.environ, "PYTHONPATH": str(SRC), "CARGO_TARGET_DIR": str(TARGET_DIR)}
     done = subprocess.run(
@@ -112,7 +121,7 @@ def test_glibc_static_app_queries_postgres_from_debian_11(
     from elfship.check import check_root
 
     assert check_root(str(binary), bullseye).verdict == "runs"
-    ran = run_in_root(bullseye, binary, postgres, timeout=60)
+    ran = run_there(bullseye, binary, "static", postgres, timeout=60)
     assert (ran.returncode, ran.stdout) == (0, "SELECT 1 -> 1\n"), ran.stderr
     # libpq resolves users and hosts through NSS: the static build says so.
     (artifact,) = document["artifacts"]  # type: ignore[misc]
@@ -130,11 +139,11 @@ def test_glibc_pinned_app_queries_postgres_from_debian_11(
     assert info.libc.min_version is not None
     assert tuple(map(int, info.libc.min_version.split("."))) <= (2, 31)
     assert document["glibc_pin"] == "2.31"
-    ran = run_in_root(bullseye, binary, postgres, timeout=60)
+    ran = run_there(bullseye, binary, "pinned", postgres, timeout=60)
     assert (ran.returncode, ran.stdout) == (0, "SELECT 1 -> 1\n"), ran.stderr
 
 
 def test_the_app_without_a_server_says_so(bullseye: Path, tmp_path: Path) -> None:
     build("--strategy", "glibc-static", output=tmp_path)
-    ran = run_in_root(bullseye, tmp_path / "pgapp", timeout=60)
+    ran = run_there(bullseye, tmp_path / "pgapp", "noserver", timeout=60)
     assert ran.stdout == "No DATABASE_URL set, so doing nothing\n"
