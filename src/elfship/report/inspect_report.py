@@ -135,15 +135,21 @@ def _version_lines(info: ElfInfo, symbols: VersionSymbols, all_versions: bool) -
     heading = (
         "all versions needed" if all_versions else "highest versions needed, and the symbols that need them"
     )
-    lines = [f"  {heading}:"]
-    width = max(len(n.library) for n in info.version_needs)
+    rows: list[tuple[str, str, str]] = []
     for need in info.version_needs:
         chosen = (
             sorted(need.versions, key=_sort_key) if all_versions else highest_per_namespace(need.versions)
         )
         for version in chosen:
             names = symbols.get(need.library, {}).get(version, ())
-            lines.append(f"    {need.library:<{width}}  {version:<16} {_symbols_text(names)}")
+            rows.append((need.library, version, _symbols_text(names)))
+    if not rows:
+        return []
+    # Columns as wide as their longest entry: "libm.so.6  GLIBC_2.29  exp, pow".
+    library_width = max(len(library) for library, _, _ in rows)
+    version_width = max(len(version) for _, version, _ in rows)
+    lines = [f"  {heading}:"]
+    lines.extend(f"    {lib:<{library_width}}  {ver:<{version_width}}  {text}" for lib, ver, text in rows)
     return lines
 
 
