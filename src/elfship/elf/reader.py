@@ -157,8 +157,8 @@ def _libc(
     if kind in (Kind.DYNAMIC, Kind.SHARED_LIBRARY):
         all_versions = [v for need in facts.version_needs for v in need.versions]
         libc = classify_dynamic(interpreter, facts.needed, all_versions)
-        if facts.soname == "libc.so.6":
-            libc = LibcInfo(LibcFamily.GLIBC, libc.min_version)
+        if facts.soname == "libc.so.6" or any(v.startswith("GLIBC_2") for v in facts.version_definitions):
+            libc = LibcInfo(LibcFamily.GLIBC, libc.min_version)  # glibc itself: libc.so.6, ld.so, libm, ...
         return libc, None
     return LibcInfo(LibcFamily.UNKNOWN, None), None
 
