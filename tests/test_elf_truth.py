@@ -75,8 +75,11 @@ FIELDS = (
 
 
 def elfship_facts(path: str) -> dict[str, Any]:
-    info = read_elf(path)
-    symbols = read_version_symbols(path)
+    """The comparable facts, from read_elf(with_symbols=True); read_version_symbols must say the same."""
+    info = read_elf(path, with_symbols=True)
+    symbols = info.symbols_by_version()
+    if read_version_symbols(path) != symbols:
+        raise AssertionError(f"{path}: read_version_symbols disagrees with read_elf(with_symbols=True)")
     return _comparable(info, symbols)
 
 
