@@ -23,7 +23,7 @@ LOADER_FAILURES = re.compile(
     r"|version `[^']+' not found"
     r"|Error loading shared library"
     r"|Error relocating"
-    r"|failed to run command"  # chroot: the interpreter (or the file) does not exist
+    r"|failed to run command|failed to execute"  # chroot(1) / unshare(1): no interpreter, or no file
     r"|cannot execute binary file|Exec format error"
     r"|FATAL: kernel too old"
     r"|CPU ISA level is lower than required"

@@ -81,13 +81,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ElfshipError as exc:
         print(f"elfship: error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("elfship: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # `elfship scan / | head`: the reader went away; that is not an error worth a traceback.
         sys.stderr.close()
         return 0
+    except OSError as exc:
+        # Last line of defence: a file system error no layer anticipated is still one line, not a traceback.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"elfship: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("elfship: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def cargo_main(argv: Sequence[str] | None = None) -> int:

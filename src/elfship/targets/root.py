@@ -35,7 +35,11 @@ _VERSIONED_NAME = re.compile(r"\.so\.\d")
 def target_from_root(root: Path | str) -> Target:
     """Read what the root filesystem at `root` offers. Raises UsageError when it is not a directory."""
     root_path = Path(root)
-    if not root_path.is_dir():
+    try:
+        is_directory = root_path.is_dir()
+    except OSError as exc:  # e.g. a root under a directory this user cannot enter
+        raise UsageError(f"{root}: {exc.strerror}", fix="run as a user who can read the root") from None
+    if not is_directory:
         raise UsageError(f"{root}: not a directory", fix="give the top directory of a root filesystem")
     view = FileView(root_path)
     os_release = read_os_release(view)
