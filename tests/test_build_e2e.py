@@ -283,6 +283,18 @@ def test_zig_missing_for_glibc_pinned(tmp_path: Path) -> None:
     assert done.stderr.strip().endswith("(fix: pip install ziglang)")
 
 
+def test_musl_without_its_std_stops_before_building() -> None:
+    sysroot = Path(subprocess.check_output(["rustc", "--print", "sysroot"], text=True).strip())
+    if (sysroot / "lib" / "rustlib" / "x86_64-unknown-linux-musl" / "lib").is_dir():
+        pytest.skip("the musl std is installed here")
+    done = elfship("build", "--strategy", "musl", cwd=CARGO_FIXTURES / "hello")
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "elfship: error: the Rust standard library for x86_64-unknown-linux-musl is not installed "
+        "(fix: rustup target add x86_64-unknown-linux-musl)"
+    )
+
+
 def test_arguments_for_cargo_go_after_a_double_dash() -> None:
     done = elfship("build", "--strategy", "glibc-static", "stray", cwd=CARGO_FIXTURES / "hello")
     assert done.returncode == 2 and "put arguments for cargo after `--`" in done.stderr
