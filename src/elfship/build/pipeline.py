@@ -29,6 +29,7 @@ from elfship.build.verify import (
     TargetVerdict,
     VerifyFinding,
     glibc_within_pin,
+    prewarm,
     resolve_targets,
     target_libc,
     verify,
@@ -107,6 +108,7 @@ def run_build(
     output_dir = prepare_output_dir(request.output_dir or plan.target_dir / OUTPUT_SUBDIR)
     for binary in project.binaries:
         check_replaceable(output_dir / binary.name)  # fail before a long build, not after
+    prewarm()  # verification's imports overlap cargo's run
     run = run_cargo(plan, env, cwd=request.cwd)
     if not run.ok:
         return _result(plan, native, targets, run, diagnose(run.output), ())

@@ -5,11 +5,18 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from elfship.build.strategy import TargetLibc
-from elfship.check import CheckResult, check_path
 from elfship.elf import read_elf, read_version_symbols
 from elfship.targets import Target, get_target
+
+if TYPE_CHECKING:
+    from elfship.check import CheckResult
+
+# The check engine (and the resolver under it) is imported when the first verdict is needed, not at start-up:
+# `elfship build` imports it in the background while cargo runs (see prewarm), so a build pays nothing for it.
+CHECK_MODULE = "elfship.check"
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,8 @@ def target_libc(target: Target) -> TargetLibc:
 
 def verify(path: str | os.PathLike[str], targets: Sequence[Target]) -> tuple[TargetVerdict, ...]:
     """The one place build asks whether its output runs on each target."""
+    from elfship.check import check_path
+
     return tuple(_from_check(check_path(os.fspath(path), target)) for target in targets)
 
 
@@ -71,3 +80,11 @@ def _culprits(path: str | os.PathLike[str], version: str) -> str:
     for versions in read_version_symbols(path).values():
         names += versions.get(f"GLIBC_{version}", ())
     return ", ".join(sorted(set(names))[:5])
+
+
+def prewarm() -> None:
+    """Import the check engine on a daemon thread; the later real import waits for it under the import lock."""
+    import importlib
+    import threading
+
+    threading.Thread(target=importlib.import_module, args=(CHECK_MODULE,), daemon=True).start()
