@@ -7,6 +7,7 @@ from typing import Any
 from elfship.build.diagnose import Diagnosis
 from elfship.build.pipeline import ArtifactResult, BuildResult
 from elfship.build.verify import TargetVerdict, VerifyFinding
+from elfship.report.units import human_size
 
 
 def to_document(result: BuildResult) -> dict[str, Any]:
@@ -81,15 +82,6 @@ def _diagnosis(diagnosis: Diagnosis) -> dict[str, Any]:
         "fix": diagnosis.fix,
         "evidence": diagnosis.evidence,
     }
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB"):
-        if value < 1024 or unit == "MiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
 
 
 def render_text(result: BuildResult) -> list[str]:

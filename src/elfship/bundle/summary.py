@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from elfship.bundle.model import BundleEntry, BundleResult, Role
+from elfship.report.units import human_size
 
 
 def to_json(result: BundleResult) -> dict[str, Any]:
@@ -36,15 +37,6 @@ def _entry_json(entry: BundleEntry) -> dict[str, Any]:
         "link_target": entry.link_target,
         "rpath_removed": entry.rpath_removed,
     }
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
 
 
 def to_text(result: BundleResult) -> str:

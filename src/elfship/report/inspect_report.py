@@ -7,6 +7,7 @@ from typing import Any
 
 from elfship.elf.libc import version_key
 from elfship.elf.model import ElfInfo, Kind
+from elfship.report.units import human_size
 
 VersionSymbols = Mapping[str, Mapping[str, tuple[str, ...]]]
 MAX_SYMBOLS_SHOWN = 6
@@ -72,15 +73,6 @@ def _symbols_text(names: tuple[str, ...] | list[str]) -> str:
     return f"{shown} (+{more} more)" if more > 0 else shown or "(no symbol bound to it)"
 
 
-def _size_text(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
-
-
 def _kind_text(info: ElfInfo) -> str:
     notes = {
         Kind.STATIC: "no dynamic section: needs no loader and no shared library",
@@ -123,7 +115,7 @@ def to_text(info: ElfInfo, symbols: VersionSymbols, *, all_versions: bool = Fals
     rows.extend((label, value) for label, value in optional if value)
     stripped = {None: "no section headers", True: "stripped", False: "not stripped"}[info.stripped]
     debug = ", with debug info" if info.debug_info else ""
-    rows.append(("size", f"{_size_text(info.size)} ({info.size} bytes), {stripped}{debug}"))
+    rows.append(("size", f"{human_size(info.size)} ({info.size} bytes), {stripped}{debug}"))
     lines = [info.path] + [f"  {label:<12} {value}" for label, value in rows]
     lines.extend(_version_lines(info, symbols, all_versions))
     return "\n".join(lines)
