@@ -14,27 +14,14 @@ import pytest
 
 from elfship.elf import Kind, LibcFamily, read_elf, read_version_symbols
 from elfship.elf.constants import machine_name
-from tests.support.fixtures import SOURCES, build_c, copy_fixture
+from tests.support.binaries import versioned_library
+from tests.support.fixtures import build_c, copy_fixture
 
 
 def readelf(*args: str) -> str:
     if shutil.which("readelf") is None:
         pytest.skip("readelf not installed (apt-get install binutils)")
     return subprocess.run(["readelf", "-W", *args], capture_output=True, text=True, check=True).stdout
-
-
-def versioned_library() -> Path:
-    return build_c(
-        "libshared.c",
-        cflags=["-shared", "-fPIC"],
-        ldflags=[
-            "-Wl,-soname,libversioned.so.1",
-            "-Wl,-rpath,/opt/a:/opt/b",
-            "-Wl,--disable-new-dtags",
-            f"-Wl,--version-script,{SOURCES / 'libversioned.map'}",
-        ],
-        out_name="libversioned.so.1",
-    )
 
 
 def test_version_definitions_leave_out_the_base_entry() -> None:

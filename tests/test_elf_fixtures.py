@@ -16,7 +16,8 @@ import pytest
 
 from elfship.elf import ElfInfo, Kind, LibcFamily, read_elf, read_version_symbols
 from elfship.elf.libc import version_key
-from tests.support.fixtures import SOURCES, build_c, build_cargo, copy_fixture, strip_section_headers
+from tests.support.binaries import versioned_library
+from tests.support.fixtures import build_c, build_cargo, copy_fixture, strip_section_headers
 
 HOST_GLIBC = os.confstr("CS_GNU_LIBC_VERSION").split()[-1]  # e.g. "glibc 2.36" -> "2.36"
 X86_64_LOADER = "/lib64/ld-linux-x86-64.so.2"
@@ -260,17 +261,7 @@ def test_shared_library_with_soname_and_runpath() -> None:
 
 
 def test_shared_library_with_rpath_and_version_definitions() -> None:
-    path = build_c(
-        "libshared.c",
-        cflags=["-shared", "-fPIC"],
-        ldflags=[
-            "-Wl,-soname,libversioned.so.1",
-            "-Wl,-rpath,/opt/a:/opt/b",
-            "-Wl,--disable-new-dtags",
-            f"-Wl,--version-script,{SOURCES / 'libversioned.map'}",
-        ],
-        out_name="libversioned.so.1",
-    )
+    path = versioned_library()
     info = read_elf(path)
     assert (info.kind, info.soname) == (Kind.SHARED_LIBRARY, "libversioned.so.1")
     assert (info.rpath, info.runpath) == (("/opt/a", "/opt/b"), ())

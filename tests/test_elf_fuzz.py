@@ -25,7 +25,8 @@ from elfship.elf.dynamic import read_dynamic
 from elfship.elf.headers import AddressMap, read_header, read_segments
 from elfship.elf.image import Image
 from elfship.errors import ElfError
-from tests.support.fixtures import SOURCES, build_c
+from tests.support.binaries import versioned_library
+from tests.support.fixtures import build_c
 
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis not installed (pip install hypothesis)")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
@@ -53,17 +54,7 @@ FIXTURES = {
         ldflags=["-dynamic"],
         out_name="hello-musl-dyn",
     ),
-    "library with version definitions": lambda: build_c(
-        "libshared.c",
-        cflags=["-shared", "-fPIC"],
-        ldflags=[
-            "-Wl,-soname,libversioned.so.1",
-            "-Wl,-rpath,/opt/a:/opt/b",
-            "-Wl,--disable-new-dtags",
-            f"-Wl,--version-script,{SOURCES / 'libversioned.map'}",
-        ],
-        out_name="libversioned.so.1",
-    ),
+    "library with version definitions": lambda: versioned_library(),
 }
 
 

@@ -19,7 +19,8 @@ import pytest
 
 from elfship.elf import read_elf
 from elfship.report.inspect_report import to_json
-from tests.support.fixtures import SOURCES, build_c, build_cargo, strip_section_headers
+from tests.support.binaries import versioned_library
+from tests.support.fixtures import build_c, build_cargo, strip_section_headers
 
 jsonschema = pytest.importorskip("jsonschema", reason="jsonschema not installed (pip install jsonschema)")
 
@@ -65,17 +66,7 @@ EVERY_KIND: dict[str, Callable[[], Path]] = {
         ldflags=["-Wl,-soname,libshared.so.1", "-Wl,-rpath,$ORIGIN/../lib", "-Wl,--enable-new-dtags"],
         out_name="libshared.so.1",
     ),
-    "versioned library": lambda: build_c(
-        "libshared.c",
-        cflags=["-shared", "-fPIC"],
-        ldflags=[
-            "-Wl,-soname,libversioned.so.1",
-            "-Wl,-rpath,/opt/a:/opt/b",
-            "-Wl,--disable-new-dtags",
-            f"-Wl,--version-script,{SOURCES / 'libversioned.map'}",
-        ],
-        out_name="libversioned.so.1",
-    ),
+    "versioned library": lambda: versioned_library(),
 }
 
 

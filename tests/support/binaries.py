@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.support.fixtures import build_c
+from tests.support.fixtures import SOURCES, build_c
 
 # name -> how to build it. Each is a different reason to run or not on an older or barer Debian.
 MATRIX_BINARIES: dict[str, Callable[[], Path]] = {
@@ -36,3 +36,18 @@ MATRIX_BINARIES: dict[str, Callable[[], Path]] = {
         "hello.c", compiler="zig", zig_target="aarch64-linux-gnu", out_name="hello-aarch64"
     ),
 }
+
+
+def versioned_library() -> Path:
+    """A shared library with a SONAME, an old-style RPATH and version definitions from a version script."""
+    return build_c(
+        "libshared.c",
+        cflags=["-shared", "-fPIC"],
+        ldflags=[
+            "-Wl,-soname,libversioned.so.1",
+            "-Wl,-rpath,/opt/a:/opt/b",
+            "-Wl,--disable-new-dtags",
+            f"-Wl,--version-script,{SOURCES / 'libversioned.map'}",
+        ],
+        out_name="libversioned.so.1",
+    )
