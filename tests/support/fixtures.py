@@ -118,6 +118,7 @@ def debian_root(suite: str) -> Path:
     """A Debian minbase root made with debootstrap, cached across runs (made again when missing)."""
     root = ROOTS / suite
     if (root / "etc" / "os-release").exists():
+        _make_enterable(root)
         return root
     if shutil.which("debootstrap") is None:
         pytest.skip("debootstrap not installed (apt-get install debootstrap)")
@@ -137,6 +138,7 @@ def _debootstrap(suite: str, root: Path) -> None:
         cmd = ["debootstrap", "--variant=minbase", suite, str(tmp), MIRROR]
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode == 0:
+            tmp.chmod(0o755)  # mkdtemp made it 0700: an ordinary user (check --run tests) must enter it
             if root.exists():
                 shutil.rmtree(root)
             os.replace(tmp, root)
@@ -144,6 +146,12 @@ def _debootstrap(suite: str, root: Path) -> None:
         last_error = (result.stdout + result.stderr)[-2000:]
         shutil.rmtree(tmp, ignore_errors=True)
     raise RuntimeError(f"debootstrap {suite} failed:\n{last_error}")
+
+
+def _make_enterable(root: Path) -> None:
+    """Roots cached by older runs were left 0700 by mkdtemp; open them (and the path to them) to everyone."""
+    if root.stat().st_mode & 0o055 != 0o055:
+        root.chmod(0o755)
 
 
 def run_in_root(
