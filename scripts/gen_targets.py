@@ -5,7 +5,8 @@
                                   [--cache ~/.cache/elfship-build] [--out src/elfship/targets/data] [--offline]
 
 Inputs: the shared distros measurements and EOL.rst (read-only), the Alpine table in targets_alpine.py,
-Debian minbase roots made with `debootstrap --variant=minbase SUITE DIR` (base sonames), and each Debian
+Debian minbase roots made with `debootstrap --variant=minbase SUITE DIR` (base sonames and every version
+node of every base library), and each Debian
 suite's Contents-amd64.gz (soname -> package; downloaded once into --cache). The output is deterministic:
 the same inputs give the same bytes. Commit only the output.
 """
@@ -26,6 +27,7 @@ from targets_debian import (
     contents_url,
     dpkg_version,
     fetch_contents,
+    library_nodes,
     parse_contents,
     sha256_of,
     write_gzip_json,
@@ -61,16 +63,20 @@ def main(argv: list[str] | None = None) -> int:
     records = [r for arch in ARCHES for r in release_records(args.distros, arch) + alpine_records(arch)]
     args.out.mkdir(parents=True, exist_ok=True)
     indexes: dict[str, Any] = {}
+    node_files: set[str] = set()
     for name, suite in SUITES.items():
         record = _find(records, name, "x86_64")
         _add_base_sonames(record, args.roots / suite, suite)
+        node_file = _write_library_nodes(record, args.roots / suite, suite, args.out)
+        if node_file is not None:
+            node_files.add(node_file)
         index = _write_package_index(name, suite, args)
         if index is not None:
             indexes[name] = index
             record["package_index"] = name
             record["sources"].append(f"package_for: {', '.join(index['sources'])}")
     _check_aliases(records)
-    _remove_stale_indexes(args.out, {info["file"] for info in indexes.values()})
+    _remove_stale_indexes(args.out, {info["file"] for info in indexes.values()} | node_files)
     _write_releases(args.out / "releases.json", records, indexes)
     log(f"{len(records)} release records, {len(indexes)} package indexes written to {args.out}")
     return 0
@@ -95,6 +101,20 @@ def _add_base_sonames(record: dict[str, Any], root: Path, suite: str) -> None:
     record["sources"].append(
         f"base_sonames: library directories of `debootstrap --variant=minbase {suite}` (libc6 {libc6})"
     )
+
+
+def _write_library_nodes(record: dict[str, Any], root: Path, suite: str, out: Path) -> str | None:
+    """Every version node of every base library of the release, one gzipped JSON object per release."""
+    if not (root / "etc" / "os-release").exists():
+        return None  # _add_base_sonames already said why
+    nodes = library_nodes(root)
+    file_name = f"nodes-{record['name'].replace(':', '-')}.json.gz"
+    write_gzip_json(out / file_name, json.dumps(nodes, separators=(",", ":"), sort_keys=True))
+    record["node_file"] = file_name
+    record["sources"].append(
+        f"library_nodes: .gnu.version_d of every library of `debootstrap --variant=minbase {suite}`"
+    )
+    return file_name
 
 
 def _write_package_index(name: str, suite: str, args: argparse.Namespace) -> dict[str, Any] | None:
@@ -129,7 +149,7 @@ def _check_aliases(records: list[dict[str, Any]]) -> None:
 
 
 def _remove_stale_indexes(out: Path, keep: set[str]) -> None:
-    for path in out.glob("packages-*.json.gz"):
+    for path in [*out.glob("packages-*.json.gz"), *out.glob("nodes-*.json.gz")]:
         if path.name not in keep:
             path.unlink()
 

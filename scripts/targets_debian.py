@@ -11,6 +11,8 @@ import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
+from elfship.elf import read_elf
+from elfship.errors import ElfError
 from elfship.resolve.rootfs import FileView
 from elfship.targets.root import scan_libraries
 
@@ -114,6 +116,24 @@ def write_gzip_json(path: Path, text: str) -> None:
 def base_sonames(root: Path) -> list[str]:
     """Sonames (and versioned file names) of the ELF files in the root's library directories."""
     return sorted(scan_libraries(FileView(root)))
+
+
+def library_nodes(root: Path) -> dict[str, list[str] | None]:
+    """soname -> the version nodes its .gnu.version_d defines, for every library base_sonames lists.
+
+    None marks a library with no version definitions at all: glibc's loader then accepts any version need
+    of it (it only says "no version information available" when tracing). [] is a library whose
+    .gnu.version_d holds only its base entry: every need of it fails.
+    """
+    nodes: dict[str, list[str] | None] = {}
+    for soname, path in scan_libraries(FileView(root)).items():
+        try:
+            info = read_elf(path)
+        except (ElfError, OSError):
+            continue  # not an ELF file the reader accepts: left out, so its nodes stay unknown
+        defines = bool(info.version_definitions) or ".gnu.version_d" in info.sections
+        nodes[soname] = sorted(info.version_definitions) if defines else None
+    return dict(sorted(nodes.items()))
 
 
 def dpkg_version(root: Path, package: str) -> str | None:

@@ -80,12 +80,14 @@ def test_wrong_architecture_for_named_x86_64_target() -> None:
     assert same_arch.verdict == "runs", same_arch.findings
 
 
-def test_unknown_base_system_gives_a_warning_with_rpm_capability() -> None:
+def test_unknown_base_system_makes_the_verdict_unknown_with_rpm_capability() -> None:
     path = str(build_c("uses_libpq.c", cflags=["-I/usr/include/postgresql"], ldflags=["-lpq", "-lm"]))
     result = check_path(path, get_target("rhel:9"))
+    assert result.verdict == "unknown", result.findings  # never a silent pass
     libpq = [f for f in result.findings if f.evidence.get("library") == "libpq.so.5"]
-    assert libpq and libpq[0].kind == "library-unverified" and libpq[0].severity.value == "warning"
+    assert [(f.kind, f.severity.value) for f in libpq] == [("library-unverified", "unknown")]
     assert libpq[0].evidence["install"] == "dnf install 'libpq.so.5()(64bit)'"
+    assert "--assume-present libpq.so.5" in (libpq[0].fix or "")
 
 
 def test_pinned_binary_runs_on_old_glibc_releases() -> None:

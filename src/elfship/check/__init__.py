@@ -2,12 +2,13 @@
 
 from elfship.check import check_path, check_root
 result = check_path("target/release/app", get_target("debian:10"))
-result.verdict            # "runs" | "fails"
+result.verdict            # "runs" | "fails" | "unknown"
 for f in result.findings: print(f.kind, f.message, f.fix)
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from elfship.check.model import CheckResult, Finding, RunOutcome, Severity
@@ -29,7 +30,7 @@ def check_root(path: str, root: Path | str, *, run: bool = False, timeout: float
     result = check_in_root(path, read_elf(path), root, target_from_root(root))
     if not run:
         return result
-    return CheckResult(result.path, result.target, result.findings, run_in_root(path, root, timeout=timeout))
+    return dataclasses.replace(result, run=run_in_root(path, root, timeout=timeout))
 
 
 __all__ = [

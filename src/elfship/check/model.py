@@ -12,6 +12,7 @@ from typing import Any
 class Severity(str, Enum):
     ERROR = "error"  # the loader (or the kernel) would refuse to start the program
     WARNING = "warning"  # it starts, but something may break later, or a fact is unknown
+    UNKNOWN = "unknown"  # whether it starts rests on a fact nobody measured: the verdict is `unknown`
     INFO = "info"
 
 
@@ -21,6 +22,7 @@ PRIVATE_VERSION = "private-version"
 LIBRARY_MISSING = "library-missing"
 LIBRARY_NOT_IN_BASE = "library-not-in-base"
 LIBRARY_UNVERIFIED = "library-unverified"
+VERSION_UNVERIFIED = "version-unverified"
 LIBRARY_UNLOADABLE = "library-unloadable"
 LIBC_MISMATCH = "libc-mismatch"
 INTERPRETER_MISSING = "interpreter-missing"
@@ -38,6 +40,7 @@ FINDING_KINDS = (
     LIBRARY_MISSING,
     LIBRARY_NOT_IN_BASE,
     LIBRARY_UNVERIFIED,
+    VERSION_UNVERIFIED,
     LIBRARY_UNLOADABLE,
     LIBC_MISMATCH,
     INTERPRETER_MISSING,
@@ -86,11 +89,17 @@ class CheckResult:
     target: str  # "debian:11" or "root:/path"
     findings: tuple[Finding, ...]
     run: RunOutcome | None = None
+    arch: str = ""  # the architecture the answer is for (x86_64, aarch64); "" when not known
 
     @property
     def verdict(self) -> str:
-        """`runs` when nothing would stop the program from starting; warnings do not change it."""
-        return "fails" if any(f.severity is Severity.ERROR for f in self.findings) else "runs"
+        """`fails` when something stops the program from starting; else `unknown` when the answer rests on
+        a fact nobody measured (a library the target may or may not ship); else `runs`. Warnings do not
+        change it."""
+        severities = {f.severity for f in self.findings}
+        if Severity.ERROR in severities:
+            return "fails"
+        return "unknown" if Severity.UNKNOWN in severities else "runs"
 
     @property
     def runs(self) -> bool:

@@ -36,7 +36,11 @@ def check_in_root(path: str, info: ElfInfo, root: Path, target: Target | None = 
         # A root is checked with the environment its own services would have: no LD_LIBRARY_PATH of ours.
         resolution = resolve(path, root=root, ld_library_path=[])
         findings.extend(_resolution_findings(path, resolution, target))
-    return CheckResult(path, root_label(root), tuple(_dedupe(findings)))
+    return CheckResult(path, root_label(root), tuple(_dedupe(findings)), arch=_arch(target))
+
+
+def _arch(target: Target) -> str:
+    return "" if target.arch == "unknown" else target.arch
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

@@ -3,25 +3,36 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
 from elfship.check import check_in_root, check_info, run_in_root
 from elfship.check.model import CheckResult
 from elfship.elf import ElfInfo, read_elf
-from elfship.errors import EXIT_BAD_INPUT, EXIT_FAILS, EXIT_OK, ElfError, UsageError
+from elfship.errors import EXIT_BAD_INPUT, EXIT_FAILS, EXIT_OK, EXIT_UNKNOWN, ElfError, UsageError
 from elfship.report import jsonout
 from elfship.report.check_report import result_json, to_text
-from elfship.targets import Target, get_target, known_arches, supported_targets, target_from_root
+from elfship.targets import (
+    Target,
+    get_target,
+    known_arches,
+    normalise_arch,
+    split_arch,
+    supported_targets,
+    target_from_root,
+)
 
 EXAMPLES = """\
 examples:
   elfship check target/release/app --target debian:10
-      app on debian:10: FAILS
+      app on debian:10 (x86_64): FAILS
         error    libm.so.6 needs GLIBC_2.29 for exp, pow; debian:10 has glibc 2.28
         error    libpq.so.5: ...
   elfship check app --target debian:11 --target rhel:8 --target alpine:3.19   a matrix
   elfship check app --target supported          every release not past its end of life
+  elfship check app --target debian:12/aarch64   a release and an architecture (default: the file's own)
+  elfship check app --target ubuntu:22.04 --assume-present libpq.so.5   your servers have libpq
   elfship check app --root /srv/rootfs           exact: reads that root's own libraries and loader config
   elfship check app --root /srv/rootfs --run     and proves it: starts app there (chroot, or unshare)
 
@@ -29,7 +40,11 @@ targets: `elfship targets` lists them (debian:10, buster, ubuntu:22.04, jammy, r
 A named target is checked from measured facts about the release (glibc and its version nodes, base sonames,
 package index); --root reads the real files. Nothing is executed except with --run.
 
-exit codes: 0 runs on every target asked, 1 fails on at least one, 2 bad input or usage.
+A needed library that a named release may or may not ship (nobody measured its base system) makes the
+answer UNKNOWN, never RUNS; --assume-present SONAME states what your servers have.
+
+exit codes: 0 runs on every target asked, 1 fails on at least one, 2 bad input or usage,
+3 unknown on at least one (and fails on none).
 """
 
 
@@ -56,7 +71,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--run", action="store_true", help="with --root: also start the program there")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to let --run go (default 10)")
-    parser.add_argument("--arch", help="architecture of the named targets (default: the file's own)")
+    parser.add_argument(
+        "--arch",
+        help="architecture of the named targets (default: the file's own); or --target debian:12/ARCH",
+    )
+    parser.add_argument(
+        "--assume-present",
+        action="append",
+        default=[],
+        metavar="SONAME",
+        help="take SONAME as present on the named targets (your servers have it); repeatable",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout (schema_version 1)")
     parser.set_defaults(func=run)
 
@@ -79,23 +104,39 @@ def run(args: argparse.Namespace) -> int:
             if not args.json:
                 print(f"elfship: error: {exc.one_line()}", file=sys.stderr)
             continue
-        for target in _named_targets(args.target, args.arch or _arch_of(info)):
-            results.append(check_info(info, target))
+        assumed = frozenset(args.assume_present)
+        for target in _named_targets(args.target, args.arch, info):
+            results.append(check_info(info, target, assume_present=assumed))
         for root, root_target in roots:
             results.append(_check_root(path, info, root, root_target, args))
     _render(args, results, errors)
+    return _exit_code(results, errors)
+
+
+def _exit_code(results: list[CheckResult], errors: list[dict[str, str]]) -> int:
+    verdicts = {r.verdict for r in results}
     if errors:
         return EXIT_BAD_INPUT
-    return EXIT_OK if all(r.runs for r in results) else EXIT_FAILS
+    if "fails" in verdicts:
+        return EXIT_FAILS
+    return EXIT_UNKNOWN if "unknown" in verdicts else EXIT_OK
 
 
 def _arch_of(info: ElfInfo) -> str:
     return info.machine if info.machine in known_arches() else "x86_64"
 
 
-def _named_targets(names: list[str], arch: str) -> list[Target]:
+def _named_targets(specs: list[str], asked: str | None, info: ElfInfo) -> list[Target]:
+    """Each --target as release + architecture: its own /ARCH, else --arch, else the file's own."""
     targets: list[Target] = []
-    for name in names:
+    default = normalise_arch(asked) if asked else _arch_of(info)
+    for spec in specs:
+        name, own = split_arch(spec)
+        if own and asked and own != normalise_arch(asked):
+            raise UsageError(
+                f"--target {spec} names {own}, --arch names {asked}", fix="give one architecture"
+            )
+        arch = own or default
         expanded = (
             list(supported_targets(arch=arch)) if name == "supported" else [get_target(name, arch=arch)]
         )
@@ -110,7 +151,7 @@ def _check_root(
     if not args.run:
         return result
     outcome = run_in_root(path, root, timeout=args.timeout)
-    return CheckResult(result.path, result.target, result.findings, outcome)
+    return dataclasses.replace(result, run=outcome)
 
 
 def _render(args: argparse.Namespace, results: list[CheckResult], errors: list[dict[str, str]]) -> None:

@@ -6,7 +6,12 @@ from typing import Any
 
 from elfship.check.model import CheckResult, Finding, Severity
 
-MARK = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "info"}
+MARK = {
+    Severity.ERROR: "error",
+    Severity.UNKNOWN: "unknown",
+    Severity.WARNING: "warning",
+    Severity.INFO: "info",
+}
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:
@@ -24,6 +29,7 @@ def result_json(result: CheckResult) -> dict[str, Any]:
     document: dict[str, Any] = {
         "path": result.path,
         "target": result.target,
+        "arch": result.arch,
         "verdict": result.verdict,
         "findings": [finding_json(f) for f in result.findings],
     }
@@ -59,7 +65,11 @@ def short_reason(finding: Finding) -> str:
 
 
 def cell(result: CheckResult) -> str:
-    if result.runs:
+    if result.verdict == "unknown":
+        unknown = [f for f in result.findings if f.severity is Severity.UNKNOWN]
+        more = f" +{len(unknown) - 1}" if len(unknown) > 1 else ""
+        text = f"unknown: {unknown[0].evidence.get('library') or unknown[0].kind}?{more}"
+    elif result.runs:
         warned = any(f.severity is Severity.WARNING for f in result.findings)
         text = "runs (warnings)" if warned else "runs"
     else:
@@ -72,7 +82,7 @@ def cell(result: CheckResult) -> str:
 
 
 def details(result: CheckResult, *, show_info: bool = True) -> list[str]:
-    lines = [f"{result.path} on {result.target}: {result.verdict.upper()}"]
+    lines = [f"{result.path} on {_label(result)}: {result.verdict.upper()}"]
     for finding in result.findings:
         if finding.severity is Severity.INFO and not show_info:
             continue
@@ -101,17 +111,28 @@ def _run_lines(result: CheckResult) -> list[str]:
     return lines
 
 
+def _label(result: CheckResult) -> str:
+    """debian:12 (x86_64): every answer names the architecture it is for."""
+    return f"{result.target} ({result.arch})" if result.arch else result.target
+
+
 def matrix(results: list[CheckResult]) -> list[str]:
     paths = list(dict.fromkeys(r.path for r in results))
-    targets = list(dict.fromkeys(r.target for r in results))
-    table = {(r.path, r.target): cell(r) for r in results}
+    arches = {r.arch for r in results}
+    # One architecture: said once above the table; several: each column names its own.
+    column = (lambda r: r.target) if len(arches) == 1 else (lambda r: f"{r.target}/{r.arch or '?'}")
+    targets = list(dict.fromkeys(column(r) for r in results))
+    table = {(r.path, column(r)): cell(r) for r in results}
+    heading = [f"architecture: {next(iter(arches)) or 'unknown'}"] if len(arches) == 1 else []
     if len(targets) > 4 and len(targets) > len(paths):
         # Many targets, few files: one row per target reads better than a very wide table.
         rows = [["", *paths]] + [[t, *(table.get((p, t), "-") for p in paths)] for t in targets]
     else:
         rows = [["", *targets]] + [[p, *(table.get((p, t), "-") for t in targets)] for p in paths]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    return heading + [
+        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
 
 
 def to_text(results: list[CheckResult]) -> str:
