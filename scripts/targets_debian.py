@@ -121,9 +121,9 @@ def base_sonames(root: Path) -> list[str]:
 def library_nodes(root: Path) -> dict[str, list[str] | None]:
     """soname -> the version nodes its .gnu.version_d defines, for every library base_sonames lists.
 
-    None marks a library with no version definitions at all: glibc's loader then accepts any version need
-    of it (it only says "no version information available" when tracing). [] is a library whose
-    .gnu.version_d holds only its base entry: every need of it fails.
+    None marks a library with no .gnu.version_d at all (ld.so says "no version information available",
+    then stops at the first symbol bound to the needed version); [] one whose .gnu.version_d holds only its
+    base entry. Either way it provides no version; the difference is kept for the messages.
     """
     nodes: dict[str, list[str] | None] = {}
     for soname, path in scan_libraries(FileView(root)).items():

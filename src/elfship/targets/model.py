@@ -62,7 +62,9 @@ class Target:
         """Does this target's `library_soname` define `version_node` (e.g. libm.so.6, GLIBC_2.29)?
 
         Exact where every node of the release's base libraries was measured (node_file): the loader looks
-        the node up in that one library, and accepts any need of a library that defines no versions at all.
+        the node up in that one library. A library with no version definitions at all provides nothing: ld.so
+        only warns "no version information available", then stops at the first symbol bound to that version
+        (an assertion in dl-lookup.c; before main with BIND_NOW).
         Otherwise True/False when the release's nodes for that namespace were measured (GLIBC, GLIBCXX, ...),
         None when not known (e.g. libssl.so.3's OPENSSL_3.0.0 on a release measured by namespace only).
         GLIBC_PRIVATE is never provided by a named release (it binds to one exact glibc build); a root
@@ -72,7 +74,7 @@ class Target:
             return False
         measured = self._library_nodes().get(library_soname, _UNMEASURED)
         if measured is not _UNMEASURED:
-            return True if measured is None else version_node in measured
+            return version_node in (measured or ())
         return self._provides_by_namespace(library_soname, version_node)
 
     def nodes_measured(self, library_soname: str) -> bool:
