@@ -45,6 +45,7 @@ def test_run_json_validates_and_records_the_run() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     document = json.loads(proc.stdout)
     jsonschema.validate(document, SCHEMA)
+    assert document["results"][0]["arch"] == "x86_64"  # read from the root's own libc
     run = document["results"][0]["run"]
     assert run == run | {"started": True, "exit_code": 0, "prediction_held": True, "method": "chroot"}
 
