@@ -347,6 +347,12 @@ class ProgramStart:
             return f"only copies for another architecture were found: {', '.join(result.other_class[:3])}"
         if self.env.musl:
             return None
+        if any("DF_1_NODEFLIB" in step.outcome for step in result.steps):
+            return (
+                "the needing object has DF_1_NODEFLIB (-z nodefaultlib): the loader skips the system directories, "
+                "and ld.so.cache entries in them (fix: an RPATH/RUNPATH to the library's directory, or relink "
+                "without -z nodefaultlib)"
+            )
         return _ld_so_conf_hint(self.env, name)
 
 
