@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from importlib import resources
@@ -20,7 +21,7 @@ from elfship.resolve.rootfs import FileView
 from elfship.targets import get_target, target_from_root
 from elfship.targets.root import scan_libraries
 from tests.support.binaries import versioned_library
-from tests.support.fixtures import build_c, debian_root, run_in_root
+from tests.support.fixtures import build_c, copy_fixture, debian_root, run_in_root
 
 SCHEMA = json.loads(resources.files("elfship").joinpath("schemas/check.schema.json").read_text())
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chroot and debootstrap need root")
@@ -230,3 +231,16 @@ def test_every_file_of_a_newer_root_gets_the_verdict_of_the_older_root(
 def _is_elf(path: Path) -> bool:
     with path.open("rb") as handle:
         return handle.read(4) == b"\x7fELF"
+
+
+def test_a_library_without_version_definitions_provides_no_version(tmp_path: Path) -> None:
+    """Why an unversioned library provides nothing: ld.so warns, then stops at the first bound symbol."""
+    program = copy_fixture(_needs_versioned(), tmp_path, "app")
+    unversioned = build_c(
+        "libshared.c", cflags=["-shared", "-fPIC"], ldflags=["-Wl,-soname,libversioned.so.1"]
+    )
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    shutil.copy(unversioned, lib / "libversioned.so.1")
+    proc = subprocess.run([str(program)], capture_output=True, text=True, env={"LD_LIBRARY_PATH": str(lib)})
+    assert "no version information available" in proc.stderr and proc.returncode != 0
