@@ -11,6 +11,7 @@ import jsonschema
 
 from elfship.targets import split_arch
 from tests.support.binaries import MATRIX_BINARIES
+from tests.support.fixtures import build_c
 
 SCHEMA = json.loads(resources.files("elfship").joinpath("schemas/check.schema.json").read_text())
 
@@ -69,3 +70,12 @@ def test_a_matrix_names_its_architecture() -> None:
     assert mixed.returncode == 1 and "debian:12/aarch64" in header and "debian:12/x86_64" in header
     single = elfship("check", path, "-t", "debian:11", "-t", "debian:12")
     assert single.stdout.splitlines()[0] == "architecture: aarch64"
+
+
+def test_an_architecture_without_release_data_is_an_error_unless_one_is_asked() -> None:
+    riscv = str(build_c("hello.c", compiler="zig", zig_target="riscv64-linux-gnu", out_name="hello-riscv64"))
+    proc = elfship("check", riscv, "-t", "debian:12")
+    assert proc.returncode == 2 and "built for riscv64" in proc.stderr and "--arch" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    asked = elfship("check", riscv, "-t", "debian:12/x86_64")
+    assert asked.returncode == 1 and "on debian:12 (x86_64): FAILS" in asked.stdout

@@ -38,8 +38,8 @@ def program_findings(info: ElfInfo, target: Target) -> list[Finding]:
             Finding.make(
                 WRONG_ARCHITECTURE,
                 Severity.ERROR,
-                f"built for {info.machine}, but the answer asked is for {target.name} on {target.arch}: "
-                f"{target.arch}'s kernel and loader cannot start an {info.machine} program",
+                f"built for {info.machine}, but the answer asked is for {target.name} on {target.arch}, "
+                "whose kernel and loader cannot start it",
                 fixes.wrong_architecture(info.machine, target.arch),
                 machine=info.machine,
                 target_arch=target.arch,

@@ -104,6 +104,12 @@ def run(args: argparse.Namespace) -> int:
             if not args.json:
                 print(f"elfship: error: {exc.one_line()}", file=sys.stderr)
             continue
+        problem = _arch_problem(args, info)
+        if problem is not None:
+            errors.append({"path": path, "error": problem})
+            if not args.json:
+                print(f"elfship: error: {path}: {problem}", file=sys.stderr)
+            continue
         assumed = frozenset(args.assume_present)
         for target in _named_targets(args.target, args.arch, info):
             results.append(check_info(info, target, assume_present=assumed))
@@ -124,6 +130,17 @@ def _exit_code(results: list[CheckResult], errors: list[dict[str, str]]) -> int:
 
 def _arch_of(info: ElfInfo) -> str:
     return info.machine if info.machine in known_arches() else "x86_64"
+
+
+def _arch_problem(args: argparse.Namespace, info: ElfInfo) -> str | None:
+    """A file of an architecture elfship has no release data for, checked with no architecture asked: say
+    so rather than answer for another architecture nobody asked about."""
+    if args.arch or info.machine in known_arches() or all(split_arch(s)[1] for s in args.target):
+        return None
+    return (
+        f"built for {info.machine}, and elfship has release data for {', '.join(known_arches())} only "
+        f"(fix: --target RELEASE/ARCH or --arch ARCH to ask about one of those)"
+    )
 
 
 def _named_targets(specs: list[str], asked: str | None, info: ElfInfo) -> list[Target]:
