@@ -5,6 +5,7 @@
                                   [--cache ~/.cache/elfship-build] [--out src/elfship/targets/data] [--offline]
 
 Inputs: the shared distros measurements and EOL.rst (read-only), the Alpine table in targets_alpine.py,
+auditwheel's manylinux/musllinux policy files (the installed auditwheel, or --auditwheel-policy DIR),
 Debian minbase roots made with `debootstrap --variant=minbase SUITE DIR` (base sonames and every version
 node of every base library), and each Debian
 suite's Contents-amd64.gz (soname -> package; downloaded once into --cache). The output is deterministic:
@@ -33,6 +34,7 @@ from targets_debian import (
     write_gzip_json,
 )
 from targets_releases import release_records
+from targets_wheels import PolicyUnavailable, policy_directory, replace_image_records, wheel_records
 
 REPO = Path(__file__).resolve().parent.parent
 DATA_FORMAT = 1
@@ -48,6 +50,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "elfship-build")
     parser.add_argument("--out", type=Path, default=REPO / "src" / "elfship" / "targets" / "data")
     parser.add_argument("--offline", action="store_true", help="use cached downloads only")
+    parser.add_argument(
+        "--auditwheel-policy",
+        type=Path,
+        help="auditwheel's policy directory (default: the installed auditwheel)",
+    )
     return parser.parse_args(argv)
 
 
@@ -61,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"{args.distros} holds no EOL.rst: give the distros data directory with --distros")
         return 2
     records = [r for arch in ARCHES for r in release_records(args.distros, arch) + alpine_records(arch)]
+    records = _with_wheel_policies(records, args.auditwheel_policy)
     args.out.mkdir(parents=True, exist_ok=True)
     indexes: dict[str, Any] = {}
     node_files: set[str] = set()
@@ -80,6 +88,16 @@ def main(argv: list[str] | None = None) -> int:
     _write_releases(args.out / "releases.json", records, indexes)
     log(f"{len(records)} release records, {len(indexes)} package indexes written to {args.out}")
     return 0
+
+
+def _with_wheel_policies(records: list[dict[str, Any]], given: Path | None) -> list[dict[str, Any]]:
+    try:
+        directory, label = policy_directory(given)
+    except PolicyUnavailable as exc:
+        log(f"wheel policies (manylinux_*, musllinux_*) left out: {exc}")
+        return records
+    wheels = [r for arch in ARCHES for r in wheel_records(directory, label, arch)]
+    return replace_image_records(records, wheels)
 
 
 def _find(records: list[dict[str, Any]], name: str, arch: str) -> dict[str, Any]:

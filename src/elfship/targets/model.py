@@ -21,6 +21,9 @@ def _no_nodes() -> Mapping[str, frozenset[str]]:
     return MappingProxyType({})
 
 
+# Python wheel platform policies (manylinux_2_17, musllinux_1_2): targets that are not releases.
+WHEEL_POLICY_KINDS = ("manylinux", "musllinux")
+
 _NO_LIBRARIES: Mapping[str, frozenset[str] | None] = MappingProxyType({})
 _UNMEASURED = frozenset({"<unmeasured>"})  # a sentinel: the library is not in the measured data
 
@@ -48,7 +51,7 @@ class Target:
     base_sonames: frozenset[str] | None = None  # sonames a minbase/base image ships; None = not known
     package_manager: str = ""  # apt | dnf | yum | zypper | apk | pacman | urpmi | tdnf | apt-rpm | slackpkg
     sources: tuple[str, ...] = ()  # where the facts came from (files, commands, URLs)
-    kind: str = "release"  # release | manylinux (a build-image policy) | root (read from a real filesystem)
+    kind: str = "release"  # release | manylinux | musllinux (wheel policies) | root (a real filesystem)
     kernel: str | None = None  # kernel the release ships (containers run on the host's kernel instead)
     isa_baseline: str | None = None  # lowest x86-64 level the release supports: x86-64, x86-64-v2, x86-64-v3
     package_index: str | None = None  # release whose package index answers package_for(); None = unknown
@@ -168,11 +171,13 @@ class Target:
         return self.eol is not None and not self.rolling and self.eol >= day
 
     def status(self, today: datetime.date | None = None) -> str:
-        """One word for tables and JSON: supported | lts | elts | eol | rolling | unknown.
+        """One word for tables and JSON: supported | lts | elts | eol | rolling | unknown | policy.
 
         lts / elts: past the EOL date but still inside the free / commercial long-term support window.
         """
         day = today or datetime.date.today()
+        if self.kind in WHEEL_POLICY_KINDS:
+            return "policy"  # a wheel platform policy has no end of life
         if self.rolling:
             return "rolling"
         if self.eol is None:
