@@ -39,6 +39,7 @@ from targets_wheels import PolicyUnavailable, policy_directory, replace_image_re
 REPO = Path(__file__).resolve().parent.parent
 DATA_FORMAT = 1
 ARCHES = ("x86_64", "aarch64")
+DEBIAN_ARCHES = {"x86_64": "amd64", "aarch64": "arm64"}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -73,11 +74,15 @@ def main(argv: list[str] | None = None) -> int:
     indexes: dict[str, Any] = {}
     node_files: set[str] = set()
     for name, suite in SUITES.items():
+        for arch in ARCHES:
+            record = _find(records, name, arch)
+            root = args.roots / (suite if arch == "x86_64" else f"{suite}-{DEBIAN_ARCHES[arch]}")
+            command = _debootstrap_command(suite, arch, root)
+            _add_base_sonames(record, root, command)
+            node_file = _write_library_nodes(record, root, command, args.out)
+            if node_file is not None:
+                node_files.add(node_file)
         record = _find(records, name, "x86_64")
-        _add_base_sonames(record, args.roots / suite, suite)
-        node_file = _write_library_nodes(record, args.roots / suite, suite, args.out)
-        if node_file is not None:
-            node_files.add(node_file)
         index = _write_package_index(name, suite, args)
         if index is not None:
             indexes[name] = index
@@ -107,31 +112,38 @@ def _find(records: list[dict[str, Any]], name: str, arch: str) -> dict[str, Any]
     raise SystemExit(f"gen_targets: no measured data for {name} ({arch}) in the distros directory")
 
 
-def _add_base_sonames(record: dict[str, Any], root: Path, suite: str) -> None:
+def _debootstrap_command(suite: str, arch: str, root: Path) -> str:
+    """How the root of `suite` for `arch` is made. Other architectures are unpacked only (--foreign: the
+    packages' files are in place, nothing of them is run), which is all a library listing needs."""
+    if arch == "x86_64":
+        return f"debootstrap --variant=minbase {suite} {root}"
+    return f"debootstrap --foreign --arch={DEBIAN_ARCHES[arch]} --variant=minbase {suite} {root}"
+
+
+def _add_base_sonames(record: dict[str, Any], root: Path, command: str) -> None:
     if not (root / "etc" / "os-release").exists():
         log(
-            f"{root}: no minbase root; base_sonames of {record['name']} stay unknown "
-            f"(make it with `debootstrap --variant=minbase {suite} {root}`)"
+            f"{root}: no minbase root; base_sonames of {record['name']} ({record['arch']}) stay unknown "
+            f"(make it with `{command}`)"
         )
         return
     record["base_sonames"] = base_sonames(root)
     libc6 = dpkg_version(root, "libc6") or "unknown"
-    record["sources"].append(
-        f"base_sonames: library directories of `debootstrap --variant=minbase {suite}` (libc6 {libc6})"
-    )
+    short = command.rsplit(" ", 1)[0]  # without the root path, which differs between machines
+    record["sources"].append(f"base_sonames: library directories of `{short}` (libc6 {libc6})")
 
 
-def _write_library_nodes(record: dict[str, Any], root: Path, suite: str, out: Path) -> str | None:
+def _write_library_nodes(record: dict[str, Any], root: Path, command: str, out: Path) -> str | None:
     """Every version node of every base library of the release, one gzipped JSON object per release."""
     if not (root / "etc" / "os-release").exists():
         return None  # _add_base_sonames already said why
     nodes = library_nodes(root)
-    file_name = f"nodes-{record['name'].replace(':', '-')}.json.gz"
+    suffix = "" if record["arch"] == "x86_64" else f"-{record['arch']}"
+    file_name = f"nodes-{record['name'].replace(':', '-')}{suffix}.json.gz"
     write_gzip_json(out / file_name, json.dumps(nodes, separators=(",", ":"), sort_keys=True))
     record["node_file"] = file_name
-    record["sources"].append(
-        f"library_nodes: .gnu.version_d of every library of `debootstrap --variant=minbase {suite}`"
-    )
+    short = command.rsplit(" ", 1)[0]
+    record["sources"].append(f"library_nodes: .gnu.version_d of every library of `{short}`")
     return file_name
 
 

@@ -136,11 +136,18 @@ def library_nodes(root: Path) -> dict[str, list[str] | None]:
     return dict(sorted(nodes.items()))
 
 
+def _unpacked_version(root: Path, package: str) -> str | None:
+    """A --foreign root has no dpkg status yet: the version is in the name of the .deb it unpacked."""
+    for deb in sorted((root / "var/cache/apt/archives").glob(f"{package}_*.deb")):
+        return deb.name.split("_")[1].replace("%3a", ":")
+    return None
+
+
 def dpkg_version(root: Path, package: str) -> str | None:
     """The installed version of `package` from the root's dpkg status file (for the source note)."""
     status = root / "var/lib/dpkg/status"
-    if not status.is_file():
-        return None
+    if not status.is_file() or status.stat().st_size == 0:
+        return _unpacked_version(root, package)
     current = None
     for line in status.read_text(encoding="utf-8", errors="replace").splitlines():
         if line.startswith("Package: "):

@@ -21,7 +21,7 @@ from elfship.resolve.rootfs import FileView
 from elfship.targets import get_target, target_from_root
 from elfship.targets.root import scan_libraries
 from tests.support.binaries import versioned_library
-from tests.support.fixtures import build_c, copy_fixture, debian_root, run_in_root
+from tests.support.fixtures import MIRROR, ROOTS, build_c, copy_fixture, debian_root, file_lock, run_in_root
 
 SCHEMA = json.loads(resources.files("elfship").joinpath("schemas/check.schema.json").read_text())
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chroot and debootstrap need root")
@@ -244,3 +244,62 @@ def test_a_library_without_version_definitions_provides_no_version(tmp_path: Pat
     shutil.copy(unversioned, lib / "libversioned.so.1")
     proc = subprocess.run([str(program)], capture_output=True, text=True, env={"LD_LIBRARY_PATH": str(lib)})
     assert "no version information available" in proc.stderr and proc.returncode != 0
+
+
+# -- aarch64: the same facts from roots of Debian's arm64 packages ------------------------------------------
+
+
+def debian_arm64_root(suite: str) -> Path:
+    """`debootstrap --foreign --arch=arm64`: Debian's arm64 packages unpacked, nothing of them run (what the
+    generator reads for the aarch64 releases); cached beside the amd64 roots."""
+    root = ROOTS / f"{suite}-arm64"
+    if (root / "etc" / "os-release").exists():
+        return root
+    if shutil.which("debootstrap") is None:
+        pytest.skip("debootstrap not installed (apt-get install debootstrap)")
+    with file_lock(ROOTS / f".{suite}-arm64.lock"):
+        if not (root / "etc" / "os-release").exists():
+            tmp = ROOTS / f".{suite}-arm64.tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            argv = ["debootstrap", "--foreign", "--arch=arm64", "--variant=minbase", suite, str(tmp), MIRROR]
+            proc = subprocess.run(argv, capture_output=True, text=True)
+            if proc.returncode != 0:
+                shutil.rmtree(tmp, ignore_errors=True)
+                pytest.skip(
+                    f"debootstrap --foreign {suite} arm64 failed (mirror unreachable?): {proc.stderr[-300:]}"
+                )
+            tmp.chmod(0o755)
+            tmp.rename(root)
+    return root
+
+
+@needs_root
+@pytest.mark.parametrize(("suite", "name"), [("bookworm", "debian:12"), ("trixie", "debian:13")])
+def test_aarch64_data_is_what_the_arm64_root_defines(suite: str, name: str) -> None:
+    root = debian_arm64_root(suite)
+    target = get_target(name, arch="aarch64")
+    libraries = scan_libraries(FileView(root))
+    assert set(libraries) == target.base_sonames and "ld-linux-aarch64.so.1" in libraries
+    for soname, path in libraries.items():
+        for node in read_elf(path).version_definitions:
+            assert target.provides_version(soname, node) is not False or node.endswith("_PRIVATE"), (
+                soname,
+                node,
+            )
+
+
+@needs_root
+def test_aarch64_xz_5_6_need_is_judged_exactly() -> None:
+    liblzma = debian_arm64_root("trixie") / "usr/lib/aarch64-linux-gnu/liblzma.so.5"
+    path = build_c(
+        "uses_lzma56.c",
+        compiler="zig",
+        zig_target="aarch64-linux-gnu",
+        ldflags=[str(liblzma), "-Wl,--allow-shlib-undefined"],
+        out_name="lzma56-aarch64",
+    )
+    named = check_path(str(path), get_target("debian:12", arch="aarch64"))
+    assert named.arch == "aarch64" and missing_pairs(named) == {("liblzma.so.5", "XZ_5.6.0")}
+    exact = check_in_root(str(path), read_elf(path), debian_arm64_root("bookworm"))
+    assert exact.arch == "aarch64" and missing_pairs(exact) == missing_pairs(named)
+    assert check_path(str(path), get_target("debian:13", arch="aarch64")).verdict == "runs"
