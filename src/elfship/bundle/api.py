@@ -8,12 +8,13 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from elfship.bundle.archive import tar_gz_bytes, walk_tree, write_payload, write_tar_gz
+from elfship.bundle.archive import refuse_unsafe, tar_gz_bytes, walk_tree, write_payload, write_tar_gz
 from elfship.bundle.collect import plan_bundle
-from elfship.bundle.launcher import compiled_launcher, config_block, sh_self_extracting_stub
+from elfship.bundle.launcher import compiled_launcher, config_block
 from elfship.bundle.layout import stage_tree
 from elfship.bundle.model import BundleEntry, BundlePlan, BundleResult, Format
 from elfship.bundle.output import OutputSlot
+from elfship.bundle.sh_stub import sh_self_extracting_stub
 from elfship.errors import UsageError
 
 _TAR_SUFFIXES = (".tar.gz", ".tgz")
@@ -124,11 +125,14 @@ def _build(plan: BundlePlan, fmt: Format, slot: OutputSlot, binary: bytes | None
 def _write_self_extracting(plan: BundlePlan, tree: Path, target: Path, binary: bytes | None) -> None:
     assert plan.loader is not None
     items = walk_tree(tree)
+    refuse_unsafe(items, plan.loader.path if os.path.isabs(plan.loader.path) else "")
     with open(target, "wb") as handle:
         if binary is None:
-            archive = tar_gz_bytes(tree, items)
+            # The stub makes the symlinks itself: its tar payload holds only directories and regular files.
+            links = [(item.path, item.target or "") for item in items if item.kind == "link"]
+            archive = tar_gz_bytes(tree, [item for item in items if item.kind != "link"])
             digest = _short_hash(archive)
-            handle.write(sh_self_extracting_stub(plan.name, plan.loader, digest))
+            handle.write(sh_self_extracting_stub(plan.name, plan.loader, digest, links))
             handle.write(archive)
         else:
             handle.write(binary)
