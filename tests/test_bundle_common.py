@@ -166,10 +166,15 @@ def hostile_scene() -> Iterator[Scene]:
 
 
 def run_as_victim(
-    program: Path, scene: Scene, *, path: str = "/usr/bin:/bin", shell: str | None = None
+    program: Path,
+    scene: Scene,
+    *,
+    path: str = "/usr/bin:/bin",
+    shell: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Start program as the victim; `shell`: through this sh (the file is a sh stub) instead of its #! line."""
-    env = {"PATH": path, "TMPDIR": str(scene.tmp), "HOME": str(scene.home), "LANG": "C"}
+    env = {"PATH": path, "TMPDIR": str(scene.tmp), "HOME": str(scene.home), "LANG": "C", **(env or {})}
     setpriv = shutil.which("setpriv") or "setpriv"
     argv = [setpriv, f"--reuid={VICTIM}", f"--regid={VICTIM}", "--clear-groups", *([shell] if shell else [])]
     argv.append(str(program))
