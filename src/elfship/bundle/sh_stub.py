@@ -53,8 +53,8 @@ plain() {
 # A symlink target that stays inside the bundle: leading ".." no more than the link's depth, then plain.
 # The one absolute target allowed is the target system's own loader (a bundle made without glibc).
 inside() {
-    case $2 in '') return 1 ;; /*) [ "$2" = "$system_loader" ]; return ;; esac
     plain "$1" || return 1
+    case $2 in '') return 1 ;; /*) [ "$2" = "$system_loader" ]; return ;; esac
     depth=0 rest=$1
     while :; do case $rest in */*) depth=$((depth + 1)) rest=${rest#*/} ;; *) break ;; esac; done
     rest=$2
