@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,13 +172,17 @@ def run_as_victim(
     path: str = "/usr/bin:/bin",
     shell: str | None = None,
     env: dict[str, str] | None = None,
+    preexec_fn: Callable[[], None] | None = None,
+    timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
     """Start program as the victim; `shell`: through this sh (the file is a sh stub) instead of its #! line."""
     env = {"PATH": path, "TMPDIR": str(scene.tmp), "HOME": str(scene.home), "LANG": "C", **(env or {})}
     setpriv = shutil.which("setpriv") or "setpriv"
     argv = [setpriv, f"--reuid={VICTIM}", f"--regid={VICTIM}", "--clear-groups", *([shell] if shell else [])]
     argv.append(str(program))
-    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, check=False)
+    return subprocess.run(
+        argv, capture_output=True, text=True, env=env, timeout=timeout, check=False, preexec_fn=preexec_fn
+    )
 
 
 def payload_hash(run_file: Path) -> str:

@@ -58,17 +58,25 @@ def _assert_refused(scene: Scene, done_stderr: str, returncode: int) -> None:
 # ---------- the C launcher's payload ----------
 
 
-def _c_entry(kind: str, path: str, data: bytes = b"") -> bytes:
-    name = path.encode()
-    mode = {"d": 0o755, "l": 0o777, "r": 0o644}[kind]
-    return HEADER.pack(ord(kind), 0, len(name), mode, len(data), len(data), zlib.crc32(data)) + name + data
+def c_payload(entries: list[tuple[str, str, bytes]]) -> bytes:
+    """launcher.c's payload format, written here independently of elfship's writer."""
+    payload = b""
+    for kind, path, data in entries:
+        name = path.encode()
+        mode = {"d": 0o755, "l": 0o777, "r": 0o644, "f": 0o644}[kind]
+        stored = data
+        if kind == "f":  # raw DEFLATE, as launcher.c inflates it
+            packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+            stored = packer.compress(data) + packer.flush()
+        header = HEADER.pack(ord(kind), 0, len(name), mode, len(data), len(stored), zlib.crc32(data))
+        payload += header + name + stored
+    return payload
 
 
-def _c_run(scene: Scene, entries: list[tuple[str, str, bytes]]) -> Path:
+def c_run_file(scene: Scene, payload: bytes) -> Path:
     binary = compiled_launcher("x86_64")
     if binary is None:
         pytest.skip("no C compiler for the launcher (apt-get install musl-tools, or pip install ziglang)")
-    payload = b"".join(_c_entry(kind, path, data) for kind, path, data in entries)
     digest = hashlib.sha256(payload).hexdigest()[:32]
     run_file = scene.top / "tampered.run"
     run_file.write_bytes(
@@ -76,6 +84,10 @@ def _c_run(scene: Scene, entries: list[tuple[str, str, bytes]]) -> Path:
     )
     run_file.chmod(0o755)
     return run_file
+
+
+def _c_run(scene: Scene, entries: list[tuple[str, str, bytes]]) -> Path:
+    return c_run_file(scene, c_payload(entries))
 
 
 def c_cases(outside: Path) -> dict[str, list[tuple[str, str, bytes]]]:
@@ -124,7 +136,7 @@ def test_c_launcher_refuses(scene: Scene, case: str) -> None:
 # ---------- the sh stub's tar.gz payload ----------
 
 
-def _member(
+def member(
     name: str, kind: bytes = tarfile.REGTYPE, data: bytes = b"", link: str = ""
 ) -> tuple[tarfile.TarInfo, bytes]:
     info = tarfile.TarInfo(name)
@@ -135,12 +147,16 @@ def _member(
     return info, data
 
 
-def _sh_run(scene: Scene, members: list[tuple[tarfile.TarInfo, bytes]], links: list[tuple[str, str]]) -> Path:
+def tar_bytes(members: list[tuple[tarfile.TarInfo, bytes]]) -> bytes:
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for info, data in members:
             tar.addfile(info, io.BytesIO(data) if info.isreg() else None)
-    archive = gzip.compress(raw.getvalue(), mtime=0)
+    return raw.getvalue()
+
+
+def sh_run_file(scene: Scene, archive: bytes, links: list[tuple[str, str]]) -> Path:
+    """A sh self-extracting file whose payload is `archive` (a .tar.gz, or any bytes)."""
     digest = hashlib.sha256(archive).hexdigest()[:32]
     run_file = scene.top / "tampered.run"
     run_file.write_bytes(sh_self_extracting_stub("victim", SETUP, digest, links) + archive)
@@ -148,27 +164,31 @@ def _sh_run(scene: Scene, members: list[tuple[tarfile.TarInfo, bytes]], links: l
     return run_file
 
 
+def _sh_run(scene: Scene, members: list[tuple[tarfile.TarInfo, bytes]], links: list[tuple[str, str]]) -> Path:
+    return sh_run_file(scene, gzip.compress(tar_bytes(members), mtime=0), links)
+
+
 def sh_cases(outside: Path) -> dict[str, tuple[list[tuple[tarfile.TarInfo, bytes]], list[tuple[str, str]]]]:
     return {
-        "dotdot": ([_member("lib", tarfile.DIRTYPE), _member(f"lib/../{UP}/dotdot", data=b"pwned")], []),
-        "absolute": ([_member(f"{outside}/absolute", data=b"pwned")], []),
+        "dotdot": ([member("lib", tarfile.DIRTYPE), member(f"lib/../{UP}/dotdot", data=b"pwned")], []),
+        "absolute": ([member(f"{outside}/absolute", data=b"pwned")], []),
         "link-absolute": (
             [
-                _member("evil", tarfile.SYMTYPE, link=str(outside)),
-                _member("evil/through-link", data=b"pwned"),
+                member("evil", tarfile.SYMTYPE, link=str(outside)),
+                member("evil/through-link", data=b"pwned"),
             ],
             [],
         ),
         "link-relative": (
-            [_member("evil", tarfile.SYMTYPE, link=UP), _member("evil/through-link", data=b"pwned")],
+            [member("evil", tarfile.SYMTYPE, link=UP), member("evil/through-link", data=b"pwned")],
             [],
         ),
         "hardlink": (
-            [_member("hard", tarfile.LNKTYPE, link=f"{outside}/target"), _member("hard", data=b"pwned")],
+            [member("hard", tarfile.LNKTYPE, link=f"{outside}/target"), member("hard", data=b"pwned")],
             [],
         ),
-        "stub-link-absolute": ([_member("lib", tarfile.DIRTYPE)], [("evil", str(outside))]),
-        "stub-link-relative": ([_member("lib", tarfile.DIRTYPE)], [("lib/evil", f"../{UP}")]),
+        "stub-link-absolute": ([member("lib", tarfile.DIRTYPE)], [("evil", str(outside))]),
+        "stub-link-relative": ([member("lib", tarfile.DIRTYPE)], [("lib/evil", f"../{UP}")]),
     }
 
 
@@ -204,9 +224,9 @@ def _tools(scene: Scene, which: str) -> dict[str, Any]:
 @pytest.mark.parametrize("tools", TOOLS)
 def test_sh_well_formed_control(scene: Scene, tools: str) -> None:
     members = [
-        _member("lib", tarfile.DIRTYPE),
-        _member("lib/data", data=b"hello"),
-        _member("libexec", tarfile.DIRTYPE),
+        member("lib", tarfile.DIRTYPE),
+        member("lib/data", data=b"hello"),
+        member("libexec", tarfile.DIRTYPE),
     ]
     run_file = _sh_run(scene, members, [("lib/alias", "data"), ("libexec/victim", "/bin/true")])
     done = run_as_victim(run_file, scene, **_tools(scene, tools))

@@ -86,9 +86,10 @@ EOF
 link() {
     inside "$1" "$2" || return 1
     case $1 in */*) parent=${1%/*} ;; *) parent=. ;; esac
-    top=$(cd -P -- "$tmp" && pwd -P) && real=$(cd -P -- "$tmp/$parent" && pwd -P) || return 1
+    top=$(cd -P -- "$tmp" 2>/dev/null && pwd -P) || return 1
+    real=$(cd -P -- "$tmp/$parent" 2>/dev/null && pwd -P) || return 1
     case $parent in .) [ "$real" = "$top" ] ;; *) [ "$real" = "$top/$parent" ] ;; esac || return 1
-    ln -s -- "$2" "$tmp/$1"
+    ln -s -- "$2" "$tmp/$1" 2>/dev/null
 }
 exec_ok() {
     probe=.probe.$$

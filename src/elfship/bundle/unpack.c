@@ -49,8 +49,12 @@ static int safe_link_target(const char *link, const char *target, const char *lo
 
 /* An errno from creating an entry in our fresh private directory: the payload's fault, or the disk's? */
 static int failure_kind(int err) {
-    return err == EEXIST || err == ELOOP || err == ENOTDIR || err == ENOENT || err == EISDIR ? UNPACK_CORRUPT
-                                                                                           : UNPACK_IO;
+    switch (err) {
+    case EEXIST: case ELOOP: case ENOTDIR: case ENOENT: case EISDIR: case ENAMETOOLONG: case EINVAL:
+        return UNPACK_CORRUPT; /* a duplicate, a path through a non-directory, a name no filesystem takes */
+    default:
+        return UNPACK_IO; /* ENOSPC, EROFS, EDQUOT, EACCES...: another base may do */
+    }
 }
 
 /* Open the directory holding `path` (a safe_relative path) below rootfd without following any symlink, and
