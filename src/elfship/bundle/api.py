@@ -108,6 +108,7 @@ def _build(plan: BundlePlan, fmt: Format, slot: OutputSlot, binary: bytes | None
     target = slot.temporary_file()
     if fmt is Format.TAR:
         entries = stage_tree(plan, tree, binary, with_launcher=True)
+        refuse_unsafe(walk_tree(tree), _system_loader(plan))
         with open(target, "wb") as handle:
             write_tar_gz(tree, walk_tree(tree), handle, _tar_top(slot.out, plan.name))
         target.chmod(0o644)
@@ -125,7 +126,7 @@ def _build(plan: BundlePlan, fmt: Format, slot: OutputSlot, binary: bytes | None
 def _write_self_extracting(plan: BundlePlan, tree: Path, target: Path, binary: bytes | None) -> None:
     assert plan.loader is not None
     items = walk_tree(tree)
-    refuse_unsafe(items, plan.loader.path if os.path.isabs(plan.loader.path) else "")
+    refuse_unsafe(items, _system_loader(plan))
     with open(target, "wb") as handle:
         if binary is None:
             # The stub makes the symlinks itself: its tar payload holds only directories and regular files.
@@ -139,6 +140,12 @@ def _write_self_extracting(plan: BundlePlan, tree: Path, target: Path, binary: b
             size, digest = write_payload(tree, items, handle)
             handle.write(config_block(plan.name, plan.loader, payload_size=size, payload_hash=digest))
     target.chmod(0o755)
+
+
+def _system_loader(plan: BundlePlan) -> str:
+    """The target's own loader when glibc is left out: the one absolute symlink a bundle may hold."""
+    path = plan.loader.path if plan.loader else ""
+    return path if os.path.isabs(path) else ""
 
 
 def _short_hash(data: bytes) -> str:
