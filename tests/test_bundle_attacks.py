@@ -175,3 +175,26 @@ def test_sh_stub_under_busybox(runs: dict[str, Path], scene: Scene) -> None:
     done = run_as_victim(broken, scene, path=str(tools), shell=shell)
     assert done.returncode == 127 and "corrupt payload" in done.stderr, done.stderr
     assert os.listdir(scene.home_base) == []
+
+
+@pytest.mark.parametrize("launcher", LAUNCHERS)
+def test_root_does_not_run_what_a_user_planted(runs: dict[str, Path], scene: Scene, launcher: str) -> None:
+    """The reported case: root starts a .run while another user's symlink sits at $TMPDIR/elfship-0, pointing
+    at a root-owned world-writable directory (like /var/tmp) where that user left a ready "unpacked copy"."""
+    hash_ = payload_hash(runs[launcher])
+    shared = scene.top / "var-tmp"
+    plant_program(shared / hash_, "victim", scene.marker, ATTACKER)
+    shared.chmod(0o1777)
+    planted = scene.tmp / "elfship-0"
+    os.symlink(shared, planted)
+    os.lchown(planted, ATTACKER, ATTACKER)
+    before = tree_state(shared)
+    home = scene.top / "root-home"
+    env = {"PATH": "/usr/bin:/bin", "TMPDIR": str(scene.tmp), "HOME": str(home), "LANG": "C"}
+    done = subprocess.run(
+        [str(runs[launcher])], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+    assert (done.returncode, done.stdout) == (0, REAL_OUTPUT), done.stderr
+    assert not scene.marker.exists(), "root ran the other user's program"
+    assert tree_state(shared) == before, "root changed the link's target"
+    assert (home / ".cache/elfship" / hash_ / "libexec/victim").exists()
