@@ -12,6 +12,7 @@ APT_PACKAGES=(
   musl musl-tools              # a musl loader for musl-dynamic fixtures and bundles; musl-gcc
   libtree pax-utils            # reference resolvers compared against in tests and benchmarks
   patchelf file hyperfine
+  busybox                      # bundle tests: the sh self-extracting stub under busybox's sh, ls, tar, gzip
 )
 
 missing=()
