@@ -91,7 +91,7 @@ class Resolver:
         inside = self.view.inside(path)
         if inside is None:
             target = place_in_root(os.path.basename(os.path.abspath(path)), at)
-            real = join(self.view.real_path(directory_of(target)), target.rsplit("/", 1)[1])
+            real = join(self.view.assume_directory(directory_of(target)), target.rsplit("/", 1)[1])
             return ProgramLocation(path, target, real, _stat(path), placed=True)
         if at is not None:
             raise UsageError(

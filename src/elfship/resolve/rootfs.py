@@ -85,6 +85,7 @@ class FileView:
         self.given = os.path.abspath(os.fspath(root)) if self.root is not None and root is not None else None
         self.anchor = RootDir(self.root) if self.root is not None else None
         self._dirs: dict[str, str] = {}  # inside dir -> resolved inside dir, or an outcome
+        self._assumed: set[str] = set()  # real inside directories taken to exist (see assume_directory)
         self._located: dict[str, Located | str] = {}
         self._real: dict[str, str] = {}
 
@@ -115,6 +116,26 @@ class FileView:
     def is_dir(self, path: str) -> bool:
         found = self.locate(path)
         return isinstance(found, Located) and found.is_dir
+
+    def assume_directory(self, path: str) -> str:
+        """Take the directory PATH (inside) to exist even where the root lacks it, and return its real path.
+
+        A program placed at /opt/app/bin/NAME makes /opt/app/bin exist (--run creates it), so
+        $ORIGIN/../lib must resolve through it as the kernel would then resolve it.
+        """
+        if self.root is None or path == "/":
+            return path
+        real = self._resolve(path)
+        if real.startswith("/"):
+            return real
+        parent, _, name = path.rstrip("/").rpartition("/")
+        real = _join(self.assume_directory(parent or "/"), name)
+        if real not in self._assumed:
+            self._assumed.add(real)
+            self._dirs.clear()  # earlier answers may have said "absent" for it
+            self._located.clear()
+            self._real.clear()
+        return real
 
     def inside(self, path: str) -> str | None:
         """The inside path of a host path that lies under the root (as given or resolved), else None."""
@@ -229,7 +250,7 @@ class FileView:
         real = self._dirs.get(directory)
         if real is None:
             real = self._walk("/", deque(directory.split("/")))
-            if real.startswith("/") and not os.path.isdir(self.host(real)):
+            if real.startswith("/") and real not in self._assumed and not os.path.isdir(self.host(real)):
                 real = OUTCOME_NOT_DIR
             self._dirs[directory] = real
         return real
@@ -250,6 +271,9 @@ class FileView:
             try:
                 st = os.lstat(self.root + inside)
             except OSError as exc:
+                if exc.errno == errno.ENOENT and inside in self._assumed:
+                    parts.append(part)  # a directory the placed program brings with it
+                    continue
                 return outcome_for(exc)
             if stat.S_ISLNK(st.st_mode):
                 links += 1
