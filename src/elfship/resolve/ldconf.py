@@ -71,7 +71,7 @@ class _ConfReader:
             self.warnings.append(text)
 
     def _line(self, line: str, path: str, chain: tuple[str, ...]) -> None:
-        text = line.split("#", 1)[0].strip()
+        text = line.split("\0", 1)[0].split("#", 1)[0].strip()  # ldconfig sees C strings
         if not text:
             return
         keyword = text.split(None, 1)[0]

@@ -106,7 +106,7 @@ class FileView:
 
     def locate(self, path: str) -> Located | str:
         """The file at PATH (inside), or the outcome that says why it is not usable."""
-        path = self.absolute(path)
+        path = self.absolute(path.split("\0", 1)[0])  # a C string ends at its NUL: the loader's does
         cached = self._located.get(path)
         if cached is None:
             cached = self._locate(path)
@@ -153,6 +153,7 @@ class FileView:
         Inside a root the pattern is matched component by component against directories listed inside the
         root ("..", symlinks and all resolved there), never against this machine's files.
         """
+        pattern = pattern.split("\0", 1)[0]
         if self.root is None:
             return sorted(glob.glob(pattern))[:MAX_GLOB_MATCHES]
         candidates = ["/"]
@@ -227,9 +228,9 @@ class FileView:
         real = self._real.get(path)
         if real is None:
             if self.root is None:
-                real = os.path.realpath(path)
+                real = os.path.realpath(path.split("\0", 1)[0])
             else:
-                walked = self._resolve(self.absolute(path))
+                walked = self._resolve(self.absolute(path.split("\0", 1)[0]))
                 real = walked if walked.startswith("/") else path
             self._real[path] = real
         return real
