@@ -9,6 +9,7 @@ result says where (CheckResult.placed_at).
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 from elfship.check import fixes
@@ -44,6 +45,7 @@ def check_in_root(
     root (a symlink there means the root's file, not this machine's). `at`: where a program from outside
     the root stands in it. Raises ElfError when a path under the root names no usable file there.
     """
+    path = os.fspath(path)  # callers of the API pass Path objects too
     target = target or target_from_root(root)
     # A root is checked with the environment its own services would have: no LD_LIBRARY_PATH of ours.
     resolver = Resolver(root, ld_library_path=[])
