@@ -25,7 +25,7 @@ from tests.test_resolve_support import dep, layout, ldconfig, mini_root, require
 SEED = 20260909
 CACHE_MUTATIONS = 1500
 CONF_CASES = 150
-CLI_CASES = 12
+CLI_CASES = 16
 CASE_SECONDS = 1.0  # the goal for any hostile input
 
 pytestmark = pytest.mark.slow
@@ -157,7 +157,23 @@ def test_fuzzed_ld_so_conf_trees_stay_inside_the_root(tmp_path: Path) -> None:
             assert isinstance(found, Located) and found.host_path.startswith(f"{root}/"), (case, name)
 
 
-def hostile_root(rng: random.Random, root: Path, caches: dict[str, bytes], outside: Path) -> None:
+TRICKS = (
+    "fifo-cache",
+    "zero-cache",
+    "fifo-release",
+    "dir-cache",
+    "host-link",
+    "fifo-libc",
+    "zero-libc",
+    "prog-loop",
+    "prog-fifo",
+    "prog-to-host",
+    "lib-dir-to-host",
+    "none",
+)
+
+
+def hostile_root(rng: random.Random, root: Path, caches: dict[str, bytes], outside: Path, trick: str) -> None:
     glibc_root(root)
     for name in ("etc/ld.so.conf", "etc/ld.so.conf.d/extra.conf"):
         (root / name).unlink()
@@ -174,7 +190,8 @@ def hostile_root(rng: random.Random, root: Path, caches: dict[str, bytes], outsi
         ]
     )
     (root / "etc/os-release").write_text(release, encoding="latin-1")
-    trick = rng.choice(["fifo-cache", "zero-cache", "fifo-release", "dir-cache", "host-link", "none"])
+    libc = root / "lib/x86_64-linux-gnu/libc.so.6"
+    prog = root / "usr/bin/prog"
     if trick == "fifo-cache":
         (root / "etc/ld.so.cache").unlink()
         os.mkfifo(root / "etc/ld.so.cache")
@@ -190,6 +207,26 @@ def hostile_root(rng: random.Random, root: Path, caches: dict[str, bytes], outsi
     elif trick == "host-link":
         (root / "lib64/ld-linux-x86-64.so.2").unlink()
         os.symlink("../../../../../../../lib64/ld-linux-x86-64.so.2", root / "lib64/ld-linux-x86-64.so.2")
+    elif trick == "fifo-libc":
+        libc.unlink()
+        os.mkfifo(libc)
+    elif trick == "zero-libc" and (root / "dev/zero").exists():
+        libc.unlink()
+        os.symlink("/dev/zero", libc)
+    elif trick == "prog-loop":
+        prog.unlink()
+        os.symlink("prog", prog)
+    elif trick == "prog-fifo":
+        prog.unlink()
+        os.mkfifo(prog)
+    elif trick == "prog-to-host":
+        prog.unlink()
+        os.symlink(str(hello()), prog)  # this machine has it; the root does not
+    elif trick == "lib-dir-to-host":
+        for item in (root / "lib/x86_64-linux-gnu").iterdir():
+            item.unlink()
+        (root / "lib/x86_64-linux-gnu").rmdir()
+        os.symlink("/lib/x86_64-linux-gnu", root / "lib/x86_64-linux-gnu")  # ROOT/lib/..., itself: a loop
 
 
 def test_the_cli_on_fuzzed_roots(tmp_path: Path, caches: dict[str, bytes]) -> None:
@@ -202,7 +239,7 @@ def test_the_cli_on_fuzzed_roots(tmp_path: Path, caches: dict[str, bytes]) -> No
         work = tmp_path / f"case{case}"
         work.mkdir()
         root = work / "root"
-        hostile_root(rng, root, caches, outside)
+        hostile_root(rng, root, caches, outside, TRICKS[case % len(TRICKS)])  # each trick at least once
         before = snapshot(tmp_path)
         for args in (
             ("check", str(root / "usr/bin/prog"), "--root", str(root), "--json"),

@@ -3,6 +3,7 @@ everything it could have written to."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -34,7 +35,9 @@ class Run:
         assert self.returncode in allowed, (self.returncode, self.stderr[-2000:])
         assert self.seconds < DEADLINE / 2, self.seconds
         assert self.max_rss_mb < MAX_RSS_MB, self.max_rss_mb
-        if self.returncode == 2:
+        if self.returncode == 2 and self.stdout.startswith("{"):
+            assert json.loads(self.stdout)["errors"], self.stdout  # --json: the error is in the document
+        elif self.returncode == 2:
             lines = [line for line in self.stderr.splitlines() if line.strip()]
             assert len(lines) == 1 and lines[0].startswith("elfship: error: "), self.stderr
 
