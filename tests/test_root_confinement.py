@@ -143,6 +143,11 @@ def test_a_symlink_in_the_root_to_a_host_path_is_the_roots_file(tmp_path: Path) 
     assert resolution.program_path == "/usr/local/bin/tool" and resolution.placed_at is None
     run = elfship("check", str(link), "--root", str(root), "--at", "/x/y", cwd=tmp_path)
     run.assert_sane(allowed=(2,))  # --at is for programs from outside the root
+    # A link to a path this machine does not have, but the root does: the root's file, checked fine.
+    gone = tmp_path / "not-on-this-machine/tool"
+    layout(root, {"usr/local/bin/other": str(gone), str(gone).lstrip("/"): hello()})
+    run = elfship("check", str(root / "usr/local/bin/other"), "--root", str(root), cwd=tmp_path)
+    run.assert_sane(allowed=(0,))
 
 
 def test_include_patterns_are_expanded_inside_the_root(tmp_path: Path) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from elfship.check import fixes
@@ -24,11 +26,11 @@ from elfship.check.model import (
 )
 from elfship.check.program import STATIC_KINDS, program_findings
 from elfship.check.versions import missing_version_findings
-from elfship.elf import ElfInfo, read_version_symbols
+from elfship.elf import ElfInfo, read_elf, read_version_symbols
 from elfship.errors import ElfError
 from elfship.resolve import Resolution, ResolvedLibrary, Resolver
 from elfship.resolve.model import ProgramLocation
-from elfship.resolve.rootfs import FileView, Located, read_symbols_located
+from elfship.resolve.rootfs import FileView, Located, read_elf_located, read_symbols_located
 from elfship.targets import Target, highest_version, split_version_node, target_from_root
 
 
@@ -58,6 +60,22 @@ def check_in_root(
         resolution = resolver.resolve_info(path, info, place=place)
         findings.extend(_resolution_findings(path, resolution, target, _Reader(resolver.view, place)))
     return CheckResult(path, root_label(root), tuple(_dedupe(findings)), placed_at=placed_at)
+
+
+def read_program(path: str, roots: Sequence[Path]) -> ElfInfo:
+    """The ELF facts of PATH: read through the root it lies in (its symlinks resolved inside that root,
+    never through this machine's), else from this machine. Raises ElfError."""
+    for root in roots:
+        view = FileView(root)
+        inside = view.inside(path)
+        if inside is None:
+            continue
+        found = view.locate(inside)
+        if isinstance(found, str) or found.is_dir:
+            problem = found if isinstance(found, str) else "a directory"
+            raise ElfError(path, f"{problem} inside the root {root} (symlinks resolved in the root)")
+        return replace(read_elf_located(found), path=path)
+    return read_elf(path)
 
 
 class _Reader:

@@ -10,7 +10,8 @@ from pathlib import Path
 from elfship.check import check_in_root, check_info, run_in_root
 from elfship.check.model import CheckResult
 from elfship.check.placement import place_in_root
-from elfship.elf import ElfInfo, read_elf
+from elfship.check.rootcheck import read_program
+from elfship.elf import ElfInfo
 from elfship.errors import EXIT_BAD_INPUT, EXIT_FAILS, EXIT_OK, ElfError, UsageError
 from elfship.report import jsonout
 from elfship.report.check_report import result_json, to_text
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     errors: list[dict[str, str]] = []
     for path in args.files:
         try:
-            info = read_elf(path)
+            info = read_program(path, args.root)  # a file under a --root is read through that root
         except ElfError as exc:
             errors.append({"path": path, "error": exc.problem})
             if not args.json:

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from elfship.elf import ElfInfo, read_elf, read_version_symbols
-from elfship.errors import ElfError
+from elfship.errors import ElfError, ElfshipError
 from elfship.resolve.confined import (
     NotRegularError,
     RootDir,
@@ -83,7 +83,7 @@ class FileView:
         real = os.path.realpath(os.fspath(root)) if root is not None else None
         self.root: str | None = None if real in (None, "/") else real
         self.given = os.path.abspath(os.fspath(root)) if self.root is not None and root is not None else None
-        self.anchor = RootDir(self.root) if self.root is not None else None
+        self.anchor = _anchor(self.root) if self.root is not None else None
         self._dirs: dict[str, str] = {}  # inside dir -> resolved inside dir, or an outcome
         self._assumed: set[str] = set()  # real inside directories taken to exist (see assume_directory)
         self._located: dict[str, Located | str] = {}
@@ -292,6 +292,15 @@ class FileView:
                 return OUTCOME_NOT_DIR
             parts.append(part)
         return "/" + "/".join(parts)
+
+
+def _anchor(root: str) -> RootDir:
+    try:
+        return RootDir(root)
+    except OSError as exc:
+        raise ElfshipError(
+            f"root {root}: cannot open ({exc.strerror})", fix="give the directory of a root filesystem"
+        ) from None
 
 
 def _join(base: str, name: str) -> str:
