@@ -112,6 +112,19 @@ def test_at_chooses_the_place_and_origin_follows_it(tmp_path: Path) -> None:
         run.assert_sane(allowed=(0,))
         result = json.loads(run.stdout)["results"][0]
         assert (result["verdict"], result["placed_at"]) == ("runs", "/opt/app/bin/prog")
+    matrix = elfship(
+        "check",
+        str(app / "bin/prog"),
+        "--root",
+        str(root),
+        "--root",
+        str(root),
+        "--at",
+        "/opt/app/bin/prog",
+        cwd=tmp_path,
+    )
+    matrix.assert_sane(allowed=(0,))
+    assert f"{app}/bin/prog: placed at /opt/app/bin/prog inside the root" in matrix.stdout
     for bad in ("relative/prog", "/opt/../etc/prog", "/"):
         elfship("check", str(app / "bin/prog"), "--root", str(root), "--at", bad, cwd=tmp_path).assert_sane(
             allowed=(2,)

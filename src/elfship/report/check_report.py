@@ -122,6 +122,8 @@ def to_text(results: list[CheckResult]) -> str:
     if len(results) == 1:
         return "\n".join(details(results[0]))
     lines = matrix(results)
+    placed = dict.fromkeys((r.path, r.placed_at) for r in results if r.placed_at is not None)
+    lines.extend(f"{path}: placed at {at} inside the root ($ORIGIN is there)" for path, at in placed)
     failing = [r for r in results if not r.runs or (r.run is not None and not r.prediction_held)]
     for result in failing:
         lines.append("")
