@@ -227,6 +227,7 @@ SPECIAL_KINDS = (
     "dev-zero-of-the-host",
     "loop",
     "directory",
+    "sparse-2GiB",
 )
 CONFIG_PATHS = (
     "etc/ld.so.cache",
@@ -253,6 +254,9 @@ def plant(root: Path, relative: str, kind: str) -> None:
         target.symlink_to("/dev/zero")  # the root has no /dev: this machine's must not stand in
     elif kind == "loop":
         target.symlink_to(target.name)
+    elif kind == "sparse-2GiB":
+        with open(target, "wb") as handle:
+            handle.truncate(2 << 30)  # a hole: costs no disk, and must cost no memory either
     else:
         target.mkdir()
 
