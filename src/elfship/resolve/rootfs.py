@@ -218,7 +218,8 @@ class FileView:
         if not real.startswith("/"):
             return real  # an outcome
         try:
-            st = os.stat(self.root + real)  # fully resolved: no symlink left to escape through
+            # Fully resolved, so lstat: a component swapped for a symlink since the walk is not followed.
+            st = os.lstat(self.root + real)
         except OSError as exc:
             return outcome_for(exc)
         return Located(path, real, self.root + real, st, self.anchor)
