@@ -86,6 +86,7 @@ class CheckResult:
     target: str  # "debian:11" or "root:/path"
     findings: tuple[Finding, ...]
     run: RunOutcome | None = None
+    placed_at: str | None = None  # against a root: where a program from outside was placed inside it
 
     @property
     def verdict(self) -> str:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from elfship.check import check_in_root, check_info, run_in_root
 from elfship.check.model import CheckResult
-from elfship.elf import ElfInfo, read_elf
+from elfship.check.placement import place_in_root
+from elfship.check.rootcheck import read_program
+from elfship.elf import ElfInfo
 from elfship.errors import EXIT_BAD_INPUT, EXIT_FAILS, EXIT_OK, ElfError, UsageError
 from elfship.report import jsonout
 from elfship.report.check_report import result_json, to_text
@@ -54,6 +57,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--root", action="append", default=[], type=Path, metavar="DIR", help="a root filesystem to check in"
     )
+    parser.add_argument(
+        "--at",
+        metavar="PATH",
+        help="with --root: where a program from outside the root stands inside it, for $ORIGIN and --run "
+        "(default /usr/local/bin/NAME; a PATH ending in / is a directory)",
+    )
     parser.add_argument("--run", action="store_true", help="with --root: also start the program there")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to let --run go (default 10)")
     parser.add_argument("--arch", help="architecture of the named targets (default: the file's own)")
@@ -68,12 +77,14 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.run and not args.root:
         raise UsageError("--run needs --root DIR (the program is started inside that root)")
+    if args.at is not None:
+        _check_at(args)
     roots = [(root, target_from_root(root)) for root in args.root]
     results: list[CheckResult] = []
     errors: list[dict[str, str]] = []
     for path in args.files:
         try:
-            info = read_elf(path)
+            info = read_program(path, args.root)  # a file under a --root is read through that root
         except ElfError as exc:
             errors.append({"path": path, "error": exc.problem})
             if not args.json:
@@ -106,11 +117,22 @@ def _named_targets(names: list[str], arch: str) -> list[Target]:
 def _check_root(
     path: str, info: ElfInfo, root: Path, target: Target, args: argparse.Namespace
 ) -> CheckResult:
-    result = check_in_root(path, info, root, target)
+    result = check_in_root(path, info, root, target, at=args.at)
     if not args.run:
         return result
     outcome = run_in_root(path, root, timeout=args.timeout)
-    return CheckResult(result.path, result.target, result.findings, outcome)
+    return replace(result, run=outcome)
+
+
+def _check_at(args: argparse.Namespace) -> None:
+    if not args.root:
+        raise UsageError("--at needs --root DIR (it says where the program stands inside that root)")
+    if len(args.files) > 1 and not args.at.endswith("/"):
+        raise UsageError(
+            "--at PATH places one program",
+            fix="check one FILE at a time, or give a directory: --at /opt/app/",
+        )
+    place_in_root("NAME", args.at)  # a bad PATH is a usage error before any work
 
 
 def _render(args: argparse.Namespace, results: list[CheckResult], errors: list[dict[str, str]]) -> None:

@@ -27,6 +27,8 @@ def result_json(result: CheckResult) -> dict[str, Any]:
         "verdict": result.verdict,
         "findings": [finding_json(f) for f in result.findings],
     }
+    if result.placed_at is not None:
+        document["placed_at"] = result.placed_at
     if result.run is not None:
         document["run"] = {
             "started": result.run.started,
@@ -73,6 +75,8 @@ def cell(result: CheckResult) -> str:
 
 def details(result: CheckResult, *, show_info: bool = True) -> list[str]:
     lines = [f"{result.path} on {result.target}: {result.verdict.upper()}"]
+    if result.placed_at is not None:
+        lines.append(f"  placed at {result.placed_at} inside the root ($ORIGIN is there; --at to choose)")
     for finding in result.findings:
         if finding.severity is Severity.INFO and not show_info:
             continue
@@ -118,6 +122,8 @@ def to_text(results: list[CheckResult]) -> str:
     if len(results) == 1:
         return "\n".join(details(results[0]))
     lines = matrix(results)
+    placed = dict.fromkeys((r.path, r.placed_at) for r in results if r.placed_at is not None)
+    lines.extend(f"{path}: placed at {at} inside the root ($ORIGIN is there)" for path, at in placed)
     failing = [r for r in results if not r.runs or (r.run is not None and not r.prediction_held)]
     for result in failing:
         lines.append("")
