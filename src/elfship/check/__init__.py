@@ -24,7 +24,8 @@ def check_path(path: str, target: Target) -> CheckResult:
 
 
 def check_root(path: str, root: Path | str, *, run: bool = False, timeout: float = 10.0) -> CheckResult:
-    """Check one file against a real root filesystem; with run=True also start it there and record it."""
+    """Check one file against a real root filesystem; with run=True also start it there (in the sandbox,
+    see elfship.sandbox) and record what happened."""
     root = Path(root)
     result = check_in_root(path, read_elf(path), root, target_from_root(root))
     if not run:
