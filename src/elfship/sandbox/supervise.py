@@ -125,6 +125,7 @@ def _kill_tree(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL the whole group; the sandbox tool's death takes its pid namespace (and so every process
     the program started, setsid daemons included) with it."""
     if process.poll() is None:
+        inside = descendants(process.pid)
         with suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         try:
@@ -132,6 +133,15 @@ def _kill_tree(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        _wait_gone(inside, time.monotonic() + 10)
+
+
+def _wait_gone(pids: list[int], deadline: float) -> None:
+    """The kernel tears a pid namespace down asynchronously: return only once its processes are gone."""
+    while pids and time.monotonic() < deadline:
+        pids = [pid for pid in pids if os.path.exists(f"/proc/{pid}")]
+        if pids:
+            time.sleep(0.02)
 
 
 def descendants(pid: int) -> list[int]:
