@@ -66,13 +66,15 @@ def make_plan(root: Path, view: str, inside: str, *, place_program: bool, tmp_si
 
 def _placement(root: Path, inside: str, shadows: dict[str, set[str]]) -> tuple[str, list[str]]:
     parent, name = posixpath.split(posixpath.normpath(inside))
-    top = parent.split("/")[1] if parent != "/" else ""
-    if top == "tmp":  # the sandbox's own fresh /tmp: nothing of the root's to keep
-        made = [posixpath.join("/", *parent.split("/")[1 : i + 1]) for i in range(2, parent.count("/") + 1)]
-        return posixpath.join(parent, name), made
-    if top in ("proc", "dev"):
-        raise ElfshipError(f"{inside}: the program cannot be placed under /{top}", fix="choose another --at")
-    existing, missing = resolve_in_root(root, parent)
+    existing, missing = resolve_in_root(root, parent) if _top(parent) != "tmp" else (parent, [])
+    if _top(existing) == "tmp":  # the sandbox's own fresh /tmp: nothing of the root's there to keep
+        full = posixpath.join(existing, *missing)
+        made = [posixpath.join("/", *full.split("/")[1 : i + 1]) for i in range(2, full.count("/") + 1)]
+        return posixpath.join(full, name), made
+    if _top(existing) in ("proc", "dev"):
+        raise ElfshipError(
+            f"{inside}: the program cannot be placed under /proc or /dev", fix="choose another --at"
+        )
     if missing:
         shadows.setdefault(existing, set()).add(missing[0])
         made = [posixpath.join(existing, *missing[: i + 1]) for i in range(len(missing))]
@@ -89,6 +91,10 @@ def _placement(root: Path, inside: str, shadows: dict[str, set[str]]) -> tuple[s
         raise ElfshipError(f"{inside} is a directory in the root", fix="choose another path with --at")
     shadows.setdefault(existing, set()).add(name)  # a symlink or special file: replaced, not followed
     return dest, []
+
+
+def _top(path: str) -> str:
+    return path.split("/")[1] if path.count("/") >= 1 and path != "/" else ""
 
 
 def resolve_in_root(root: Path, path: str) -> tuple[str, list[str]]:
