@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import jsonschema
@@ -129,3 +131,73 @@ def test_a_root_without_tmp_proc_dev_still_runs(tmp_path: Path) -> None:
     outcome = run_in_root(str(escape_build("write")), bare, args=("write", "/tmp/x"))
     assert (outcome.status, outcome.exit_code) == ("started", 0), outcome
     assert sorted(p.name for p in bare.iterdir()) == []
+
+
+def test_a_root_only_its_owner_may_enter_is_a_one_line_error(root: Path) -> None:
+    root.chmod(0o700)
+    proc = elfship("check", str(escape_build("write")), "--root", str(root), "--run")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.splitlines()) == 1 and f"chmod o+rx {root}" in proc.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_interrupted_run_leaves_nothing_behind(root: Path, signum: int) -> None:
+    sleeper = escape_build("sleep")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "elfship",
+            "check",
+            str(sleeper),
+            "--root",
+            str(root),
+            "--run",
+            "--timeout",
+            "60",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not sandboxed_sleepers(sleeper.name) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert sandboxed_sleepers(sleeper.name), "the program never started"
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert sandboxed_sleepers(sleeper.name) == []
+    assert list((root / "tmp").iterdir()) == [] and list((root / "usr/local/bin").iterdir()) == []
+
+
+def sandboxed_sleepers(name: str) -> list[int]:
+    """Live processes running a program of that name from the sandbox (comm is the file name, cut at 15)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() == name[:15]:
+                found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+def test_musl_loader_list_mode_decides_a_program_still_running(tmp_path: Path) -> None:
+    """A root with only musl's loader: a musl-gcc program still running at the timeout is confirmed by
+    `ld-musl-x86_64.so.1 --list` in the sandbox; cut short before exec, it is `timed-out`."""
+    loader = Path("/lib/ld-musl-x86_64.so.1")
+    if not loader.exists():
+        pytest.skip("musl not installed (apt-get install musl musl-tools)")
+    program = build_c(
+        "escape.c", compiler="musl-gcc", cflags=['-DDEFAULT_MODE="sleep"'], out_name="escape-musl"
+    )
+    musl_root = tmp_path / "musl-root"
+    (musl_root / "lib").mkdir(parents=True)
+    shutil.copy(loader, musl_root / "lib" / loader.name)  # follows the link: the loader itself
+    musl_root.chmod(0o755)
+    running = run_in_root(str(program), musl_root, timeout=1)
+    assert (running.status, running.started, running.timed_out) == ("started", True, True), running
+    cut_short = run_in_root(str(program), musl_root, timeout=0.001)
+    assert cut_short.status == "timed-out", cut_short

@@ -83,6 +83,8 @@ def run_sandboxed(
 
             return run_chrooted(root, argv, inside, program_fd, timeout, limits)
         view = stack.enter_context(_scratch_dir()) if os.geteuid() == 0 else None
+        if view is not None:
+            _check_enterable(root)
         plan = make_plan(
             root, view or str(root), inside, place_program=program is not None, tmp_size=limits.tmp_size
         )
@@ -191,6 +193,16 @@ def _python_anyone_can_run() -> str:
         if real.is_file() and all(p.stat().st_mode & 0o001 for p in (real, *real.parents)):
             return str(real)
     raise ToolMissingError("no Python that an unprivileged user may run", fix="apt-get install bubblewrap")
+
+
+def _check_enterable(root: Path) -> None:
+    """As root, the sandbox runs as an unprivileged uid: it can only enter a root that others may enter."""
+    if not root.stat().st_mode & 0o001:
+        raise ElfshipError(
+            f"{root} may only be entered by its owner (mode {root.stat().st_mode & 0o777:o}); --run starts the "
+            "program as an unprivileged user",
+            fix=f"chmod o+rx {root}",
+        )
 
 
 def _fds(*fds: int) -> tuple[int, ...]:
