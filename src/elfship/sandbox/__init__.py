@@ -15,18 +15,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 from elfship.errors import ElfshipError, ToolMissingError
-from elfship.sandbox import linux
 from elfship.sandbox.bwrap import ENVIRONMENT, bwrap_argv
-from elfship.sandbox.limits import Limits, drop_to_sandbox_user
+from elfship.sandbox.host import SCRATCH, VIEW, check_enterable, host_preexec, scratch_dir
+from elfship.sandbox.limits import Limits
 from elfship.sandbox.plan import MountPlan, make_plan
 from elfship.sandbox.supervise import Finished, supervise
 
@@ -82,20 +80,19 @@ def run_sandboxed(
             from elfship.sandbox.unsafe import run_chrooted
 
             return run_chrooted(root, argv, inside, program_fd, timeout, limits)
-        view = stack.enter_context(_scratch_dir()) if os.geteuid() == 0 else None
-        if view is not None:
-            _check_enterable(root)
-        plan = make_plan(
-            root, view or str(root), inside, place_program=program is not None, tmp_size=limits.tmp_size
-        )
-        preexec = _preexec(root, view, limits)
+        as_root = os.geteuid() == 0
+        if as_root:
+            check_enterable(root)
+        view = VIEW if as_root else str(root)
+        plan = make_plan(root, view, inside, place_program=program is not None, tmp_size=limits.tmp_size)
+        preexec = host_preexec(root, as_root, limits)
         if method == "bwrap":
             command = bwrap_argv(_which("bwrap"), plan, argv, program_fd if program else None)
             done = supervise(
                 command, timeout=timeout, preexec=preexec, pass_fds=_fds(program_fd), launchers=LAUNCHERS
             )
         else:
-            scratch = stack.enter_context(_scratch_dir())
+            scratch = SCRATCH if as_root else stack.enter_context(scratch_dir())
             done = _run_unshared(plan, argv, program_fd, scratch, limits, timeout, preexec)
     _raise_setup_failure(method, done)
     return SandboxRun(
@@ -159,33 +156,6 @@ def _run_unshared(
         os.close(read_end)
 
 
-def _preexec(root: Path, view: str | None, limits: Limits) -> Callable[[], None]:
-    def setup() -> None:
-        linux.die_with_parent(signal.SIGKILL)
-        if view is not None:
-            # As root: show the root at a path an unprivileged user can reach, in a mount namespace of this
-            # child only, then give up root for good. Nothing changes on the host.
-            linux.unshare(linux.CLONE_NEWNS)
-            linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
-            linux.mount(str(root), view, None, linux.MS_BIND)
-            drop_to_sandbox_user()
-        limits.apply()
-        linux.no_new_privs()
-
-    return setup
-
-
-@contextmanager
-def _scratch_dir() -> Iterator[str]:
-    """An empty directory that only serves as a mount point inside the sandbox's namespaces."""
-    path = tempfile.mkdtemp(prefix="elfship-sandbox-")
-    os.chmod(path, 0o755)
-    try:
-        yield path
-    finally:
-        os.rmdir(path)
-
-
 def _python_anyone_can_run() -> str:
     """inner.py runs as an unprivileged uid: a Python under root's home (pyenv, a venv) is out of its reach."""
     for candidate in (sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"):
@@ -193,16 +163,6 @@ def _python_anyone_can_run() -> str:
         if real.is_file() and all(p.stat().st_mode & 0o001 for p in (real, *real.parents)):
             return str(real)
     raise ToolMissingError("no Python that an unprivileged user may run", fix="apt-get install bubblewrap")
-
-
-def _check_enterable(root: Path) -> None:
-    """As root, the sandbox runs as an unprivileged uid: it can only enter a root that others may enter."""
-    if not root.stat().st_mode & 0o001:
-        raise ElfshipError(
-            f"{root} may only be entered by its owner (mode {root.stat().st_mode & 0o777:o}); --run starts the "
-            "program as an unprivileged user",
-            fix=f"chmod o+rx {root}",
-        )
 
 
 def _fds(*fds: int) -> tuple[int, ...]:
