@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import jsonschema
@@ -206,3 +207,38 @@ def test_musl_loader_list_mode_decides_a_program_still_running(tmp_path: Path) -
     assert (running.status, running.started, running.timed_out) == ("started", True, True), running
     cut_short = run_in_root(str(program), musl_root, timeout=0.001)
     assert cut_short.status == "timed-out", cut_short
+
+
+def _dir_named_like_the_program(root: Path, name: str) -> None:
+    (root / "usr/local/bin" / name).mkdir()
+
+
+def _symlink_loop(root: Path, name: str) -> None:
+    shutil.rmtree(root / "usr/local/bin")
+    (root / "usr/local/bin").symlink_to("../local/bin")
+
+
+@pytest.mark.parametrize(
+    ("layout", "message"),
+    [(_dir_named_like_the_program, "is a directory in the root"), (_symlink_loop, "too many levels")],
+)
+def test_a_root_that_cannot_take_the_program_is_a_one_line_error(
+    root: Path, layout: Callable[[Path, str], None], message: str
+) -> None:
+    program = escape_build("write")
+    layout(root, program.name)
+    proc = elfship("check", str(program), "--root", str(root), "--run")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert message in proc.stderr and len(proc.stderr.splitlines()) == 1, proc.stderr
+
+
+def test_special_files_where_the_sandbox_mounts_do_not_hang_it(root: Path) -> None:
+    """A FIFO where the program goes and at /tmp, /dev a symlink to the host's /dev: replaced, never opened."""
+    program = escape_build("write")
+    os.mkfifo(root / "usr/local/bin" / program.name)
+    (root / "tmp").rmdir()
+    os.mkfifo(root / "tmp")
+    (root / "dev").rmdir()
+    (root / "dev").symlink_to("/dev")
+    outcome = run_in_root(str(program), root, args=("write", "/tmp/x"), timeout=20)
+    assert (outcome.status, outcome.exit_code) == ("started", 0), outcome
