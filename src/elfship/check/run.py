@@ -29,6 +29,7 @@ LOADER_FAILURES = re.compile(
 )
 NOT_LOADED = re.compile(r"=> not found|not found \(required by|Error loading shared library|Error relocating")
 STDERR_LINES = 6
+LINE_CHARS = 300  # a program may print one endless line
 LIST_TIMEOUT = 10.0
 
 
@@ -93,4 +94,4 @@ def _path_in_root(path: str, root: Path) -> str | None:
 
 
 def _head(text: str, lines: int = STDERR_LINES) -> str:
-    return "\n".join(text.strip().splitlines()[:lines])
+    return "\n".join(line[:LINE_CHARS] for line in text.strip().splitlines()[:lines])
