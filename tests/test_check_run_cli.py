@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -142,9 +143,11 @@ def test_a_root_only_its_owner_may_enter_is_a_one_line_error(root: Path) -> None
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
-def test_interrupted_run_leaves_nothing_behind(root: Path, signum: int) -> None:
+def test_interrupted_run_leaves_nothing_behind(root: Path, tmp_path: Path, signum: int) -> None:
     """Ctrl-C and SIGTERM: exit 130; even SIGKILL (no handler runs) takes the sandbox down with elfship."""
-    sleeper = escape_build("sleep")
+    # A name of its own (comm is the file name): other tests may be running escape-sleep right now.
+    sleeper = tmp_path / f"sleep{uuid.uuid4().hex[:10]}"
+    shutil.copy(escape_build("sleep"), sleeper)
     process = subprocess.Popen(
         [
             sys.executable,
