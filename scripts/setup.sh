@@ -11,6 +11,7 @@ APT_PACKAGES=(
   postgresql                   # build e2e: a real server the static app connects to
   musl musl-tools              # a musl loader for musl-dynamic fixtures and bundles; musl-gcc
   libtree pax-utils            # reference resolvers compared against in tests and benchmarks
+  bubblewrap                   # check --run: the sandbox (bwrap) the program is started in
   patchelf file hyperfine
   busybox                      # bundle tests: the sh self-extracting stub under busybox's sh, ls, tar, gzip
 )

@@ -27,13 +27,14 @@ def check_path(path: str, target: Target) -> CheckResult:
 def check_root(
     path: str, root: Path | str, *, run: bool = False, timeout: float = 10.0, at: str | None = None
 ) -> CheckResult:
-    """Check one file against a real root filesystem; with run=True also start it there and record it.
+    """Check one file against a real root filesystem; with run=True also start it there (in the sandbox,
+    see elfship.sandbox) and record what happened.
     at: where a program from outside the root stands inside it (default /usr/local/bin/NAME)."""
     root = Path(root)
     result = check_in_root(path, read_elf(path), root, target_from_root(root), at=at)
     if not run:
         return result
-    return replace(result, run=run_in_root(path, root, timeout=timeout))
+    return replace(result, run=run_in_root(path, root, inside=result.placed_at, timeout=timeout))
 
 
 __all__ = [

@@ -69,6 +69,12 @@ class Finding:
         return Finding(kind, severity, message, fix, _frozen(evidence))
 
 
+# RunOutcome.status: part of the JSON contract.
+RUN_STARTED = "started"  # the loader handed over (exited, or still running with everything loaded)
+RUN_DID_NOT_START = "did-not-start"  # the kernel or the loader refused it
+RUN_TIMED_OUT = "timed-out"  # still running at the timeout, and not shown to have loaded everything
+
+
 @dataclass(frozen=True)
 class RunOutcome:
     """What happened when the program was really started inside the root (check --run)."""
@@ -77,7 +83,8 @@ class RunOutcome:
     exit_code: int | None  # None when killed by the timeout
     timed_out: bool
     stderr_head: str  # the first lines the loader or program printed on stderr
-    method: str  # "chroot" | "unshare" (user + mount namespace)
+    method: str  # the sandbox: "bwrap" | "unshare" | "chroot" (--unsafe-chroot)
+    status: str = RUN_STARTED  # RUN_STARTED | RUN_DID_NOT_START | RUN_TIMED_OUT
 
 
 @dataclass(frozen=True)
@@ -99,7 +106,10 @@ class CheckResult:
 
     @property
     def prediction_held(self) -> bool | None:
-        return None if self.run is None else self.run.started == self.runs
+        # A run that timed out unconfirmed neither holds nor breaks the prediction.
+        if self.run is None or self.run.status == RUN_TIMED_OUT:
+            return None
+        return self.run.started == self.runs
 
     @property
     def errors(self) -> tuple[Finding, ...]:

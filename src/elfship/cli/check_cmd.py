@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -14,7 +15,7 @@ from elfship.check.rootcheck import read_program
 from elfship.elf import ElfInfo
 from elfship.errors import EXIT_BAD_INPUT, EXIT_FAILS, EXIT_OK, ElfError, UsageError
 from elfship.report import jsonout
-from elfship.report.check_report import result_json, to_text
+from elfship.report.check_report import prediction_error, result_json, to_text
 from elfship.targets import Target, get_target, known_arches, supported_targets, target_from_root
 
 EXAMPLES = """\
@@ -26,13 +27,15 @@ examples:
   elfship check app --target debian:11 --target rhel:8 --target alpine:3.19   a matrix
   elfship check app --target supported          every release not past its end of life
   elfship check app --root /srv/rootfs           exact: reads that root's own libraries and loader config
-  elfship check app --root /srv/rootfs --run     and proves it: starts app there (chroot, or unshare)
+  elfship check app --root /srv/rootfs --run     and proves it: starts app there, in a sandbox (bwrap)
 
 targets: `elfship targets` lists them (debian:10, buster, ubuntu:22.04, jammy, rhel:8, rocky:9, alpine:3.19, ...).
 A named target is checked from measured facts about the release (glibc and its version nodes, base sonames,
-package index); --root reads the real files. Nothing is executed except with --run.
+package index); --root reads the real files. Nothing is executed except with --run, and then only in a
+sandbox (bubblewrap, else unshare; see SECURITY.md).
 
-exit codes: 0 runs on every target asked, 1 fails on at least one, 2 bad input or usage.
+exit codes: 0 runs on every target asked, 1 fails on at least one (or a --run contradicted the prediction),
+2 bad input or usage, 130 interrupted.
 """
 
 
@@ -64,7 +67,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "(default /usr/local/bin/NAME; a PATH ending in / is a directory)",
     )
     parser.add_argument("--run", action="store_true", help="with --root: also start the program there")
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to let --run go (default 10)")
+    parser.add_argument("--timeout", default="10", help="seconds to let --run go (default 10)")
+    parser.add_argument(
+        "--unsafe-chroot",
+        action="store_true",
+        help="with --run, as root: a plain chroot instead of the sandbox (the program can escape it)",
+    )
     parser.add_argument("--arch", help="architecture of the named targets (default: the file's own)")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout (schema_version 1)")
     parser.set_defaults(func=run)
@@ -79,6 +87,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--run needs --root DIR (the program is started inside that root)")
     if args.at is not None:
         _check_at(args)
+    args.timeout = _timeout(args.timeout)
+    if args.unsafe_chroot:
+        if not args.run:
+            raise UsageError("--unsafe-chroot only applies to --run")
+        print(
+            "elfship: warning: --unsafe-chroot: the program runs as root in a plain chroot; it can escape, "
+            "write anywhere, use the network and outlive elfship",
+            file=sys.stderr,
+        )
     roots = [(root, target_from_root(root)) for root in args.root]
     results: list[CheckResult] = []
     errors: list[dict[str, str]] = []
@@ -95,9 +112,22 @@ def run(args: argparse.Namespace) -> int:
         for root, root_target in roots:
             results.append(_check_root(path, info, root, root_target, args))
     _render(args, results, errors)
+    wrong = [r for r in results if r.prediction_held is False]
+    for result in wrong:
+        print(f"elfship: error: {prediction_error(result)}", file=sys.stderr)
     if errors:
         return EXIT_BAD_INPUT
-    return EXIT_OK if all(r.runs for r in results) else EXIT_FAILS
+    return EXIT_OK if all(r.runs for r in results) and not wrong else EXIT_FAILS
+
+
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise UsageError(f"--timeout {text!r} is not a positive number of seconds", fix="e.g. --timeout 10")
+    return value
 
 
 def _arch_of(info: ElfInfo) -> str:
@@ -120,7 +150,8 @@ def _check_root(
     result = check_in_root(path, info, root, target, at=args.at)
     if not args.run:
         return result
-    outcome = run_in_root(path, root, timeout=args.timeout)
+    method = "chroot" if args.unsafe_chroot else None
+    outcome = run_in_root(path, root, inside=result.placed_at, timeout=args.timeout, method=method)
     return replace(result, run=outcome)
 
 
