@@ -1,0 +1,93 @@
+"""Bounded access to the sections of one ELF file: named section bytes and defined-symbol lookups.
+
+Built on the ELF reader's Image and section header parser: every offset a (possibly hostile) file names is
+checked against the file's size, and every read is capped.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+
+from elfship.elf import constants as c
+from elfship.elf.headers import Header, Section, read_header, read_sections
+from elfship.elf.image import Image
+
+SHT_NOBITS = 8
+MAX_SECTION_READ = 64 * 1024 * 1024  # no section elfship reads whole (.dep-v0, .comment, ...) is near this
+MAX_SYMBOLS = 4_000_000  # a symbol table larger than this is not a real program's
+
+
+class SectionView:
+    """The named sections of one open Image (none when the file has no section headers)."""
+
+    def __init__(self, image: Image) -> None:
+        self.image = image
+        self.header: Header = read_header(image)
+        self.sections: dict[str, Section] = {}
+        self._by_index: list[Section] = []
+        for name, section in read_sections(image, self.header) or ():
+            self._by_index.append(section)
+            self.sections.setdefault(name, section)
+
+    def has(self, name: str) -> bool:
+        return name in self.sections
+
+    def read(self, name: str, limit: int = MAX_SECTION_READ) -> bytes | None:
+        """The bytes of a section, or None when absent, empty (NOBITS) or larger than limit."""
+        section = self.sections.get(name)
+        if section is None or section.sh_type == SHT_NOBITS or section.size > limit:
+            return None
+        if section.offset < 0 or section.offset + section.size > self.image.size:
+            return None  # a section header pointing past the end: treat as absent, not as a crash
+        return self.image.slice(section.offset, section.size, name)
+
+    def defined_symbols(self, wanted: Iterable[str]) -> frozenset[str]:
+        """Which of these names the file *defines* (in .symtab or .dynsym); undefined references do not count.
+
+        A dynamic program that calls SSL_new has an undefined SSL_new: that is not OpenSSL inside it.
+        """
+        names = [w.encode() for w in wanted]
+        found: set[str] = set()
+        for table, strings in ((".symtab", ".strtab"), (".dynsym", ".dynstr")):
+            found |= self._defined_in(table, strings, names)
+        return frozenset(found)
+
+    def _defined_in(self, table_name: str, strings_name: str, names: list[bytes]) -> set[str]:
+        table = self.sections.get(table_name)
+        strtab = self.read(strings_name)
+        if table is None or strtab is None or table.sh_type == SHT_NOBITS:
+            return set()
+        offsets: dict[int, str] = {}
+        for name in names:  # where each wanted name sits in the string table (as a whole string)
+            start = strtab.find(b"\0" + name + b"\0")
+            while start >= 0:
+                offsets[start + 1] = name.decode()
+                start = strtab.find(b"\0" + name + b"\0", start + 1)
+        if not offsets:
+            return set()
+        return self._scan_symbols(table, offsets)
+
+    def _scan_symbols(self, table: Section, offsets: dict[int, str]) -> set[str]:
+        """Find the entries whose st_name is one of offsets by searching for the packed value (st_name is
+        every entry's first field), instead of unpacking every symbol: a Rust binary has 100k of them."""
+        layout = self.header.layout
+        is64 = layout.elf_class == 64
+        order = "<" if layout.little_endian else ">"
+        size, shndx_at = (24, 6) if is64 else (16, 14)
+        if table.offset < 0 or table.size <= 0 or table.offset + table.size > self.image.size:
+            return set()
+        data = self.image.data
+        end = table.offset + min(table.size, MAX_SYMBOLS * size)
+        found: set[str] = set()
+        for offset, name in offsets.items():
+            needle = struct.pack(order + "I", offset)
+            at = data.find(needle, table.offset, end)
+            while at >= 0:
+                if (at - table.offset) % size == 0 and at + size <= end:
+                    (shndx,) = struct.unpack_from(order + "H", data, at + shndx_at)
+                    if shndx != c.SHN_UNDEF:
+                        found.add(name)
+                        break
+                at = data.find(needle, at + 1, end)
+        return found
