@@ -27,9 +27,11 @@ SIGNATURES = (
     Signature(
         "openssl",
         "openssl:openssl",
-        re.compile(rb"\0OpenSSL (\d+\.\d+\.\d+[a-z]{0,2})(?:-[A-Za-z0-9]{1,16})? +\d{1,2} [A-Z][a-z]{2} \d{4}\0"),
+        re.compile(
+            rb"\0OpenSSL (\d+\.\d+\.\d+[a-z]{0,2})(?:-[A-Za-z0-9]{1,16})? +\d{1,2} [A-Z][a-z]{2} \d{4}\0"
+        ),
         False,  # OPENSSL_VERSION_TEXT is a header macro: any program can print it
-        (b'OPENSSLDIR: "', b"ENGINESDIR: \"", b"SSL routines\0"),
+        (b'OPENSSLDIR: "', b'ENGINESDIR: "', b"SSL routines\0"),
         ("OpenSSL_version", "SSL_CTX_new", "EVP_DigestInit_ex", "OPENSSL_init_crypto"),
     ),
     Signature(
@@ -100,13 +102,15 @@ def _check(sig: Signature, data: Any, defined: frozenset[str]) -> Finding | None
     match = sig.version.search(data)
     if match is not None:
         version = match.group(1).decode()
-        text = match.group(0).strip(b"\0 ").decode(errors="replace")
+        text = bytes(b for b in match.group(0) if 32 <= b < 127).decode().strip()
         kind = "implementation banner" if sig.version_is_implementation else "version text"
         signals.append(f"{kind} {text!r}")
     strings = [s for s in sig.implementation if data.find(s) >= 0]
     if strings:
         shown = strings[0].rstrip(b"\0").decode(errors="replace")
-        signals.append(f"implementation string {shown[:60]!r}" + (f" (+{len(strings) - 1})" if len(strings) > 1 else ""))
+        signals.append(
+            f"implementation string {shown[:60]!r}" + (f" (+{len(strings) - 1})" if len(strings) > 1 else "")
+        )
     symbols = sorted(defined.intersection(sig.symbols))
     if symbols:
         signals.append("defines " + ", ".join(symbols))

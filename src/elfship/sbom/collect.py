@@ -186,7 +186,9 @@ def _libc(info: ElfInfo) -> list[Component]:
             version=None,
             kind=ComponentKind.LIBC,
             confidence=Confidence.HIGH,
-            evidence=(f"{family.value}'s static start-up code (signature strings); its version is not recorded",),
+            evidence=(
+                f"{family.value}'s static start-up code (signature strings); its version is not recorded",
+            ),
             purl=purl("generic", family.value, None),
             cpe=cpe("gnu:glibc" if family is LibcFamily.GLIBC else "musl-libc:musl", None),
         )

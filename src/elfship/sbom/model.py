@@ -36,7 +36,9 @@ class Component:
     purl: str | None = None
     cpe: str | None = None  # for upstream C libraries: what NVD-based scanners match on
     ecosystem: str | None = None  # OSV ecosystem when advisories for it exist (crates.io, Go, Debian:12)
-    package: str | None = None  # Debian package that ships a system library, or the crate that built a C library
+    package: str | None = (
+        None  # Debian package that ships a system library, or the crate that built a C library
+    )
     source_package: str | None = None  # Debian source package (what Debian's advisories name)
     path: str | None = None  # system libraries: the file the loader maps
     dependencies: tuple[str, ...] = ()  # names of components this one depends on (from .dep-v0)

@@ -17,7 +17,9 @@ def system_libraries(info: ElfInfo, root: str | None) -> tuple[list[Component], 
     ecosystem = f"Debian:{distro.version_id}" if distro and distro.id == "debian" else None
     components: list[Component] = []
     loaded = list(resolution.libraries)
-    if resolution.interpreter is not None and not any(lib.path == resolution.interpreter.path for lib in loaded):
+    if resolution.interpreter is not None and not any(
+        lib.path == resolution.interpreter.path for lib in loaded
+    ):
         loaded.append(resolution.interpreter)
     for lib in loaded:
         if lib.path is None:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-RUSTC = re.compile(rb"rustc version (\d+\.\d+\.\d+(?:-[a-z]+(?:\.\d+)?)?)(?: \(([0-9a-f]{7,40}) (\d{4}-\d\d-\d\d)\))?")
+RUSTC = re.compile(
+    rb"rustc version (\d+\.\d+\.\d+(?:-[a-z]+(?:\.\d+)?)?)(?: \(([0-9a-f]{7,40}) (\d{4}-\d\d-\d\d)\))?"
+)
 GCC = re.compile(rb"GCC: \(([^)\0]{1,80})\) (\d+\.\d+(?:\.\d+)?)")
 GO_MAGIC = b"\xff Go buildinf:"
 MAX_GO_STRING = 1024 * 1024

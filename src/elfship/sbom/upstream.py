@@ -46,4 +46,3 @@ def upstream_of(crate: str, version: str) -> Upstream | None:
         return None
     match = METADATA_VERSION.search(version)
     return Upstream(known[0], match.group(1) if match else None, crate, version, known[1])
-
