@@ -1,0 +1,167 @@
+"""`elfship sbom` on real builds: a Rust crate bundling SQLite and zlib (with and without cargo-auditable), a C
+program linked statically against Debian's OpenSSL and zlib, a dynamic program that only prints
+OPENSSL_VERSION_TEXT, and a Go program. Ground truth comes from Cargo.lock, dpkg and the programs themselves."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from elfship.report.sbom_cyclonedx import to_cyclonedx, validation_errors
+from elfship.report.sbom_spdx import to_spdx
+from elfship.sbom import ComponentKind, Confidence, inventory
+from tests.support.sbom_fixtures import (
+    CARGO_FIXTURES,
+    dpkg_version,
+    go_program,
+    prints_openssl_version,
+    sqlitez,
+    static_openssl_zlib,
+    upstream_of_debian,
+)
+
+pytestmark = pytest.mark.slow
+SRC = Path(__file__).resolve().parent.parent / "src"
+
+
+def elfship(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    return subprocess.run([sys.executable, "-m", "elfship", *args], capture_output=True, text=True, env=env)
+
+
+def c_libraries(path: Path) -> dict[str, str | None]:
+    return {c.name: c.version for c in inventory(path).embedded_c_libraries}
+
+
+def locked_versions() -> dict[str, str]:
+    tomllib = pytest.importorskip("tomllib" if sys.version_info >= (3, 11) else "tomli")
+    lock = tomllib.loads((CARGO_FIXTURES / "sqlitez" / "Cargo.lock").read_text())
+    return {p["name"]: p["version"] for p in lock["package"]}
+
+
+def own_report(program: Path) -> str:
+    """What the fixture says about itself when run (the test's ground truth; elfship never runs it)."""
+    return subprocess.run([str(program)], capture_output=True, text=True, timeout=30, check=True).stdout
+
+
+def test_static_c_program_embeds_debian_openssl_and_zlib() -> None:
+    program = static_openssl_zlib()
+    found = c_libraries(program)
+    assert found == {
+        "openssl": upstream_of_debian(dpkg_version("libssl-dev")),
+        "zlib": upstream_of_debian(dpkg_version("zlib1g-dev")),
+    }
+    inv = inventory(program)
+    assert [c.name for c in inv.of_kind(ComponentKind.LIBC)] == ["glibc"]
+    openssl = next(c for c in inv.embedded_c_libraries if c.name == "openssl")
+    assert openssl.confidence is Confidence.HIGH and len(openssl.evidence) >= 2
+    assert openssl.cpe is not None and openssl.cpe.startswith("cpe:2.3:a:openssl:openssl:3.")
+
+
+def test_dynamic_program_printing_openssl_version_does_not_embed_it() -> None:
+    program = prints_openssl_version()
+    assert "OpenSSL 3." in own_report(program)  # it does carry the version text
+    inv = inventory(program)
+    assert inv.embedded_c_libraries == ()
+    loaded = {c.name: c for c in inv.of_kind(ComponentKind.SYSTEM_LIBRARY)}
+    libssl = loaded["libssl.so.3"]
+    assert (libssl.package, libssl.version) == ("libssl3", dpkg_version("libssl3"))
+    assert libssl.source_package == "openssl" and libssl.ecosystem is not None
+    assert libssl.purl is not None and libssl.purl.startswith("pkg:deb/debian/libssl3@")
+
+
+def test_rust_crate_bundling_sqlite_and_zlib_without_dep_v0() -> None:
+    program = sqlitez(auditable=False)
+    report = own_report(program)  # "sqlite 3.39.0 open=0 zlib 1.4 ..."
+    sqlite_version = report.split()[1]
+    found = c_libraries(program)
+    assert found["sqlite"] == sqlite_version
+    assert "zlib" in found  # its banner is gone (linker GC), so its version may be unknown: never guessed
+    assert found["zlib"] in (None, report.split()[4])
+    inv = inventory(program)
+    assert "dep-v0" not in inv.sources
+    assert all(c.confidence is Confidence.HEURISTIC for c in inv.of_kind(ComponentKind.RUST_CRATE))
+    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.split()[1]
+    assert [(c.name, c.version) for c in inv.of_kind(ComponentKind.TOOLCHAIN) if c.name == "rustc"] == [
+        ("rustc", rustc)
+    ]
+
+
+def test_rust_crate_built_with_cargo_auditable_lists_exact_crates_and_graph() -> None:
+    program = sqlitez(auditable=True)
+    inv = inventory(program)
+    assert "dep-v0" in inv.sources
+    crates = {c.name: c for c in inv.of_kind(ComponentKind.RUST_CRATE)}
+    locked = locked_versions()
+    runtime = {"sqlitez", "libsqlite3-sys", "libz-sys"}
+    assert runtime <= set(crates)
+    assert all(crates[name].version == locked[name] for name in crates)
+    assert all(c.confidence is Confidence.EXACT for c in crates.values())
+    assert {"libsqlite3-sys", "libz-sys"} <= set(crates["sqlitez"].dependencies)
+    assert crates["libsqlite3-sys"].purl == f"pkg:cargo/libsqlite3-sys@{locked['libsqlite3-sys']}"
+    sqlite = next(c for c in inv.embedded_c_libraries if c.name == "sqlite")
+    assert sqlite.package == "libsqlite3-sys"  # the crate that built it, confirmed by content
+
+
+def test_go_program_build_info() -> None:
+    program = go_program()
+    inv = inventory(program)
+    go_version = subprocess.run(["go", "version"], capture_output=True, text=True).stdout.split()[2]
+    stdlib = [c for c in inv.components if c.name == "stdlib"]
+    assert [(c.version, c.ecosystem) for c in stdlib] == [(go_version.removeprefix("go"), "Go")]
+    modules = inv.of_kind(ComponentKind.GO_MODULE)
+    assert [m.name for m in modules] == ["example.com/elfship/gohello"]
+
+
+def test_cyclonedx_and_spdx_documents_are_valid() -> None:
+    inventories = [inventory(static_openssl_zlib()), inventory(prints_openssl_version())]
+    for chosen in (inventories[:1], inventories):
+        document = to_cyclonedx(chosen)
+        assert validation_errors(document) is None
+    bom = json.loads(to_cyclonedx(inventories[:1]))
+    assert bom["specVersion"] == "1.6"
+    purls = {c.get("purl") for c in bom["components"]}
+    assert any(p and p.startswith("pkg:generic/openssl@3.") for p in purls)
+    assert validation_errors('{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": 3}') is not None
+    spdx = json.loads(to_spdx(inventories))
+    ids = {p["SPDXID"] for p in spdx["packages"]} | {"SPDXRef-DOCUMENT"}
+    assert spdx["spdxVersion"] == "SPDX-2.3" and len(ids) == len(spdx["packages"]) + 1
+    assert all(r["spdxElementId"] in ids and r["relatedSpdxElement"] in ids for r in spdx["relationships"])
+
+
+def test_cli_json_matches_schema_and_bad_files_exit_2(tmp_path: Path) -> None:
+    not_elf = tmp_path / "notes.txt"
+    not_elf.write_text("hello\n")
+    done = elfship("sbom", "--json", str(static_openssl_zlib()), str(not_elf))
+    assert done.returncode == 2
+    document = json.loads(done.stdout)
+    schema = json.loads(resources.files("elfship").joinpath("schemas/sbom.schema.json").read_text())
+    jsonschema.validate(document, schema)
+    assert [e["path"] for e in document["errors"]] == [str(not_elf)]
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    table = elfship("sbom", str(static_openssl_zlib()))
+    assert table.returncode == 0 and "embeds openssl 3." in table.stdout
+
+
+def test_corrupt_dep_v0_is_one_line_error(tmp_path: Path) -> None:
+    from elfship.elf.image import Image
+    from elfship.sbom.sections import SectionView
+
+    program = sqlitez(auditable=True)
+    with Image(str(program)) as image:
+        section = SectionView(image).sections[".dep-v0"]
+    data = bytearray(program.read_bytes())
+    data[section.offset : section.offset + section.size] = b"\xff" * section.size
+    broken = tmp_path / "broken"
+    broken.write_bytes(bytes(data))
+    done = elfship("sbom", str(broken))
+    assert done.returncode == 2
+    assert done.stderr.startswith("elfship: error: ") and ".dep-v0" in done.stderr
+    assert "Traceback" not in done.stderr
