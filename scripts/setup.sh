@@ -12,6 +12,7 @@ APT_PACKAGES=(
   musl musl-tools              # a musl loader for musl-dynamic fixtures and bundles; musl-gcc
   libtree pax-utils            # reference resolvers compared against in tests and benchmarks
   patchelf file hyperfine
+  zlib1g-dev golang-go         # sbom fixtures: a program linked statically against libz.a; a Go binary
 )
 
 missing=()
@@ -30,4 +31,10 @@ if ((${#missing[@]})); then
 fi
 
 python3 -m pip install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v "Running pip as the 'root' user" || true
+# sbom/audit fixtures and `elfship build` record their crate list (.dep-v0) through cargo-auditable.
+if command -v cargo >/dev/null && ! cargo auditable --version >/dev/null 2>&1; then
+  echo "setup: cargo install cargo-auditable" >&2
+  cargo install --quiet --locked cargo-auditable || echo "setup: cargo-auditable did not install (sbom tests that need it skip)" >&2
+fi
+
 echo "setup: done ($(python3 -m elfship --version))" >&2

@@ -21,6 +21,9 @@ class Signature:
     version_is_implementation: bool  # the version text only exists inside the library's own code
     implementation: tuple[bytes, ...]  # strings only the library's own code contains
     symbols: tuple[str, ...]  # functions it defines
+    # The version match must not continue a longer word or number ("13.40.1"). Checked by hand, because a
+    # pattern that starts with a literal is what lets re scan 10 MB fast.
+    standalone: bool = False
 
 
 SIGNATURES = (
@@ -37,7 +40,9 @@ SIGNATURES = (
     Signature(
         "zlib",
         "gnu:zlib",
-        re.compile(rb" (?:de|in)flate (\d+\.\d+(?:\.\d+){0,2}(?:\.\d)?) Copyright 1995-"),
+        re.compile(
+            rb"flate (\d+\.\d+(?:\.\d+){0,3}) Copyright 1995-"
+        ),  # " deflate 1.3.1 Copyright 1995-2024"
         True,  # deflate_copyright / inflate_copyright live in deflate.c / inflate.c
         # z_errmsg (zutil.c) and inflate's messages; the banners vanish when the linker drops unused data.
         (b"need dictionary\0", b"invalid distance too far back\0", b"incorrect header check\0"),
@@ -46,13 +51,14 @@ SIGNATURES = (
     Signature(
         "sqlite",
         "sqlite:sqlite",
-        re.compile(rb"[^0-9A-Za-z.](3\.\d{1,2}\.\d{1,2})\0"),
+        re.compile(rb"(3\.\d{1,2}\.\d{1,2})\0"),  # standalone: the byte before is checked too
         False,  # SQLITE_VERSION is a header macro, and "3.x.y" is a common string
         (
             b"CREATE TABLE x(type text,name text,tbl_name text,rootpage int,sql text)",
             b"unable to open database file\0",
         ),
         ("sqlite3_open_v2", "sqlite3_prepare_v2", "sqlite3_libversion"),
+        standalone=True,
     ),
     Signature(
         "libpq",
@@ -99,7 +105,12 @@ def all_symbols() -> tuple[str, ...]:
 def _check(sig: Signature, data: Any, defined: frozenset[str]) -> Finding | None:
     signals: list[str] = []
     version = None
-    match = sig.version.search(data)
+    match, versions = _versions(sig, data)
+    if match is not None and len(versions) > 1:
+        signals_note = f"several version strings ({', '.join(sorted(versions))}): version not decided"
+        match = None  # a guess between them is not evidence
+    else:
+        signals_note = None
     if match is not None:
         version = match.group(1).decode()
         text = bytes(b for b in match.group(0) if 32 <= b < 127).decode().strip()
@@ -118,4 +129,22 @@ def _check(sig: Signature, data: Any, defined: frozenset[str]) -> Finding | None
     # Two signals, at least one of which only the library itself could have put there.
     if len(signals) < 2 or independent < 1:
         return None
-    return Finding(sig.name, version, tuple(signals), sig.cpe_vendor_product)
+    notes = (signals_note,) if signals_note else ()
+    return Finding(sig.name, version, (*signals, *notes), sig.cpe_vendor_product)
+
+
+def _versions(sig: Signature, data: Any) -> tuple[re.Match[bytes] | None, set[str]]:
+    """The first version match and every distinct version the pattern finds (bounded)."""
+    first = None
+    versions: set[str] = set()
+    count = 0
+    for match in sig.version.finditer(data):
+        before = data[match.start() - 1 : match.start()] if match.start() else b""
+        if sig.standalone and (before.isalnum() or before == b"."):
+            continue
+        count += 1
+        first = first or match
+        versions.add(match.group(1).decode())
+        if count > 64:
+            break
+    return first, versions
