@@ -95,6 +95,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument("-o", "--output", type=Path, metavar="DIR", help="directory for the binaries")
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     parser.add_argument(
+        "--sbom",
+        nargs="?",
+        const="",
+        type=str,
+        metavar="PATH",
+        help="write what the binaries embed as CycloneDX 1.6 JSON to PATH (default: <binary>.cdx.json next "
+        "to it); see `elfship sbom`",
+    )
+    parser.add_argument(
         "cargo_args",
         nargs=argparse.REMAINDER,
         metavar="-- CARGO_ARGS",
@@ -119,6 +128,30 @@ def _cargo_args(raw: list[str]) -> tuple[str, ...]:
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+def _inventory(result: Any, sbom: str | None) -> None:
+    """After a build: say what each delivered static binary embeds (its CVEs are now the owner's), and with
+    --sbom write it as CycloneDX."""
+    from elfship.report.sbom_text import summary_line
+    from elfship.sbom import inventory
+    from elfship.sbom.record import write_cyclonedx
+
+    delivered = [a.path for a in result.artifacts if a.path is not None]
+    inventories = [inventory(path, libraries=False) for path in delivered]
+    for inv in inventories:
+        if inv.file_kind in ("static", "static-pie") or inv.embedded_c_libraries:
+            log(f"{Path(inv.path).name}: {summary_line(inv)}")
+    if sbom is None or not inventories:
+        return
+    if sbom:
+        write_cyclonedx(inventories, Path(sbom))
+        log(f"sbom: {sbom}")
+        return
+    for inv in inventories:
+        destination = Path(inv.path).with_name(Path(inv.path).name + ".cdx.json")
+        write_cyclonedx([inv], destination)
+        log(f"sbom: {destination}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -149,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
         result = run_build(request, log=log)
     finally:
         signal.signal(signal.SIGTERM, previous)
+    _inventory(result, args.sbom)
     if args.json:
         emit(to_document(result))
     else:
