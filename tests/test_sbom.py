@@ -165,3 +165,27 @@ def test_corrupt_dep_v0_is_one_line_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("elfship: error: ") and ".dep-v0" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_hostile_copies_never_crash(tmp_path: Path) -> None:
+    """Truncated files and scribbled-over section headers: an inventory or a one-line error, nothing else."""
+    import random
+
+    from elfship.errors import ElfError
+
+    source = sqlitez(auditable=True).read_bytes()
+    rng = random.Random(10)
+    shoff = int.from_bytes(source[0x28:0x30], "little")
+    copies = [source[:n] for n in (64, 4096, len(source) // 3, len(source) - 1)]
+    for _ in range(12):
+        data = bytearray(source)
+        start = rng.randrange(shoff, len(source) - 64)
+        data[start : start + 64] = rng.randbytes(64)
+        copies.append(bytes(data))
+    for index, data in enumerate(copies):
+        path = tmp_path / f"copy{index}"
+        path.write_bytes(data)
+        try:
+            inventory(path, libraries=False)
+        except ElfError as exc:
+            assert "\n" not in exc.one_line()
