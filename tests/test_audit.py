@@ -15,7 +15,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.support.sbom_fixtures import prints_openssl_version, sqlitez
+from tests.support.sbom_fixtures import go_program, prints_openssl_version, sqlitez
 
 pytestmark = pytest.mark.slow
 SRC = Path(__file__).resolve().parent.parent / "src"
@@ -99,6 +99,31 @@ OSV_DEBIAN = {
         {
             "package": {"ecosystem": "Debian:12", "name": "openssl"},
             "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.0.8-1"}]}],
+        }
+    ],
+}
+
+# golang/vulndb data/osv/GO-2023-1840.json (CVE-2023-29403), the affected part as published.
+OSV_GO = {
+    "schema_version": "1.3.1",
+    "id": "GO-2023-1840",
+    "modified": "0001-01-01T00:00:00Z",
+    "aliases": ["CVE-2023-29403"],
+    "summary": "Unsafe behavior in setuid/setgid binaries in runtime",
+    "affected": [
+        {
+            "package": {"name": "stdlib", "ecosystem": "Go"},
+            "ranges": [
+                {
+                    "type": "SEMVER",
+                    "events": [
+                        {"introduced": "0"},
+                        {"fixed": "1.19.10"},
+                        {"introduced": "1.20.0-0"},
+                        {"fixed": "1.20.5"},
+                    ],
+                }
+            ],
         }
     ],
 }
@@ -194,3 +219,19 @@ def test_debian_osv_against_a_dynamic_program(tmp_path: Path) -> None:
 def test_bad_database_is_exit_2(tmp_path: Path) -> None:
     done = elfship("audit", str(sqlitez(auditable=False)), "--db", str(tmp_path / "nothing"))
     assert done.returncode == 2 and done.stderr.startswith("elfship: error: ") and "fix:" in done.stderr
+
+
+def test_go_stdlib_against_the_go_vulnerability_database(tmp_path: Path) -> None:
+    program = go_program()
+    version = subprocess.run(["go", "version"], capture_output=True, text=True).stdout.split()[2]
+    numbers = tuple(int(p) for p in version.removeprefix("go").split(".")[:3])
+    directory = tmp_path / "osv"
+    directory.mkdir()
+    (directory / "GO-2023-1840.json").write_text(json.dumps(OSV_GO))
+    code, document = audit_json(program, directory)
+    findings = document["files"][0]["findings"]  # type: ignore[index]
+    affected = numbers < (1, 19, 10) or (1, 20, 0) <= numbers < (1, 20, 5)
+    assert code == (1 if affected else 0)
+    assert [f["id"] for f in findings] == (["GO-2023-1840"] if affected else [])
+    if affected:
+        assert findings[0]["fixed"] == ["1.19.10", "1.20.5"] and "rebuild with Go" in findings[0]["fix"]
