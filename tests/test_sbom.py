@@ -189,3 +189,13 @@ def test_hostile_copies_never_crash(tmp_path: Path) -> None:
             inventory(path, libraries=False)
         except ElfError as exc:
             assert "\n" not in exc.one_line()
+
+
+def test_cli_formats() -> None:
+    program = str(static_openssl_zlib())
+    cyclonedx = elfship("sbom", "--format", "cyclonedx", program)
+    assert cyclonedx.returncode == 0 and validation_errors(cyclonedx.stdout) is None
+    spdx = elfship("sbom", "--format", "spdx", program)
+    assert spdx.returncode == 0 and json.loads(spdx.stdout)["spdxVersion"] == "SPDX-2.3"
+    both = elfship("sbom", "--json", "--format", "spdx", program)
+    assert both.returncode == 2 and both.stderr.startswith("elfship: error: ") and "fix:" in both.stderr
