@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from typing import Any
 
 from elfship.elf import Kind, LibcFamily, read_elf
 from elfship.elf.image import Image
@@ -12,11 +13,11 @@ from elfship.sbom import cargo, clibs, toolchain
 from elfship.sbom.model import ECOSYSTEM_CRATES, ECOSYSTEM_GO, Component, ComponentKind, Confidence, Inventory
 from elfship.sbom.purl import cpe, purl
 from elfship.sbom.sections import SectionView
-from elfship.sbom.system import system_libraries
 from elfship.sbom.upstream import Upstream, upstream_of
 
 MAX_COMMENT = 64 * 1024
 MAX_GO_BUILDINFO = 4 * 1024 * 1024
+DEBUG_STRINGS = (".debug_str", ".debug_line_str")
 
 
 def inventory(path: str | os.PathLike[str], *, root: str | None = None, libraries: bool = True) -> Inventory:
@@ -27,14 +28,19 @@ def inventory(path: str | os.PathLike[str], *, root: str | None = None, librarie
     with Image(name) as image:
         view = SectionView(image)
         digest = hashlib.sha256(image.data).hexdigest()
-        crates, crate_source = _crates(view, name)
+        strings = view.string_data()
+        # Debug builds name their sources in debug info only (panic locations are in .rodata otherwise).
+        debug = any(view.has(s) for s in DEBUG_STRINGS)
+        crates, crate_source = _crates(view, view.string_data(DEBUG_STRINGS) if debug else strings, name)
         tools, go_parts = _toolchains(view)
         defined = view.defined_symbols(clibs.all_symbols())
-        found = clibs.find_c_libraries(image.data, defined)
+        found = clibs.find_c_libraries(strings, defined)
     sources = [s for s in (crate_source, "content") if s]
     components = [*crates, *_c_libraries(crates, found), *tools, *go_parts, *_libc(info)]
     notes: list[str] = []
     if libraries and info.kind in (Kind.DYNAMIC, Kind.SHARED_LIBRARY):
+        from elfship.sbom.system import system_libraries  # the resolver: only dynamic files pay for it
+
         loaded, warnings = system_libraries(info, root)
         components.extend(loaded)
         notes.extend(warnings)
@@ -44,12 +50,12 @@ def inventory(path: str | os.PathLike[str], *, root: str | None = None, librarie
     return Inventory(name, info.kind.value, digest, tuple(components), tuple(sources), tuple(notes))
 
 
-def _crates(view: SectionView, path: str) -> tuple[list[Component], str | None]:
+def _crates(view: SectionView, strings: Any, path: str) -> tuple[list[Component], str | None]:
     for section in cargo.DEP_SECTIONS:
         raw = view.read(section)
         if raw is not None:
             return [_crate(c, section) for c in cargo.decode_dep_v0(raw, path)], "dep-v0"
-    found = cargo.registry_crates(view.image.data)
+    found = cargo.registry_crates(strings)
     crates = [
         Component(
             name=name,

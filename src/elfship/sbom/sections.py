@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable
+from typing import Any
 
 from elfship.elf import constants as c
 from elfship.elf.headers import Header, Section, read_header, read_sections
@@ -16,6 +17,9 @@ from elfship.elf.image import Image
 SHT_NOBITS = 8
 MAX_SECTION_READ = 64 * 1024 * 1024  # no section elfship reads whole (.dep-v0, .comment, ...) is near this
 MAX_SYMBOLS = 4_000_000  # a symbol table larger than this is not a real program's
+# Where compilers put constant strings (version texts, banners, panic locations): scanning only these is
+# several times faster than scanning the whole file, whose bulk is code and debug info.
+STRING_SECTIONS = (".rodata", ".lrodata", ".data", ".tdata")
 
 
 class SectionView:
@@ -41,6 +45,27 @@ class SectionView:
         if section.offset < 0 or section.offset + section.size > self.image.size:
             return None  # a section header pointing past the end: treat as absent, not as a crash
         return self.image.slice(section.offset, section.size, name)
+
+    def string_data(self, also: tuple[str, ...] = ()) -> Any:
+        """The bytes of the constant-data sections (and `also`) joined by NULs, or the whole file when it has
+        no section headers (stripped with sstrip) or none of those sections. Section headers are not needed
+        to run a program, so a file built to deceive can point them elsewhere: like every content scanner,
+        this finds what a file does not hide on purpose."""
+        parts = [
+            (section.offset, section.size)
+            for name, section in self.sections.items()
+            if name.startswith(STRING_SECTIONS)
+            or (
+                name in also
+                and section.sh_type != SHT_NOBITS
+                and section.offset >= 0
+                and section.offset + section.size <= self.image.size
+            )
+        ]
+        if not parts:
+            return self.image.data
+        data = self.image.data
+        return b"\0".join([b"", *(bytes(data[o : o + n]) for o, n in sorted(parts)), b""])
 
     def defined_symbols(self, wanted: Iterable[str]) -> frozenset[str]:
         """Which of these names the file *defines* (in .symtab or .dynsym); undefined references do not count.
