@@ -12,7 +12,7 @@ APT_PACKAGES=(
   musl musl-tools              # a musl loader for musl-dynamic fixtures and bundles; musl-gcc
   libtree pax-utils            # reference resolvers compared against in tests and benchmarks
   patchelf file hyperfine
-  zlib1g-dev golang-go         # sbom fixtures: a program linked statically against libz.a; a Go binary
+  zlib1g-dev libsqlite3-dev golang-go  # sbom fixtures: programs linked against libz.a, libsqlite3.a; Go
 )
 
 missing=()

@@ -23,6 +23,7 @@ from tests.support.sbom_fixtures import (
     go_program,
     prints_openssl_version,
     sqlitez,
+    static_everything,
     static_openssl_zlib,
     upstream_of_debian,
 )
@@ -63,6 +64,15 @@ def test_static_c_program_embeds_debian_openssl_and_zlib() -> None:
     openssl = next(c for c in inv.embedded_c_libraries if c.name == "openssl")
     assert openssl.confidence is Confidence.HIGH and len(openssl.evidence) >= 2
     assert openssl.cpe is not None and openssl.cpe.startswith("cpe:2.3:a:openssl:openssl:3.")
+
+
+def test_sqlite_version_from_its_own_variable_when_texts_are_ambiguous() -> None:
+    found = c_libraries(static_everything())
+    assert found == {
+        "openssl": upstream_of_debian(dpkg_version("libssl-dev")),
+        "zlib": upstream_of_debian(dpkg_version("zlib1g-dev")),
+        "sqlite": upstream_of_debian(dpkg_version("libsqlite3-dev")),
+    }
 
 
 def test_dynamic_program_printing_openssl_version_does_not_embed_it() -> None:

@@ -132,3 +132,18 @@ def upstream_of_debian(version: str) -> str:
     """'1:1.2.13.dfsg-1' -> '1.2.13'; '3.0.19-1~deb12u2' -> '3.0.19'."""
     bare = version.split(":", 1)[-1].rsplit("-", 1)[0]
     return bare.split(".dfsg")[0].split("+")[0]
+
+
+def static_everything() -> Path:
+    """The same program with Debian's whole libssl.a, libcrypto.a, libz.a and libsqlite3.a linked in: two
+    libraries each carry a bare "3.x.y" string, so SQLite's version must come from its own variable."""
+    if not list(Path("/usr/lib").glob("*/libsqlite3.a")):
+        pytest.skip("libsqlite3.a not installed (apt-get install libsqlite3-dev)")
+    static_openssl_zlib()  # the same skips
+    archives = ["-Wl,--whole-archive", "-lssl", "-lcrypto", "-lz", "-lsqlite3", "-Wl,--no-whole-archive"]
+    return build_c(
+        "sbom_static_ssl.c",
+        cflags=["-O2"],
+        ldflags=["-static", *archives, "-lpthread", "-ldl", "-lm"],
+        out_name="static-everything",
+    )

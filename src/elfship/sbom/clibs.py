@@ -24,6 +24,7 @@ class Signature:
     # The version match must not continue a longer word or number ("13.40.1"). Checked by hand, because a
     # pattern that starts with a literal is what lets re scan 10 MB fast.
     standalone: bool = False
+    version_symbol: str | None = None  # a data symbol holding the version string (exact when present)
 
 
 SIGNATURES = (
@@ -59,6 +60,7 @@ SIGNATURES = (
         ),
         ("sqlite3_open_v2", "sqlite3_prepare_v2", "sqlite3_libversion"),
         standalone=True,
+        version_symbol="sqlite3_version",  # const char sqlite3_version[] = SQLITE_VERSION;
     ),
     Signature(
         "libpq",
@@ -87,12 +89,14 @@ class Finding:
     cpe_vendor_product: str
 
 
-def find_c_libraries(data: Any, defined: frozenset[str]) -> tuple[Finding, ...]:
+def find_c_libraries(
+    data: Any, defined: frozenset[str], symbol_strings: dict[str, str] | None = None
+) -> tuple[Finding, ...]:
     """Libraries with at least two independent signals. `defined`: symbols the file defines (see
-    SectionView.defined_symbols over all_symbols())."""
+    SectionView.defined_symbols over all_symbols()); symbol_strings: the strings of version_symbols()."""
     found = []
     for sig in SIGNATURES:
-        finding = _check(sig, data, defined)
+        finding = _check(sig, data, defined, symbol_strings or {})
         if finding is not None:
             found.append(finding)
     return tuple(found)
@@ -102,9 +106,19 @@ def all_symbols() -> tuple[str, ...]:
     return tuple(name for sig in SIGNATURES for name in sig.symbols)
 
 
-def _check(sig: Signature, data: Any, defined: frozenset[str]) -> Finding | None:
+def version_symbols() -> tuple[str, ...]:
+    return tuple(sig.version_symbol for sig in SIGNATURES if sig.version_symbol)
+
+
+VERSION_ONLY = re.compile(r"^\d+\.\d+(?:\.\d+){0,2}$")
+
+
+def _check(
+    sig: Signature, data: Any, defined: frozenset[str], symbol_strings: dict[str, str]
+) -> Finding | None:
     signals: list[str] = []
     version = None
+    from_symbol = symbol_strings.get(sig.version_symbol or "")
     match, versions = _versions(sig, data)
     if match is not None and len(versions) > 1:
         signals_note = f"several version strings ({', '.join(sorted(versions))}): version not decided"
@@ -125,6 +139,9 @@ def _check(sig: Signature, data: Any, defined: frozenset[str]) -> Finding | None
     symbols = sorted(defined.intersection(sig.symbols))
     if symbols:
         signals.append("defines " + ", ".join(symbols))
+    if from_symbol is not None and VERSION_ONLY.match(from_symbol):
+        version, signals_note = from_symbol, None  # the library's own version variable: no guess involved
+        signals.append(f"{sig.version_symbol} = {from_symbol!r}")
     independent = len(signals) - (1 if match is not None and not sig.version_is_implementation else 0)
     # Two signals, at least one of which only the library itself could have put there.
     if len(signals) < 2 or independent < 1:

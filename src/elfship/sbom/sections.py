@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from elfship.elf import constants as c
-from elfship.elf.headers import Header, Section, read_header, read_sections
+from elfship.elf.headers import AddressMap, Header, Section, read_header, read_sections, read_segments
 from elfship.elf.image import Image
 
 SHT_NOBITS = 8
@@ -72,17 +72,36 @@ class SectionView:
 
         A dynamic program that calls SSL_new has an undefined SSL_new: that is not OpenSSL inside it.
         """
-        names = [w.encode() for w in wanted]
-        found: set[str] = set()
-        for table, strings in ((".symtab", ".strtab"), (".dynsym", ".dynstr")):
-            found |= self._defined_in(table, strings, names)
-        return frozenset(found)
+        return frozenset(self._defined(wanted))
 
-    def _defined_in(self, table_name: str, strings_name: str, names: list[bytes]) -> set[str]:
+    def symbol_strings(self, wanted: Iterable[str], limit: int = 64) -> dict[str, str]:
+        """The NUL-terminated string each of these defined data symbols points at (e.g. sqlite3_version),
+        read through the PT_LOAD segments; names whose address maps to no file bytes are left out."""
+        addresses = AddressMap(read_segments(self.image, self.header))
+        found: dict[str, str] = {}
+        for name, value in self._defined(wanted).items():
+            offset = addresses.offset(value)
+            if offset is None:
+                continue
+            raw = bytes(self.image.data[offset : min(offset + limit, self.image.size)])
+            text, nul, _ = raw.partition(b"\0")
+            if nul:
+                found[name] = text.decode("ascii", "replace")
+        return found
+
+    def _defined(self, wanted: Iterable[str]) -> dict[str, int]:
+        names = [w.encode() for w in wanted]
+        found: dict[str, int] = {}
+        for table, strings in ((".symtab", ".strtab"), (".dynsym", ".dynstr")):
+            for name, value in self._defined_in(table, strings, names).items():
+                found.setdefault(name, value)
+        return found
+
+    def _defined_in(self, table_name: str, strings_name: str, names: list[bytes]) -> dict[str, int]:
         table = self.sections.get(table_name)
         strtab = self.read(strings_name)
         if table is None or strtab is None or table.sh_type == SHT_NOBITS:
-            return set()
+            return {}
         offsets: dict[int, str] = {}
         for name in names:  # where each wanted name sits in the string table (as a whole string)
             start = strtab.find(b"\0" + name + b"\0")
@@ -90,21 +109,22 @@ class SectionView:
                 offsets[start + 1] = name.decode()
                 start = strtab.find(b"\0" + name + b"\0", start + 1)
         if not offsets:
-            return set()
+            return {}
         return self._scan_symbols(table, offsets)
 
-    def _scan_symbols(self, table: Section, offsets: dict[int, str]) -> set[str]:
+    def _scan_symbols(self, table: Section, offsets: dict[int, str]) -> dict[str, int]:
         """Find the entries whose st_name is one of offsets by searching for the packed value (st_name is
         every entry's first field), instead of unpacking every symbol: a Rust binary has 100k of them."""
         layout = self.header.layout
         is64 = layout.elf_class == 64
         order = "<" if layout.little_endian else ">"
         size, shndx_at = (24, 6) if is64 else (16, 14)
+        value_format, value_at = (order + "Q", 8) if is64 else (order + "I", 4)
         if table.offset < 0 or table.size <= 0 or table.offset + table.size > self.image.size:
-            return set()
+            return {}
         data = self.image.data
         end = table.offset + min(table.size, MAX_SYMBOLS * size)
-        found: set[str] = set()
+        found: dict[str, int] = {}
         for offset, name in offsets.items():
             needle = struct.pack(order + "I", offset)
             at = data.find(needle, table.offset, end)
@@ -112,7 +132,7 @@ class SectionView:
                 if (at - table.offset) % size == 0 and at + size <= end:
                     (shndx,) = struct.unpack_from(order + "H", data, at + shndx_at)
                     if shndx != c.SHN_UNDEF:
-                        found.add(name)
+                        (found[name],) = struct.unpack_from(value_format, data, at + value_at)
                         break
                 at = data.find(needle, at + 1, end)
         return found
