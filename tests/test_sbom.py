@@ -209,3 +209,32 @@ def test_cli_formats() -> None:
     assert spdx.returncode == 0 and json.loads(spdx.stdout)["spdxVersion"] == "SPDX-2.3"
     both = elfship("sbom", "--json", "--format", "spdx", program)
     assert both.returncode == 2 and both.stderr.startswith("elfship: error: ") and "fix:" in both.stderr
+
+
+def test_loaded_libraries_inside_a_root_name_that_roots_packages() -> None:
+    from tests.support.fixtures import debian_root
+
+    root = debian_root("bullseye")
+    inv = inventory(root / "usr" / "bin" / "ls", root=str(root))
+    loaded = {c.name: c for c in inv.of_kind(ComponentKind.SYSTEM_LIBRARY)}
+    admindir = f"--admindir={root / 'var' / 'lib' / 'dpkg'}"
+    truth = subprocess.run(
+        ["dpkg-query", admindir, "-W", "-f=${Version}", "libc6"], capture_output=True, text=True, check=True
+    ).stdout
+    libc = loaded["libc.so.6"]
+    assert (libc.package, libc.version, libc.ecosystem, libc.source_package) == (
+        "libc6",
+        truth,
+        "Debian:11",
+        "glibc",
+    )
+    assert libc.purl is not None and "distro=debian-11" in libc.purl
+
+
+def test_static_musl_program_names_musl() -> None:
+    from tests.support.fixtures import build_c
+
+    program = build_c("hello.c", compiler="zig", zig_target="x86_64-linux-musl", ldflags=["-static"])
+    inv = inventory(program)
+    assert [c.name for c in inv.of_kind(ComponentKind.LIBC)] == ["musl"]
+    assert inv.embedded_c_libraries == ()
