@@ -88,7 +88,10 @@ def test_build_records_crates_and_writes_cyclonedx(tmp_path: Path) -> None:
     done = elfship(*args, cwd=CARGO_FIXTURES / "sqlitez", env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "recording the crate list with cargo-auditable" in done.stderr
-    assert "sqlitez: embeds sqlite 3.39.0" in done.stderr
+    assert (
+        "info: embeds sqlite 3.39.0" in done.stdout
+        and "crates (exact): their CVEs are yours now" in done.stdout
+    )
     document = (tmp_path / "sqlitez.cdx.json").read_text()
     assert validation_errors(document) is None
     purls = {c.get("purl") for c in json.loads(document)["components"]}
@@ -101,7 +104,10 @@ def build_pgapp(output: Path, *, auditable: bool) -> Path:
     args = ("build", "--json", "--for", "debian:11", "-o", str(output), "--strategy", "glibc-static")
     done = elfship(*args, cwd=PGAPP, env=env)
     assert done.returncode == 0, done.stderr[-5000:]
-    assert "embeds libpq 18." in done.stderr and "openssl 3." in done.stderr  # the inventory line
+    (artifact,) = json.loads(done.stdout)["artifacts"]
+    (embedded,) = [f for f in artifact["findings"] if f["kind"] == "embedded"]  # the inventory line
+    assert "libpq 18." in embedded["message"] and "openssl 3." in embedded["message"]
+    assert embedded["message"].endswith("their CVEs are yours now")
     return output / "pgapp"
 
 

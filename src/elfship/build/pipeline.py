@@ -245,8 +245,27 @@ def _finish(
     return ArtifactResult(cargo_path.name, cargo_path, destination, size, stripped, verdicts, findings)
 
 
+def _embedded(path: Path, plan: BuildPlan) -> list[VerifyFinding]:
+    """What the binary carries, said after every static build (and any build that embeds a C library)."""
+    from elfship.report.sbom_text import summary_line
+    from elfship.sbom import inventory
+
+    inv = inventory(path, libraries=False)
+    if plan.strategy is Strategy.GLIBC_PINNED and not inv.embedded_c_libraries:
+        return []
+    yours = ": their CVEs are yours now" if inv.embedded_c_libraries else ""
+    return [
+        VerifyFinding(
+            "embedded",
+            "info",
+            summary_line(inv) + yours,
+            f"`elfship audit {path.name} --db ADVISORY-DB`; `--sbom` writes it as CycloneDX",
+        )
+    ]
+
+
 def _own_findings(path: Path, plan: BuildPlan) -> tuple[VerifyFinding, ...]:
-    findings: list[VerifyFinding] = []
+    findings: list[VerifyFinding] = _embedded(path, plan)
     if plan.strategy is Strategy.GLIBC_PINNED and plan.glibc_pin:
         above = glibc_within_pin(path, plan.glibc_pin)
         if above is not None:

@@ -130,20 +130,16 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _inventory(result: Any, sbom: str | None) -> None:
-    """After a build: say what each delivered static binary embeds (its CVEs are now the owner's), and with
-    --sbom write it as CycloneDX."""
-    from elfship.report.sbom_text import summary_line
+def _write_sbom(result: Any, sbom: str | None) -> None:
+    """--sbom: what the delivered binaries carry, as CycloneDX (one file for all at PATH, else one next to
+    each binary)."""
     from elfship.sbom import inventory
     from elfship.sbom.record import write_cyclonedx
 
     delivered = [a.path for a in result.artifacts if a.path is not None]
-    inventories = [inventory(path, libraries=False) for path in delivered]
-    for inv in inventories:
-        if inv.file_kind in ("static", "static-pie") or inv.embedded_c_libraries:
-            log(f"{Path(inv.path).name}: {summary_line(inv)}")
-    if sbom is None or not inventories:
+    if sbom is None or not delivered:
         return
+    inventories = [inventory(path) for path in delivered]
     if sbom:
         write_cyclonedx(inventories, Path(sbom))
         log(f"sbom: {sbom}")
@@ -182,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
         result = run_build(request, log=log)
     finally:
         signal.signal(signal.SIGTERM, previous)
-    _inventory(result, args.sbom)
+    _write_sbom(result, args.sbom)
     if args.json:
         emit(to_document(result))
     else:
