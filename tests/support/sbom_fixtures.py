@@ -50,10 +50,10 @@ def sqlitez(*, auditable: bool) -> Path:
     out = CACHE / "fixtures" / key / ("sqlitez-auditable" if auditable else "sqlitez")
     if out.exists():
         return out
-    name = "sqlitez-auditable" if auditable else "sqlitez"
-    with file_lock(CACHE / "cargo-target" / f".{name}.lock"):
+    # One target directory for both: cargo-auditable only wraps the workspace crate, so SQLite compiles once.
+    with file_lock(CACHE / "cargo-target" / ".sqlitez.lock"):
         if not out.exists():
-            target_dir = CACHE / "cargo-target" / name
+            target_dir = CACHE / "cargo-target" / "sqlitez"
             env = {
                 **os.environ,
                 "CARGO_TARGET_DIR": str(target_dir),
