@@ -114,7 +114,9 @@ def test_rust_crate_built_with_cargo_auditable_lists_exact_crates_and_graph() ->
     assert runtime <= set(crates)
     assert all(crates[name].version == locked[name] for name in crates)
     assert all(c.confidence is Confidence.EXACT for c in crates.values())
-    assert {"libsqlite3-sys", "libz-sys"} <= set(crates["sqlitez"].dependencies)
+    assert {f"libsqlite3-sys@{locked['libsqlite3-sys']}", f"libz-sys@{locked['libz-sys']}"} <= set(
+        crates["sqlitez"].dependencies
+    )
     assert crates["libsqlite3-sys"].purl == f"pkg:cargo/libsqlite3-sys@{locked['libsqlite3-sys']}"
     sqlite = next(c for c in inv.embedded_c_libraries if c.name == "sqlite")
     assert sqlite.package == "libsqlite3-sys"  # the crate that built it, confirmed by content

@@ -112,7 +112,7 @@ def _component(component: Component, ref: str) -> Any:
 def _dependencies(bom: Any, subject: Any, inv: Inventory, parts: dict[str, Any]) -> None:
     """The file depends on what it carries; crates on the crates .dep-v0 says they use."""
     bom.register_dependency(subject, list(parts.values()))
-    crates = {c.name: parts[c.key] for c in inv.of_kind(ComponentKind.RUST_CRATE)}
+    crates = {f"{c.name}@{c.version}": parts[c.key] for c in inv.of_kind(ComponentKind.RUST_CRATE)}
     for component in inv.of_kind(ComponentKind.RUST_CRATE):
         uses = [crates[d] for d in component.dependencies if d in crates]
         if uses:

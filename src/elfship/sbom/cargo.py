@@ -35,7 +35,7 @@ class Crate:
     source: str  # "crates.io", "git", "local", "registry", "builtin"
     kind: str  # "runtime" or "build"
     root: bool
-    dependencies: tuple[str, ...]  # names
+    dependencies: tuple[str, ...]  # "name@version": a graph can hold two versions of one crate
 
 
 def decode_dep_v0(raw: bytes, path: str) -> tuple[Crate, ...]:
@@ -55,7 +55,7 @@ def decode_dep_v0(raw: bytes, path: str) -> tuple[Crate, ...]:
     if not isinstance(packages, list) or len(packages) > MAX_PACKAGES:
         raise ElfError(path, "corrupt .dep-v0 section (no 'packages' list)")
     parsed = [_package(p, path) for p in packages]
-    names = [p["name"] for p in parsed]
+    names = [f"{p['name']}@{p['version']}" for p in parsed]
     return tuple(
         Crate(
             name=p["name"],

@@ -41,12 +41,13 @@ class Component:
     )
     source_package: str | None = None  # Debian source package (what Debian's advisories name)
     path: str | None = None  # system libraries: the file the loader maps
-    dependencies: tuple[str, ...] = ()  # names of components this one depends on (from .dep-v0)
+    dependencies: tuple[str, ...] = ()  # "name@version" of the crates this one uses (from .dep-v0)
     count: int = 0  # heuristic crates: how many registry paths named it
 
     @property
     def key(self) -> str:
-        return f"{self.kind.value}:{self.name}"
+        """Unique within an inventory: a program can carry two versions of one crate."""
+        return f"{self.kind.value}:{self.name}@{self.version or ''}"
 
 
 @dataclass(frozen=True)
