@@ -235,3 +235,18 @@ def test_go_stdlib_against_the_go_vulnerability_database(tmp_path: Path) -> None
     assert [f["id"] for f in findings] == (["GO-2023-1840"] if affected else [])
     if affected:
         assert findings[0]["fixed"] == ["1.19.10", "1.20.5"] and "rebuild with Go" in findings[0]["fix"]
+
+
+def test_unreadable_advisories_are_skipped_and_named(tmp_path: Path) -> None:
+    db = rustsec_db(tmp_path, ("libsqlite3-sys/RUSTSEC-2022-0090.md",))
+    (db / "crates" / "libsqlite3-sys" / "RUSTSEC-9999-0001.md").write_text("```toml\n[advisory\nid = \n```\n")
+    (db / "crates" / "libsqlite3-sys" / "RUSTSEC-9999-0002.md").write_bytes(b"\xff" * 5_000_000)
+    code, document = audit_json(sqlitez(auditable=True), db)
+    skipped = document["database"]["skipped"]  # type: ignore[index]
+    assert code == 1 and len(skipped) == 2 and all("RUSTSEC-9999" in s for s in skipped)
+    osv = tmp_path / "osv"
+    osv.mkdir()
+    (osv / "broken.json").write_text('{"id": "X", "affected": [{"package": 3}]}')
+    (osv / "RUSTSEC-2022-0090.json").write_text(json.dumps(OSV_SQLITE))
+    code, document = audit_json(sqlitez(auditable=True), osv)
+    assert code == 1 and len(document["database"]["skipped"]) == 1  # type: ignore[index]
