@@ -116,38 +116,46 @@ VERSION_ONLY = re.compile(r"^\d+\.\d+(?:\.\d+){0,2}$")
 def _check(
     sig: Signature, data: Any, defined: frozenset[str], symbol_strings: dict[str, str]
 ) -> Finding | None:
-    signals: list[str] = []
-    version = None
+    version, version_signal, note = _version_signal(sig, data, symbol_strings)
+    signals = [version_signal] if version_signal else []
+    implementation = _implementation_signals(sig, data, defined)
+    # Two signals, at least one of which only the library itself could have put there: a header's version
+    # text with nothing from the implementation is a program that prints a version, not the library.
+    only_header_text = version_signal is not None and version_signal.startswith("version text")
+    if len(signals) + len(implementation) < 2 or (only_header_text and not implementation):
+        return None
+    return Finding(sig.name, version, (*signals, *implementation, *note), sig.cpe_vendor_product)
+
+
+def _version_signal(
+    sig: Signature, data: Any, symbol_strings: dict[str, str]
+) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """(version, the signal that gave it, notes). The library's own version variable beats any text;
+    several different version texts decide nothing (a guess between them is not evidence)."""
     from_symbol = symbol_strings.get(sig.version_symbol or "")
+    if from_symbol is not None and VERSION_ONLY.match(from_symbol):
+        return from_symbol, f"{sig.version_symbol} = {from_symbol!r}", ()
     match, versions = _versions(sig, data)
-    if match is not None and len(versions) > 1:
-        signals_note = f"several version strings ({', '.join(sorted(versions))}): version not decided"
-        match = None  # a guess between them is not evidence
-    else:
-        signals_note = None
-    if match is not None:
-        version = match.group(1).decode()
-        text = bytes(b for b in match.group(0) if 32 <= b < 127).decode().strip()
-        kind = "implementation banner" if sig.version_is_implementation else "version text"
-        signals.append(f"{kind} {text!r}")
+    if match is None:
+        return None, None, ()
+    if len(versions) > 1:
+        return None, None, (f"several version strings ({', '.join(sorted(versions))}): version not decided",)
+    text = bytes(b for b in match.group(0) if 32 <= b < 127).decode().strip()
+    kind = "implementation banner" if sig.version_is_implementation else "version text"
+    return match.group(1).decode(), f"{kind} {text!r}", ()
+
+
+def _implementation_signals(sig: Signature, data: Any, defined: frozenset[str]) -> list[str]:
+    signals = []
     strings = [s for s in sig.implementation if data.find(s) >= 0]
     if strings:
         shown = strings[0].rstrip(b"\0").decode(errors="replace")
-        signals.append(
-            f"implementation string {shown[:60]!r}" + (f" (+{len(strings) - 1})" if len(strings) > 1 else "")
-        )
+        more = f" (+{len(strings) - 1})" if len(strings) > 1 else ""
+        signals.append(f"implementation string {shown[:60]!r}{more}")
     symbols = sorted(defined.intersection(sig.symbols))
     if symbols:
         signals.append("defines " + ", ".join(symbols))
-    if from_symbol is not None and VERSION_ONLY.match(from_symbol):
-        version, signals_note = from_symbol, None  # the library's own version variable: no guess involved
-        signals.append(f"{sig.version_symbol} = {from_symbol!r}")
-    independent = len(signals) - (1 if match is not None and not sig.version_is_implementation else 0)
-    # Two signals, at least one of which only the library itself could have put there.
-    if len(signals) < 2 or independent < 1:
-        return None
-    notes = (signals_note,) if signals_note else ()
-    return Finding(sig.name, version, (*signals, *notes), sig.cpe_vendor_product)
+    return signals
 
 
 def _versions(sig: Signature, data: Any) -> tuple[re.Match[bytes] | None, set[str]]:
