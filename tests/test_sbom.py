@@ -122,7 +122,7 @@ def test_rust_crate_built_with_cargo_auditable_lists_exact_crates_and_graph() ->
     assert sqlite.package == "libsqlite3-sys"  # the crate that built it, confirmed by content
 
 
-def test_go_program_build_info() -> None:
+def test_go_program_build_info(tmp_path: Path) -> None:
     program = go_program()
     inv = inventory(program)
     go_version = subprocess.run(["go", "version"], capture_output=True, text=True).stdout.split()[2]
@@ -130,6 +130,12 @@ def test_go_program_build_info() -> None:
     assert [(c.version, c.ecosystem) for c in stdlib] == [(go_version.removeprefix("go"), "Go")]
     modules = inv.of_kind(ComponentKind.GO_MODULE)
     assert [m.name for m in modules] == ["example.com/elfship/gohello"]
+    from tests.support.fixtures import strip_section_headers
+
+    sstripped = inventory(strip_section_headers(program, tmp_path / "gohello-sstripped"))
+    assert [(c.name, c.version) for c in sstripped.components if c.kind is not ComponentKind.LIBC] == [
+        (c.name, c.version) for c in inv.components if c.kind is not ComponentKind.LIBC
+    ]
 
 
 def test_cyclonedx_and_spdx_documents_are_valid() -> None:

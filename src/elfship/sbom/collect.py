@@ -146,6 +146,12 @@ def _toolchains(view: SectionView) -> tuple[list[Component], list[Component]]:
             )
         )
     raw = view.read(".go.buildinfo", MAX_GO_BUILDINFO)
+    if raw is None and not view.sections:  # no section headers (sstrip): Go's blob is found by its magic
+        data = view.image.data
+        at = data.find(toolchain.GO_MAGIC)
+        while at >= 0 and at % 16:  # the blob is 16-byte aligned; text elsewhere may quote the magic
+            at = data.find(toolchain.GO_MAGIC, at + 1)
+        raw = bytes(data[at : at + MAX_GO_BUILDINFO]) if at >= 0 else None
     build = toolchain.go_build_info(raw) if raw else None
     return tools, _go_components(build) if build else []
 
