@@ -69,6 +69,27 @@ patched = [">= 111.18, < 300.0", ">= 300.0.5"]
 """,
 }
 
+# rust/std/CVE-2022-21658.md: the standard library every Rust binary links in.
+RUSTSEC_STD = """```toml
+[advisory]
+id = "CVE-2022-21658"
+package = "std"
+categories = ["file-disclosure"]
+date = "2022-01-16"
+url = "https://blog.rust-lang.org/2022/01/20/cve-2022-21658.html"
+cvss = "CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:C/C:N/I:L/A:H"
+
+[affected]
+[affected.functions]
+"std::fs::remove_dir_all" = ["< 1.58.1"]
+
+[versions]
+patched = [">= 1.58.1"]
+```
+
+# Time-of-check time-of-use race condition can allow attacker to delete files they do not have access to delete
+"""
+
 # The same libsqlite3-sys advisory as osv.dev serves it (crates.io ecosystem, SEMVER range).
 OSV_SQLITE = {
     "schema_version": "1.4.0",
@@ -136,6 +157,7 @@ def elfship(*args: str) -> subprocess.CompletedProcess[str]:
 
 def rustsec_db(tmp_path: Path, names: tuple[str, ...] = tuple(RUSTSEC)) -> Path:
     root = tmp_path / "advisory-db"
+    (root / "crates").mkdir(parents=True, exist_ok=True)
     for name in names:
         path = root / "crates" / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -250,3 +272,15 @@ def test_unreadable_advisories_are_skipped_and_named(tmp_path: Path) -> None:
     (osv / "RUSTSEC-2022-0090.json").write_text(json.dumps(OSV_SQLITE))
     code, document = audit_json(sqlitez(auditable=True), osv)
     assert code == 1 and len(document["database"]["skipped"]) == 1  # type: ignore[index]
+
+
+def test_rust_std_advisories_match_the_compiler_that_built_it(tmp_path: Path) -> None:
+    db = rustsec_db(tmp_path, ())
+    (db / "rust" / "std").mkdir(parents=True)
+    (db / "rust" / "std" / "CVE-2022-21658.md").write_text(RUSTSEC_STD)
+    code, document = audit_json(sqlitez(auditable=False), db)
+    file = document["files"][0]  # type: ignore[index]
+    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.split()[1]
+    fixed = tuple(int(p) for p in rustc.split("-")[0].split(".")) >= (1, 58, 1)
+    assert code == (0 if fixed else 1) and file["checked"] >= 1
+    assert "rustc" not in {c["name"] for c in file["not_covered"]}  # covered: std advisories speak about it

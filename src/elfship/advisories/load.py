@@ -12,6 +12,7 @@ from typing import Any
 
 from elfship.advisories.model import Advisory, Affected, Database, Interval
 from elfship.errors import UsageError
+from elfship.sbom.model import ECOSYSTEM_RUST_STD
 
 MAX_FILE = 4 * 1024 * 1024  # one advisory
 MAX_FILES = 500_000
@@ -38,8 +39,14 @@ def load_database(path: str) -> Database:
 
 
 def _rustsec(path: str) -> Database:
+    """crates/<crate>/*.md, and rust/std/*.md: the standard library every Rust binary links in (rust/cargo
+    and rust/rustdoc are tools, not part of any binary)."""
     advisories, skipped = [], []
-    for file in _walk(os.path.join(path, "crates"), (".md", ".toml")):
+    files = [
+        *_walk(os.path.join(path, "crates"), (".md",)),
+        *_walk(os.path.join(path, "rust", "std"), (".md",)),
+    ]
+    for file in files:
         try:
             advisory = parse_rustsec(_read(file), file)
         except (ValueError, KeyError, TypeError, OSError) as exc:
@@ -64,9 +71,10 @@ def parse_rustsec(text: str, source: str) -> Advisory | None:
     if advisory.get("withdrawn"):
         return None
     versions = document.get("versions", {})
+    is_std = os.path.basename(os.path.dirname(source)) == "std" and advisory["package"] == "std"
     affected = Affected(
-        ecosystem="crates.io",
-        package=str(advisory["package"]),
+        ecosystem=ECOSYSTEM_RUST_STD if is_std else "crates.io",
+        package="rustc" if is_std else str(advisory["package"]),
         patched=tuple(str(v) for v in versions.get("patched", [])),
         unaffected=tuple(str(v) for v in versions.get("unaffected", [])),
         cargo_requirements=True,

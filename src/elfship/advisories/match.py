@@ -9,10 +9,10 @@ from typing import Any
 
 from elfship.advisories.model import Advisory, Affected, Database, Interval
 from elfship.errors import ToolMissingError
-from elfship.sbom.model import Component, ComponentKind, Inventory
+from elfship.sbom.model import ECOSYSTEM_RUST_STD, Component, ComponentKind, Inventory
 
 # OSV ecosystem -> vers scheme (univers)
-SCHEMES = {"crates.io": "cargo", "Go": "golang"}
+SCHEMES = {"crates.io": "cargo", "Go": "golang", ECOSYSTEM_RUST_STD: "cargo"}
 DEBIAN = "Debian:"
 NO_ECOSYSTEM = {
     ComponentKind.C_LIBRARY: "upstream C code found by content: no package ecosystem's advisories name it",
@@ -157,4 +157,6 @@ def fix_text(component: Component, fixed: tuple[str, ...]) -> str:
         return f"rebuild with {component.name} {wanted}: `go get {component.name}@latest`, then `go build`"
     if component.name == "stdlib":
         return f"rebuild with Go {wanted}"
+    if component.name == "rustc":
+        return f"rebuild with Rust {wanted} (its std is linked in): `rustup update`, then `elfship build ...`"
     return f"update {component.name} to {wanted} and rebuild"

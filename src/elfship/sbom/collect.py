@@ -10,7 +10,15 @@ from elfship.elf import Kind, LibcFamily, read_elf
 from elfship.elf.image import Image
 from elfship.elf.model import ElfInfo
 from elfship.sbom import cargo, clibs, toolchain
-from elfship.sbom.model import ECOSYSTEM_CRATES, ECOSYSTEM_GO, Component, ComponentKind, Confidence, Inventory
+from elfship.sbom.model import (
+    ECOSYSTEM_CRATES,
+    ECOSYSTEM_GO,
+    ECOSYSTEM_RUST_STD,
+    Component,
+    ComponentKind,
+    Confidence,
+    Inventory,
+)
 from elfship.sbom.purl import cpe, purl
 from elfship.sbom.sections import SectionView
 from elfship.sbom.upstream import Upstream, upstream_of
@@ -143,6 +151,7 @@ def _toolchains(view: SectionView) -> tuple[list[Component], list[Component]]:
                 confidence=Confidence.EXACT,
                 evidence=(f".comment {tool.detail!r}",),
                 purl=purl("generic", tool.name, tool.version),
+                ecosystem=ECOSYSTEM_RUST_STD if tool.name == "rustc" else None,
             )
         )
     raw = view.read(".go.buildinfo", MAX_GO_BUILDINFO)

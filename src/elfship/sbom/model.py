@@ -24,6 +24,8 @@ class ComponentKind(str, Enum):
 # Advisory ecosystems (OSV names) a component can be matched in; None = no advisory source knows it.
 ECOSYSTEM_CRATES = "crates.io"
 ECOSYSTEM_GO = "Go"
+# Not an OSV name: RustSec's rust/std advisories, matched against the rustc whose std a binary links in.
+ECOSYSTEM_RUST_STD = "rust-std"
 
 
 @dataclass(frozen=True)
