@@ -246,3 +246,34 @@ def test_static_musl_program_names_musl() -> None:
     inv = inventory(program)
     assert [c.name for c in inv.of_kind(ComponentKind.LIBC)] == ["musl"]
     assert inv.embedded_c_libraries == ()
+
+
+DEBIAN_LIBRARIES = [  # (file, component, the dpkg package whose upstream version it must report)
+    ("libcrypto.so.3", "openssl", "libssl3"),
+    ("libz.so.1", "zlib", "zlib1g"),
+    ("libsqlite3.so.0", "sqlite", "libsqlite3-0"),
+    ("libcurl.so.4", "curl", "libcurl4"),
+    ("libpq.so.5", "libpq", "libpq5"),
+]
+
+
+@pytest.mark.parametrize(("soname", "name", "package"), DEBIAN_LIBRARIES)
+def test_debian_builds_of_each_library_are_recognised_as_themselves(
+    soname: str, name: str, package: str
+) -> None:
+    """Each signature against the distribution's own build of its library (a shared library carries the
+    library's code just as a static binary does), with dpkg's version as the truth."""
+    found = [p for p in Path("/usr/lib").glob(f"*/{soname}") if p.exists()]
+    if not found:
+        pytest.skip(f"{soname} not installed (apt-get install {package})")
+    expected = upstream_of_debian(dpkg_version(package))
+    if name == "libpq":
+        expected = expected.split(".")[0]  # libpq records only its major version (its message catalogue)
+    assert c_libraries(found[0]) == {name: expected}
+
+
+@pytest.mark.parametrize("program", ["/usr/bin/curl", "/usr/bin/openssl", "/usr/bin/sqlite3"])
+def test_programs_that_load_those_libraries_embed_none(program: str) -> None:
+    if not Path(program).exists():
+        pytest.skip(f"{program} not installed")
+    assert c_libraries(Path(program)) == {}
