@@ -11,6 +11,9 @@ from elfship.errors import ToolMissingError
 from elfship.sbom.model import Component, ComponentKind, Inventory
 
 PROPERTY_PREFIX = "elfship:"
+# CycloneDX identity confidence (0..1) for elfship's levels.
+CONFIDENCE = {"exact": "1.0", "high": "0.8", "heuristic": "0.4"}
+RECORDED = (".dep-v0", ".rust-deps-v0", ".go.buildinfo", ".comment", "dpkg:", "built by crate")
 
 
 def to_cyclonedx(inventories: list[Inventory]) -> str:
@@ -106,7 +109,36 @@ def _component(component: Component, ref: str) -> Any:
         purl=PackageURL.from_string(component.purl) if component.purl else None,
         cpe=component.cpe,
         properties=properties,
+        evidence=_evidence(component),
     )
+
+
+def _evidence(component: Component) -> Any:
+    """CycloneDX 1.6 identity evidence: how sure, and each signal as a method (a record the build left is
+    manifest analysis; strings, banners and symbols are binary analysis)."""
+    from decimal import Decimal
+
+    from cyclonedx.model.component_evidence import (
+        AnalysisTechnique,
+        ComponentEvidence,
+        Identity,
+        IdentityField,
+        Method,
+    )
+
+    confidence = Decimal(CONFIDENCE[component.confidence.value])
+    methods = [
+        Method(
+            technique=AnalysisTechnique.MANIFEST_ANALYSIS
+            if any(r in line for r in RECORDED)
+            else AnalysisTechnique.BINARY_ANALYSIS,
+            confidence=confidence,
+            value=line,
+        )
+        for line in component.evidence
+    ]
+    field = IdentityField.PURL if component.purl else IdentityField.NAME
+    return ComponentEvidence(identity=[Identity(field=field, confidence=confidence, methods=methods)])
 
 
 def _dependencies(bom: Any, subject: Any, inv: Inventory, parts: dict[str, Any]) -> None:
