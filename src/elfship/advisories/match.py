@@ -151,7 +151,8 @@ def fix_text(component: Component, fixed: tuple[str, ...]) -> str:
     if component.kind is ComponentKind.SYSTEM_LIBRARY and component.package:
         return (
             f"upgrade {component.package} ({component.source_package} {wanted}) where it runs: "
-            f"`apt-get install --only-upgrade {component.package}`; or build it in statically"
+            f"`apt-get install --only-upgrade {component.package}` (the distribution's fix reaches every "
+            "program that loads it)"
         )
     if component.kind is ComponentKind.GO_MODULE:
         return f"rebuild with {component.name} {wanted}: `go get {component.name}@latest`, then `go build`"
