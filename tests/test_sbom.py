@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from importlib import resources
@@ -148,7 +149,8 @@ def test_cyclonedx_and_spdx_documents_are_valid() -> None:
     purls = {c.get("purl") for c in bom["components"]}
     assert any(p and p.startswith("pkg:generic/openssl@3.") for p in purls)
     assert validation_errors('{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": 3}') is not None
-    spdx = json.loads(to_spdx(inventories))
+    spdx_text = to_spdx(inventories)
+    spdx = json.loads(spdx_text)
     ids = {p["SPDXID"] for p in spdx["packages"]} | {"SPDXRef-DOCUMENT"}
     assert spdx["spdxVersion"] == "SPDX-2.3" and len(ids) == len(spdx["packages"]) + 1
     assert all(r["spdxElementId"] in ids and r["relatedSpdxElement"] in ids for r in spdx["relationships"])
@@ -277,3 +279,15 @@ def test_programs_that_load_those_libraries_embed_none(program: str) -> None:
     if not Path(program).exists():
         pytest.skip(f"{program} not installed")
     assert c_libraries(Path(program)) == {}
+
+
+def test_spdx_document_passes_spdx_tools_validation(tmp_path: Path) -> None:
+    parser = pytest.importorskip("spdx_tools.spdx.parser.parse_anything", reason="pip install spdx-tools")
+    validator = pytest.importorskip("spdx_tools.spdx.validation.document_validator")
+    document = tmp_path / "sbom.spdx.json"
+    inventories = [inventory(static_openssl_zlib()), inventory(prints_openssl_version())]
+    if shutil.which("cargo"):
+        inventories.append(inventory(sqlitez(auditable=True)))
+    document.write_text(to_spdx(inventories))
+    messages = validator.validate_full_spdx_document(parser.parse_file(str(document)))
+    assert [m.validation_message for m in messages] == []
