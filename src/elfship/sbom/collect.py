@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import struct
+from dataclasses import dataclass
 from typing import Any
 
 from elfship.elf import Kind, LibcFamily, read_elf
 from elfship.elf.image import Image
 from elfship.elf.model import ElfInfo
+from elfship.errors import ElfError
 from elfship.sbom import cargo, clibs, toolchain
 from elfship.sbom.model import (
     ECOSYSTEM_CRATES,
@@ -33,6 +36,37 @@ def inventory(path: str | os.PathLike[str], *, root: str | None = None, librarie
     ROOT, None = this machine). Never executes the file. Raises ElfError for a file that is not ELF."""
     name = os.fspath(path)
     info = read_elf(name)
+    try:
+        read = _read_contents(name)
+    except (ValueError, OverflowError, IndexError, struct.error) as exc:  # a structure no check foresaw
+        raise ElfError(name, f"corrupt ELF structure ({exc})") from None
+    sources = [s for s in (read.crate_source, "content") if s]
+    components = [*read.crates, *_c_libraries(read.crates, read.c_libraries), *read.tools, *_libc(info)]
+    notes: list[str] = []
+    if libraries and info.kind in (Kind.DYNAMIC, Kind.SHARED_LIBRARY):
+        from elfship.sbom.system import system_libraries  # the resolver: only dynamic files pay for it
+
+        loaded, warnings = system_libraries(info, root)
+        components.extend(loaded)
+        notes.extend(warnings)
+        sources.append("resolver")
+    if read.tools:
+        sources.append("toolchain")
+    return Inventory(name, info.kind.value, read.sha256, tuple(components), tuple(sources), tuple(notes))
+
+
+@dataclass(frozen=True)
+class _Contents:
+    """What the file's own bytes say."""
+
+    crates: list[Component]
+    crate_source: str | None  # "dep-v0", "registry-paths" or None
+    tools: list[Component]  # compilers, and the Go toolchain with its modules
+    c_libraries: tuple[clibs.Finding, ...]
+    sha256: str
+
+
+def _read_contents(name: str) -> _Contents:
     with Image(name) as image:
         view = SectionView(image)
         digest = hashlib.sha256(image.data).hexdigest()
@@ -43,19 +77,7 @@ def inventory(path: str | os.PathLike[str], *, root: str | None = None, librarie
         tools, go_parts = _toolchains(view)
         defined = view.defined_symbols(clibs.all_symbols())
         found = clibs.find_c_libraries(strings, defined, view.symbol_strings(clibs.version_symbols()))
-    sources = [s for s in (crate_source, "content") if s]
-    components = [*crates, *_c_libraries(crates, found), *tools, *go_parts, *_libc(info)]
-    notes: list[str] = []
-    if libraries and info.kind in (Kind.DYNAMIC, Kind.SHARED_LIBRARY):
-        from elfship.sbom.system import system_libraries  # the resolver: only dynamic files pay for it
-
-        loaded, warnings = system_libraries(info, root)
-        components.extend(loaded)
-        notes.extend(warnings)
-        sources.append("resolver")
-    if tools or go_parts:
-        sources.append("toolchain")
-    return Inventory(name, info.kind.value, digest, tuple(components), tuple(sources), tuple(notes))
+    return _Contents(crates, crate_source, [*tools, *go_parts], found, digest)
 
 
 def _crates(view: SectionView, strings: Any, path: str) -> tuple[list[Component], str | None]:
