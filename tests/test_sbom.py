@@ -291,3 +291,23 @@ def test_spdx_document_passes_spdx_tools_validation(tmp_path: Path) -> None:
     document.write_text(to_spdx(inventories))
     messages = validator.validate_full_spdx_document(parser.parse_file(str(document)))
     assert [m.validation_message for m in messages] == []
+
+
+@pytest.mark.parametrize(
+    ("payload", "problem"),
+    [
+        (b" " * (17 * 1024 * 1024), "inflates past"),  # a zlib bomb: tiny compressed, huge inflated
+        (b"[" * 200_000 + b"]" * 200_000, "not JSON"),  # nesting deep enough to exhaust the parser
+        (b'{"packages": {"a": 1}}', "no 'packages' list"),
+        (b'{"packages": [{"name": "../../etc", "version": "1.0.0"}]}', "bad crate name"),
+        (b'{"packages": [{"name": "a", "version": "1.0.0", "dependencies": ["x"]}]}', "bad dependencies"),
+    ],
+)
+def test_hostile_dep_v0_contents(payload: bytes, problem: str) -> None:
+    import zlib
+
+    from elfship.errors import ElfError
+    from elfship.sbom.cargo import decode_dep_v0
+
+    with pytest.raises(ElfError, match=problem):
+        decode_dep_v0(zlib.compress(payload, 9), "hostile")
