@@ -31,6 +31,7 @@ STATIC = "static"
 STATIC_NSS = "static-nss"
 NOT_A_PROGRAM = "not-a-program"
 RESOLVER_WARNING = "resolver-warning"
+EMBEDDED_LIBRARIES = "embedded-libraries"  # info: a static binary carries upstream C code (its CVEs)
 
 FINDING_KINDS = (
     VERSION_TOO_NEW,
@@ -48,6 +49,7 @@ FINDING_KINDS = (
     STATIC_NSS,
     NOT_A_PROGRAM,
     RESOLVER_WARNING,
+    EMBEDDED_LIBRARIES,
 )
 
 
