@@ -11,7 +11,10 @@ APT_PACKAGES=(
   postgresql                   # build e2e: a real server the static app connects to
   musl musl-tools              # a musl loader for musl-dynamic fixtures and bundles; musl-gcc
   libtree pax-utils            # reference resolvers compared against in tests and benchmarks
+  bubblewrap                   # check --run: the sandbox (bwrap) the program is started in
   patchelf file hyperfine
+  busybox                      # bundle tests: the sh self-extracting stub under busybox's sh, ls, tar, gzip
+  zlib1g-dev libsqlite3-dev golang-go  # sbom fixtures: programs linked against libz.a, libsqlite3.a; Go
 )
 
 missing=()
@@ -30,4 +33,10 @@ if ((${#missing[@]})); then
 fi
 
 python3 -m pip install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v "Running pip as the 'root' user" || true
+# sbom/audit fixtures and `elfship build` record their crate list (.dep-v0) through cargo-auditable.
+if command -v cargo >/dev/null && ! cargo auditable --version >/dev/null 2>&1; then
+  echo "setup: cargo install cargo-auditable" >&2
+  cargo install --quiet --locked cargo-auditable
+fi
+
 echo "setup: done ($(python3 -m elfship --version))" >&2

@@ -11,9 +11,8 @@ import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
-from elfship.elf import read_elf
 from elfship.errors import ElfError
-from elfship.resolve.rootfs import FileView
+from elfship.resolve.rootfs import FileView, read_elf_located
 from elfship.targets.root import scan_libraries
 
 MIRROR = "http://deb.debian.org/debian"
@@ -126,9 +125,9 @@ def library_nodes(root: Path) -> dict[str, list[str] | None]:
     base entry. Either way it provides no version; the difference is kept for the messages.
     """
     nodes: dict[str, list[str] | None] = {}
-    for soname, path in scan_libraries(FileView(root)).items():
+    for soname, found in scan_libraries(FileView(root)).items():
         try:
-            info = read_elf(path)
+            info = read_elf_located(found)
         except (ElfError, OSError):
             continue  # not an ELF file the reader accepts: left out, so its nodes stay unknown
         defines = bool(info.version_definitions) or ".gnu.version_d" in info.sections

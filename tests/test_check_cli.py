@@ -37,7 +37,7 @@ def test_json_for_the_whole_matrix_validates() -> None:
     assert "Traceback" not in proc.stderr
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to build the Debian root")
 def test_run_json_validates_and_records_the_run() -> None:
     root = debian_root("bookworm")
     path = str(MATRIX_BINARIES["pinned-2.31"]())
@@ -47,7 +47,7 @@ def test_run_json_validates_and_records_the_run() -> None:
     jsonschema.validate(document, SCHEMA)
     assert document["results"][0]["arch"] == "x86_64"  # read from the root's own libc
     run = document["results"][0]["run"]
-    assert run == run | {"started": True, "exit_code": 0, "prediction_held": True, "method": "chroot"}
+    assert run == run | {"started": True, "exit_code": 0, "prediction_held": True, "method": "bwrap"}
 
 
 def test_all_runs_exits_zero_and_prints_a_matrix() -> None:

@@ -17,7 +17,7 @@ import pytest
 from elfship.check import check_in_root, check_info, check_path
 from elfship.check.model import CheckResult
 from elfship.elf import read_elf
-from elfship.resolve.rootfs import FileView
+from elfship.resolve.rootfs import FileView, read_elf_located
 from elfship.targets import get_target, target_from_root
 from elfship.targets.root import scan_libraries
 from tests.support.binaries import versioned_library
@@ -59,8 +59,8 @@ def test_packaged_nodes_are_what_the_root_defines(suite: str, name: str) -> None
     target = get_target(name)
     libraries = scan_libraries(FileView(root))
     assert set(libraries) == target.base_sonames
-    for soname, path in libraries.items():
-        info = read_elf(path)
+    for soname, found in libraries.items():
+        info = read_elf_located(found)
         assert target.nodes_measured(soname), soname
         for node in info.version_definitions:
             assert target.provides_version(soname, node) is not False or node.endswith("_PRIVATE"), (
@@ -280,8 +280,8 @@ def test_aarch64_data_is_what_the_arm64_root_defines(suite: str, name: str) -> N
     target = get_target(name, arch="aarch64")
     libraries = scan_libraries(FileView(root))
     assert set(libraries) == target.base_sonames and "ld-linux-aarch64.so.1" in libraries
-    for soname, path in libraries.items():
-        for node in read_elf(path).version_definitions:
+    for soname, found in libraries.items():
+        for node in read_elf_located(found).version_definitions:
             assert target.provides_version(soname, node) is not False or node.endswith("_PRIVATE"), (
                 soname,
                 node,

@@ -33,6 +33,7 @@ STATIC = "static"
 STATIC_NSS = "static-nss"
 NOT_A_PROGRAM = "not-a-program"
 RESOLVER_WARNING = "resolver-warning"
+EMBEDDED_LIBRARIES = "embedded-libraries"  # info: a static binary carries upstream C code (its CVEs)
 
 FINDING_KINDS = (
     VERSION_TOO_NEW,
@@ -51,6 +52,7 @@ FINDING_KINDS = (
     STATIC_NSS,
     NOT_A_PROGRAM,
     RESOLVER_WARNING,
+    EMBEDDED_LIBRARIES,
 )
 
 
@@ -72,6 +74,12 @@ class Finding:
         return Finding(kind, severity, message, fix, _frozen(evidence))
 
 
+# RunOutcome.status: part of the JSON contract.
+RUN_STARTED = "started"  # the loader handed over (exited, or still running with everything loaded)
+RUN_DID_NOT_START = "did-not-start"  # the kernel or the loader refused it
+RUN_TIMED_OUT = "timed-out"  # still running at the timeout, and not shown to have loaded everything
+
+
 @dataclass(frozen=True)
 class RunOutcome:
     """What happened when the program was really started inside the root (check --run)."""
@@ -80,7 +88,8 @@ class RunOutcome:
     exit_code: int | None  # None when killed by the timeout
     timed_out: bool
     stderr_head: str  # the first lines the loader or program printed on stderr
-    method: str  # "chroot" | "unshare" (user + mount namespace)
+    method: str  # the sandbox: "bwrap" | "unshare" | "chroot" (--unsafe-chroot)
+    status: str = RUN_STARTED  # RUN_STARTED | RUN_DID_NOT_START | RUN_TIMED_OUT
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,7 @@ class CheckResult:
     target: str  # "debian:11" or "root:/path"
     findings: tuple[Finding, ...]
     run: RunOutcome | None = None
+    placed_at: str | None = None  # against a root: where a program from outside was placed inside it
     arch: str = ""  # the architecture the answer is for (x86_64, aarch64); "" when not known
 
     @property
@@ -107,7 +117,10 @@ class CheckResult:
 
     @property
     def prediction_held(self) -> bool | None:
-        return None if self.run is None else self.run.started == self.runs
+        # A run that timed out unconfirmed neither holds nor breaks the prediction.
+        if self.run is None or self.run.status == RUN_TIMED_OUT:
+            return None
+        return self.run.started == self.runs
 
     @property
     def errors(self) -> tuple[Finding, ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from elfship.check.model import CheckResult, Finding, Severity
+from elfship.check.model import RUN_TIMED_OUT, CheckResult, Finding, Severity
 
 MARK = {
     Severity.ERROR: "error",
@@ -33,6 +33,8 @@ def result_json(result: CheckResult) -> dict[str, Any]:
         "verdict": result.verdict,
         "findings": [finding_json(f) for f in result.findings],
     }
+    if result.placed_at is not None:
+        document["placed_at"] = result.placed_at
     if result.run is not None:
         document["run"] = {
             "started": result.run.started,
@@ -40,9 +42,20 @@ def result_json(result: CheckResult) -> dict[str, Any]:
             "timed_out": result.run.timed_out,
             "stderr": result.run.stderr_head,
             "method": result.run.method,
+            "status": result.run.status,
             "prediction_held": result.prediction_held,
         }
     return document
+
+
+def prediction_error(result: CheckResult) -> str:
+    """The one line for a --run that contradicted the prediction (exit 1)."""
+    assert result.run is not None
+    really = "started" if result.run.started else "did not start"
+    return (
+        f"{result.path} on {result.target}: predicted {result.verdict.upper()} but it {really} "
+        f"(fix: please report this with `elfship check --json` output)"
+    )
 
 
 def short_reason(finding: Finding) -> str:
@@ -77,12 +90,15 @@ def cell(result: CheckResult) -> str:
         more = f" +{len(errors) - 1}" if len(errors) > 1 else ""
         text = f"fails: {short_reason(errors[0])}{more}"
     if result.run is not None:
-        text += " [confirmed]" if result.prediction_held else " [RUN DISAGREES]"
+        held = result.prediction_held
+        text += " [run timed out]" if held is None else " [confirmed]" if held else " [RUN DISAGREES]"
     return text
 
 
 def details(result: CheckResult, *, show_info: bool = True) -> list[str]:
     lines = [f"{result.path} on {_label(result)}: {result.verdict.upper()}"]
+    if result.placed_at is not None:
+        lines.append(f"  placed at {result.placed_at} inside the root ($ORIGIN is there; --at to choose)")
     for finding in result.findings:
         if finding.severity is Severity.INFO and not show_info:
             continue
@@ -99,13 +115,17 @@ def details(result: CheckResult, *, show_info: bool = True) -> list[str]:
 def _run_lines(result: CheckResult) -> list[str]:
     run = result.run
     assert run is not None
-    if run.timed_out:
-        what = "still running at the timeout (it started)"
+    if run.status == RUN_TIMED_OUT:
+        what = "timed out before it was shown to have loaded everything"
+    elif run.timed_out:
+        what = "still running at the timeout, everything loaded (it started)"
     elif run.started:
         what = f"started, exited with {run.exit_code}"
     else:
         what = f"did not start (exit {run.exit_code})"
-    held = "prediction held" if result.prediction_held else "PREDICTION WRONG: please report this"
+    held = {None: "prediction unconfirmed", True: "prediction held"}.get(
+        result.prediction_held, "PREDICTION WRONG: please report this"
+    )
     lines = [f"  run ({run.method}): {what}; {held}"]
     lines.extend(f"    | {line}" for line in run.stderr_head.splitlines())
     return lines
@@ -139,7 +159,9 @@ def to_text(results: list[CheckResult]) -> str:
     if len(results) == 1:
         return "\n".join(details(results[0]))
     lines = matrix(results)
-    failing = [r for r in results if not r.runs or (r.run is not None and not r.prediction_held)]
+    placed = dict.fromkeys((r.path, r.placed_at) for r in results if r.placed_at is not None)
+    lines.extend(f"{path}: placed at {at} inside the root ($ORIGIN is there)" for path, at in placed)
+    failing = [r for r in results if not r.runs or (r.run is not None and r.prediction_held is not True)]
     for result in failing:
         lines.append("")
         lines.extend(details(result, show_info=False))
