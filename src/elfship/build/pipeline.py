@@ -64,7 +64,8 @@ class ArtifactResult:
 
     @property
     def ok(self) -> bool:
-        failed = any(v.verdict != "runs" for v in self.verdicts)
+        # `unknown` (a library the target may not ship) is shown, not a failure: the user named the target.
+        failed = any(v.verdict == "fails" for v in self.verdicts)
         return not failed and not any(f.severity == "error" for f in self.findings)
 
 
