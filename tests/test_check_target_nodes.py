@@ -84,6 +84,10 @@ def test_non_glibc_nodes_are_known() -> None:
     assert debian12.provides_version("libzstd.so.1", "ZSTD_1.0") is False
     # Not measured per library (ubuntu): only the namespaces measured in the image answer.
     assert get_target("ubuntu:22.04").provides_version("liblzma.so.5", "XZ_5.2") is None
+    assert debian12.measured_libraries() == len(debian12.base_sonames or ()) > 50
+    assert get_target("ubuntu:22.04").measured_libraries() is None
+    shown = json.loads(elfship("targets", "debian:12", "ubuntu:22.04", "--json").stdout)["targets"]
+    assert [t["library_nodes_count"] for t in shown] == [debian12.measured_libraries(), None]
 
 
 # -- real binaries against the real loader ---------------------------------------------------------------

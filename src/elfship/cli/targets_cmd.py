@@ -123,6 +123,7 @@ def target_json(target: Target, today: datetime.date, *, detail: bool) -> dict[s
         "root": target.root,
         "version_nodes": {ns: _nodes_json(target, ns, detail) for ns in sorted(target.version_nodes)},
         "base_sonames_count": None if target.base_sonames is None else len(target.base_sonames),
+        "library_nodes_count": target.measured_libraries(),
         "package_index": _package_index_json(target),
         "sources": list(target.sources),
     }
@@ -200,7 +201,9 @@ def _detail_text(target: Target, today: datetime.date) -> str:
         ("ISA baseline", target.isa_baseline or "unknown"),
     ]
     lines = [title] + [f"  {label:<16}{value}" for label, value in fields]
-    lines.append("  version nodes")
+    measured = target.measured_libraries()
+    per_library = f"every node of {measured} base libraries, judged per library" if measured else "per namespace"
+    lines.append(f"  version nodes   {per_library}")
     lines += _nodes_text(target) or [
         "    none (musl defines no symbol versions)" if target.libc == "musl" else "    none"
     ]

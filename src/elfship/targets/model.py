@@ -80,6 +80,10 @@ class Target:
             return version_node in (measured or ())
         return self._provides_by_namespace(library_soname, version_node)
 
+    def measured_libraries(self) -> int | None:
+        """How many base libraries had every version node measured (node_file); None when none were."""
+        return len(self._library_nodes()) if self.node_file else None
+
     def nodes_measured(self, library_soname: str) -> bool:
         """Were the version nodes of this very library on this release measured (not only its namespace)?"""
         return library_soname in self._library_nodes()
