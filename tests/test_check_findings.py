@@ -7,6 +7,7 @@ import pytest
 from elfship.check import check_path
 from elfship.elf import read_elf
 from elfship.targets import get_target
+from tests.support.binaries import MATRIX_BINARIES
 from tests.support.fixtures import build_c
 
 
@@ -114,3 +115,12 @@ def test_isa_level_above_baseline_warns(level: str) -> None:
     result = check_path(str(path), get_target("debian:12"))
     assert ("isa-level", "warning") in kinds(result)
     assert result.verdict == "runs"
+
+
+def test_musl_reserved_names_are_musl_itself_where_the_base_system_is_measured() -> None:
+    # zig links musl programs against "libc.so"; musl's loader answers it (and libm.so, libpthread.so, ...)
+    # with itself, whatever the library directories hold.
+    path = str(MATRIX_BINARIES["musl-dynamic"]())
+    assert "libc.so" in read_elf(path).needed
+    for name in ("alpine:3.21", "alpine:3.19", "musllinux_1_2"):
+        assert check_path(path, get_target(name)).verdict == "runs", name

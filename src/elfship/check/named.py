@@ -22,6 +22,7 @@ from elfship.check.model import (
 from elfship.check.program import STATIC_KINDS, program_findings
 from elfship.check.versions import SymbolTable, missing_version_findings
 from elfship.elf import ElfInfo, read_version_symbols
+from elfship.resolve.walk import MUSL_RESERVED
 from elfship.targets import Target
 
 # musl's C library under the names a musl program needs it by: part of every musl system.
@@ -58,6 +59,8 @@ def library_presence(
     """
     if soname in assume_present:
         return True
+    if target.libc == "musl" and soname.startswith((*MUSL_RESERVED, *MUSL_LIBC_PREFIXES)):
+        return True  # musl's loader answers libc.so, libm.so, libpthread.so, ... with itself
     shipped = target.ships_soname(soname)
     if shipped is not None:
         return shipped
@@ -66,8 +69,6 @@ def library_presence(
             return True
         if soname == "libgcc_s.so.1" and target.version_nodes.get("GCC"):
             return True
-    if target.libc == "musl" and (soname.startswith(MUSL_LIBC_PREFIXES) or soname == "libc.so"):
-        return True
     return None
 
 

@@ -202,7 +202,9 @@ def _detail_text(target: Target, today: datetime.date) -> str:
     ]
     lines = [title] + [f"  {label:<16}{value}" for label, value in fields]
     measured = target.measured_libraries()
-    per_library = f"every node of {measured} base libraries, judged per library" if measured else "per namespace"
+    per_library = (
+        f"every node of {measured} base libraries, judged per library" if measured else "per namespace"
+    )
     lines.append(f"  version nodes   {per_library}")
     lines += _nodes_text(target) or [
         "    none (musl defines no symbol versions)" if target.libc == "musl" else "    none"
