@@ -79,3 +79,18 @@ def test_an_architecture_without_release_data_is_an_error_unless_one_is_asked() 
     assert "Traceback" not in proc.stderr
     asked = elfship("check", riscv, "-t", "debian:12/x86_64")
     assert asked.returncode == 1 and "on debian:12 (x86_64): FAILS" in asked.stdout
+
+
+def test_bad_architecture_spellings_are_one_line_errors() -> None:
+    path = str(MATRIX_BINARIES["aarch64"]())
+    for args, says in (
+        (["-t", "debian:12/"], "give it as RELEASE/ARCH"),
+        (["-t", "/x86_64"], "give it as RELEASE/ARCH"),
+        (["-t", "debian:12/sparc"], "no target data for architecture 'sparc'"),
+        (["-t", "debian:12", "--arch", "foo"], "no target data for architecture 'foo'"),
+    ):
+        proc = elfship("check", path, *args)
+        assert proc.returncode == 2 and proc.stderr.startswith("elfship: error: ") and says in proc.stderr, (
+            args
+        )
+        assert len(proc.stderr.splitlines()) == 1
