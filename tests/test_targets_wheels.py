@@ -23,10 +23,10 @@ auditwheel = pytest.importorskip("auditwheel", reason="auditwheel not installed 
 
 POLICY = Path(str(resources.files("auditwheel") / "policy"))
 WHEELS = CACHE / "wheels"
-# (requirement, platform): wheels whose extension modules bundle no library, so auditwheel's verdict rests
-# on the policy's allowed libraries and symbol versions alone. manylinux_2_12, _2_17 and _2_28 wheels; a
-# Rust one (orjson); musllinux ones; one aarch64.
+# (requirement, platform): manylinux_2_12, _2_17 and _2_28 wheels; a Rust one (orjson); musllinux ones; one
+# aarch64; and numpy, whose modules reach the libraries bundled in numpy.libs/ through $ORIGIN RPATHs.
 DOWNLOADS = (
+    ("numpy==2.1.3", "manylinux2014_x86_64"),
     ("psutil==7.0.0", "manylinux2014_x86_64"),
     ("markupsafe==3.0.2", "manylinux2014_x86_64"),
     ("markupsafe==3.0.2", "manylinux2014_aarch64"),
@@ -102,12 +102,13 @@ def auditwheel_tag(path: Path) -> str:
 
 
 def elf_members(path: Path, out: Path) -> list[Path]:
-    files = []
+    """The wheel unpacked; its modules, not the libraries auditwheel bundled into <pkg>.libs/ (those are
+    checked as what the modules ship along)."""
     with zipfile.ZipFile(path) as archive:
-        for member in archive.namelist():
-            if member.endswith(".so") or ".so." in member:
-                files.append(Path(archive.extract(member, out)))
-    return files
+        archive.extractall(out)
+        names = archive.namelist()
+    modules = [n for n in names if (n.endswith(".so") or ".so." in n) and ".libs/" not in n]
+    return [out / name for name in modules]
 
 
 def _numbers(tag: str) -> tuple[int, int]:

@@ -23,6 +23,7 @@ LIBRARY_MISSING = "library-missing"
 LIBRARY_NOT_IN_BASE = "library-not-in-base"
 LIBRARY_UNVERIFIED = "library-unverified"
 VERSION_UNVERIFIED = "version-unverified"
+SHIPPED_ALONG = "shipped-along"  # info: libraries that travel with the program ($ORIGIN), checked too
 LIBRARY_UNLOADABLE = "library-unloadable"
 LIBC_MISMATCH = "libc-mismatch"
 INTERPRETER_MISSING = "interpreter-missing"
@@ -42,6 +43,7 @@ FINDING_KINDS = (
     LIBRARY_NOT_IN_BASE,
     LIBRARY_UNVERIFIED,
     VERSION_UNVERIFIED,
+    SHIPPED_ALONG,
     LIBRARY_UNLOADABLE,
     LIBC_MISMATCH,
     INTERPRETER_MISSING,

@@ -9,24 +9,35 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from elfship.check import fixes
 from elfship.check.model import (
     LIBRARY_NOT_IN_BASE,
     LIBRARY_UNVERIFIED,
+    SHIPPED_ALONG,
     VERSION_UNVERIFIED,
     CheckResult,
     Finding,
     Severity,
 )
 from elfship.check.program import STATIC_KINDS, program_findings
+from elfship.check.shipped import Shipped, shipped_libraries
 from elfship.check.versions import SymbolTable, missing_version_findings
 from elfship.elf import ElfInfo, read_version_symbols
 from elfship.resolve.walk import MUSL_RESERVED
-from elfship.targets import Target
+from elfship.targets import Target, highest_version, split_version_node
 
 # musl's C library under the names a musl program needs it by: part of every musl system.
 MUSL_LIBC_PREFIXES = ("libc.musl-", "ld-musl-")
+
+
+@dataclass(frozen=True)
+class _Context:
+    target: Target
+    program: str  # the path of the program checked (the ways out name it)
+    assume_present: frozenset[str]
+    shipped: Mapping[str, Shipped]  # what travels with the program
 
 
 def check_info(
@@ -37,14 +48,46 @@ def check_info(
 ) -> CheckResult:
     """Will `info` start on `target`? Symbols (the culprits) are read only when a version is missing.
 
-    `assume_present`: sonames the user states their servers have (`--assume-present`), taken as shipped.
+    Libraries the program reaches through $ORIGIN-relative RPATH/RUNPATH travel with it: they count as
+    present, and their own needs are checked against the target too. `assume_present`: sonames the user
+    states their servers have (`--assume-present`).
     """
     findings = program_findings(info, target)
     if info.kind not in STATIC_KINDS and not _libc_mismatch(findings):
-        presence = {soname: library_presence(target, soname, assume_present) for soname in info.needed}
-        findings.extend(_version_findings(info, target, symbols, presence))
-        findings.extend(_library_findings(info, target, presence))
+        context = _Context(target, info.path, assume_present, shipped_libraries(info))
+        findings.extend(_object_findings(info, None, context, symbols))
+        for library in context.shipped.values():
+            findings.extend(_object_findings(library.info, library.soname, context, None))
+        if context.shipped:
+            findings.append(_shipped_along(context.shipped))
     return CheckResult(info.path, target.name, tuple(findings), arch=target.arch)
+
+
+def _object_findings(
+    obj: ElfInfo, needer: str | None, context: _Context, symbols: SymbolTable | None
+) -> list[Finding]:
+    """The findings of one object that must start: the program (needer None) or a library shipped along."""
+    presence = {
+        soname: True
+        if soname in context.shipped
+        else library_presence(context.target, soname, context.assume_present)
+        for soname in obj.needed
+    }
+    return [
+        *_version_findings(obj, needer, context, symbols, presence),
+        *_library_findings(obj, needer, context, presence),
+    ]
+
+
+def _shipped_along(shipped: Mapping[str, Shipped]) -> Finding:
+    names = ", ".join(f"{s.soname} ({s.path})" for s in shipped.values())
+    return Finding.make(
+        SHIPPED_ALONG,
+        Severity.INFO,
+        f"taken as shipped along (reached through $ORIGIN, found beside the program): {names}",
+        None,
+        libraries=[{"soname": s.soname, "path": s.path, "needed_by": s.needed_by} for s in shipped.values()],
+    )
 
 
 def library_presence(
@@ -77,33 +120,53 @@ def _libc_mismatch(findings: list[Finding]) -> bool:
 
 
 def _version_findings(
-    info: ElfInfo, target: Target, symbols: SymbolTable | None, presence: Mapping[str, bool | None]
+    obj: ElfInfo,
+    needer: str | None,
+    context: _Context,
+    symbols: SymbolTable | None,
+    presence: Mapping[str, bool | None],
 ) -> list[Finding]:
     findings: list[Finding] = []
-    for need in info.version_needs:
-        answers = {v: target.provides_version(need.library, v) for v in need.versions}
+    target = context.target
+    for need in obj.version_needs:
+        shipped = context.shipped.get(need.library)
+        if shipped is not None:  # judged against the very file that travels along, as ld.so would
+            defined = set(shipped.info.version_definitions)
+            answers: dict[str, bool | None] = {v: v in defined for v in need.versions}
+            offered = functools.partial(_offered_by_shipped, shipped)
+        else:
+            answers = {v: target.provides_version(need.library, v) for v in need.versions}
+            offered = functools.partial(_offered, target, need.library)
         missing = [v for v, provided in answers.items() if provided is False]
         unknown = [v for v, provided in answers.items() if provided is None]
         # A library known to be absent already fails, one of unknown presence is already `unknown`: only
         # a present library's unknown nodes are a gap left to name.
         if unknown and presence.get(need.library):
-            findings.append(_version_unverified(info, target, need.library, unknown))
+            findings.append(_version_unverified(context, needer, need.library, unknown))
         if not missing:
             continue
         if symbols is None:
-            symbols = read_version_symbols(info.path)
+            symbols = read_version_symbols(obj.path)
         findings.extend(
             missing_version_findings(
-                program_path=info.path,
-                needer=None,
+                program_path=context.program,
+                needer=needer,
                 library=need.library,
                 missing=missing,
                 symbols=symbols,
-                offered=functools.partial(_offered, target, need.library),
-                glibc_fix=fixes.glibc_too_new(info.path, target.name, target.libc_version),
+                offered=offered,
+                glibc_fix=fixes.glibc_too_new(context.program, target.name, target.libc_version),
             )
         )
     return findings
+
+
+def _offered_by_shipped(shipped: Shipped, namespace: str) -> str:
+    ours = [split_version_node(node) for node in shipped.info.version_definitions]
+    newest = highest_version({version for space, version in ours if space == namespace})
+    if newest is None:
+        return f"the {shipped.soname} shipped along ({shipped.path}) defines no {namespace} version"
+    return f"the {shipped.soname} shipped along ({shipped.path}) defines up to {namespace}_{newest}"
 
 
 def _offered(target: Target, library: str, namespace: str) -> str:
@@ -115,33 +178,42 @@ def _offered(target: Target, library: str, namespace: str) -> str:
     return f"{target.display_name} offers up to {namespace}_{highest}"
 
 
-def _version_unverified(info: ElfInfo, target: Target, library: str, versions: list[str]) -> Finding:
+def _version_unverified(context: _Context, needer: str | None, library: str, versions: list[str]) -> Finding:
+    target = context.target
     return Finding.make(
         VERSION_UNVERIFIED,
         Severity.WARNING,
-        f"{library} needs {', '.join(versions)}: which versions {target.display_name}'s {library} defines "
-        "was never measured, so these needs are not checked",
-        f"check in a real root of the release: `elfship check {info.path} --root DIR`",
+        f"{library}{_by(needer)} needs {', '.join(versions)}: which versions {target.display_name}'s {library} "
+        "defines was never measured, so these needs are not checked",
+        f"check in a real root of the release: `elfship check {context.program} --root DIR`",
         library=library,
+        needed_by=needer,
         versions=versions,
     )
 
 
-def _library_findings(info: ElfInfo, target: Target, presence: Mapping[str, bool | None]) -> list[Finding]:
+def _by(needer: str | None) -> str:
+    return f" (needed by {needer}, shipped along)" if needer else ""
+
+
+def _library_findings(
+    obj: ElfInfo, needer: str | None, context: _Context, presence: Mapping[str, bool | None]
+) -> list[Finding]:
     findings = []
-    for soname in info.needed:
+    for soname in obj.needed:
         present = presence[soname]
         if present:
             continue
-        install = target.install_command(soname)
+        install = context.target.install_command(soname)
         if present is False:
-            findings.append(_not_in_base(info, target, soname, install))
+            findings.append(_not_in_base(context, needer, soname, install))
         else:
-            findings.append(_unverified(info, target, soname, install))
+            findings.append(_unverified(context, needer, soname, install))
     return findings
 
 
-def _not_in_base(info: ElfInfo, target: Target, soname: str, install: str | None) -> Finding:
+def _not_in_base(context: _Context, needer: str | None, soname: str, install: str | None) -> Finding:
+    target = context.target
     package = target.package_for(soname)
     if target.package_index is not None and package is None:
         where = f"is not in {target.display_name}'s base system, and no package of it ships it"
@@ -152,25 +224,28 @@ def _not_in_base(info: ElfInfo, target: Target, soname: str, install: str | None
     return Finding.make(
         LIBRARY_NOT_IN_BASE,
         Severity.ERROR,
-        f"{soname} {where}",
-        fixes.missing_library(info.path, soname, install),
+        f"{soname}{_by(needer)} {where}",
+        fixes.missing_library(context.program, soname, install),
         library=soname,
+        needed_by=needer,
         package=package,
         install=install,
     )
 
 
-def _unverified(info: ElfInfo, target: Target, soname: str, install: str | None) -> Finding:
+def _unverified(context: _Context, needer: str | None, soname: str, install: str | None) -> Finding:
+    target = context.target
     hint = target.package_hint(soname)
     known = f"; on {hint[1]} it is in package {hint[0]}" if hint else ""
     how = f" (install: {install})" if install else ""
     return Finding.make(
         LIBRARY_UNVERIFIED,
         Severity.UNKNOWN,
-        f"{soname}: not known whether {target.display_name}'s base system ships it{how}{known}",
+        f"{soname}{_by(needer)}: not known whether {target.display_name}'s base system ships it{how}{known}",
         f"if your servers have it, say so: `--assume-present {soname}`; or "
-        + fixes.missing_library(info.path, soname, install),
+        + fixes.missing_library(context.program, soname, install),
         library=soname,
+        needed_by=needer,
         install=install,
         package_hint=list(hint) if hint else None,
     )

@@ -1,0 +1,102 @@
+"""What travels with a program ($ORIGIN-relative RPATH/RUNPATH, found beside it) counts as present on a
+named target, and is checked itself: its own libraries and version needs must come from the target."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from elfship.check import check_path
+from elfship.check.model import CheckResult
+from elfship.targets import get_target
+from tests.support.binaries import versioned_library
+from tests.support.fixtures import build_c
+
+DEBIAN12 = get_target("debian:12")
+
+
+def app_with_lib(tmp_path: Path, library: Path, rpath: str = "$ORIGIN/../lib") -> Path:
+    """bin/app needing libversioned.so.1 through RPATH, with library copied to lib/."""
+    program = build_c(
+        "uses_shared.c",
+        ldflags=[str(versioned_library()), "-Wl,--enable-new-dtags", f"-Wl,-rpath,{rpath}"],
+        out_name="app-" + ("origin" if "$ORIGIN" in rpath else "absolute"),
+    )
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "lib").mkdir()
+    shutil.copy(program, tmp_path / "bin" / "app")
+    shutil.copy(library, tmp_path / "lib" / "libversioned.so.1")
+    return tmp_path / "bin" / "app"
+
+
+def shipped(result: CheckResult) -> list[dict[str, object]]:
+    found = [f for f in result.findings if f.kind == "shipped-along"]
+    return list(found[0].evidence["libraries"]) if found else []
+
+
+def test_a_library_beside_the_program_travels_with_it(tmp_path: Path) -> None:
+    app = app_with_lib(tmp_path, versioned_library())
+    assert subprocess.run([str(app)]).returncode == 0  # the loader finds it there
+    result = check_path(str(app), DEBIAN12)
+    assert result.verdict == "runs", result.findings
+    (library,) = shipped(result)
+    assert library["soname"] == "libversioned.so.1" and library["path"] == str(
+        tmp_path / "lib/libversioned.so.1"
+    )
+    (tmp_path / "lib" / "libversioned.so.1").unlink()
+    gone = check_path(str(app), DEBIAN12)
+    assert gone.verdict == "fails" and {f.kind for f in gone.errors} == {"library-not-in-base"}
+
+
+def test_an_absolute_rpath_names_the_target_not_the_payload(tmp_path: Path) -> None:
+    app = app_with_lib(tmp_path, versioned_library(), rpath=str(tmp_path / "lib"))
+    result = check_path(str(app), DEBIAN12)
+    assert result.verdict == "fails" and not shipped(result)
+
+
+def test_a_shipped_librarys_own_needs_come_from_the_target(tmp_path: Path) -> None:
+    needs_pq = build_c(
+        "libneedspq.c",
+        cflags=["-shared", "-fPIC", "-I/usr/include/postgresql"],
+        ldflags=["-Wl,-soname,libversioned.so.1", "-lpq"],
+        out_name="libneedspq.so",
+    )
+    app = build_c(
+        "exit42.c",
+        ldflags=["-Wl,--no-as-needed", str(needs_pq), "-Wl,--enable-new-dtags", "-Wl,-rpath,$ORIGIN/../lib"],
+    )
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "lib").mkdir()
+    shutil.copy(app, tmp_path / "bin" / "app")
+    shutil.copy(needs_pq, tmp_path / "lib" / "libversioned.so.1")
+    result = check_path(str(tmp_path / "bin" / "app"), DEBIAN12)
+    (error,) = result.errors
+    assert (error.kind, error.evidence["library"], error.evidence["needed_by"]) == (
+        "library-not-in-base",
+        "libpq.so.5",
+        "libversioned.so.1",
+    )
+    assert "apt-get install libpq5" in error.message
+
+
+def test_a_version_need_on_a_shipped_library_is_judged_against_that_file(tmp_path: Path) -> None:
+    older = build_c(
+        "libshared.c",
+        cflags=["-shared", "-fPIC"],
+        ldflags=["-Wl,-soname,libversioned.so.1", f"-Wl,--version-script,{_old_map(tmp_path)}"],
+        out_name="libversioned-old.so.1",
+    )
+    app = app_with_lib(tmp_path, older)
+    truth = subprocess.run([str(app)], capture_output=True, text=True)
+    assert truth.returncode != 0 and "version `LIBSHARED_1.0' not found" in truth.stderr
+    result = check_path(str(app), DEBIAN12)
+    (error,) = result.errors
+    assert error.kind == "version-too-new" and error.evidence["versions"] == ["LIBSHARED_1.0"]
+    assert "shipped along" in error.message and "defines up to LIBSHARED_0.9" in error.message
+
+
+def _old_map(tmp_path: Path) -> Path:
+    script = tmp_path / "old.map"
+    script.write_text("LIBSHARED_0.9 { global: shared_answer; local: *; };\n")
+    return script
