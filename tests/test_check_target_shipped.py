@@ -3,17 +3,25 @@ named target, and is checked itself: its own libraries and version needs must co
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+import sys
+import zipfile
+from importlib import resources
 from pathlib import Path
+
+import jsonschema
 
 from elfship.check import check_path
 from elfship.check.model import CheckResult
 from elfship.targets import get_target
 from tests.support.binaries import versioned_library
 from tests.support.fixtures import build_c
+from tests.support.wheels import wheel
 
 DEBIAN12 = get_target("debian:12")
+SCHEMA = json.loads(resources.files("elfship").joinpath("schemas/check.schema.json").read_text())
 
 
 def app_with_lib(tmp_path: Path, library: Path, rpath: str = "$ORIGIN/../lib") -> Path:
@@ -100,3 +108,49 @@ def _old_map(tmp_path: Path) -> Path:
     script = tmp_path / "old.map"
     script.write_text("LIBSHARED_0.9 { global: shared_answer; local: *; };\n")
     return script
+
+
+# -- a directory or a wheel as a whole ----------------------------------------------------------------------
+
+
+def elfship(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "elfship", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_a_directory_is_checked_as_its_programs_with_what_they_ship(tmp_path: Path) -> None:
+    app_with_lib(tmp_path, versioned_library())
+    proc = elfship("check", str(tmp_path), "-t", "debian:12", "--json")
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(proc.stdout)
+    jsonschema.validate(document, SCHEMA)
+    # lib/libversioned.so.1 travels with bin/app: it is checked as part of it, not on its own.
+    assert [(r["path"], r["verdict"]) for r in document["results"]] == [
+        (str(tmp_path / "bin" / "app"), "runs")
+    ]
+
+
+def test_a_wheel_is_checked_as_its_modules(tmp_path: Path) -> None:
+    path = wheel("numpy==2.1.3", "manylinux2014_x86_64")
+    with zipfile.ZipFile(path) as archive:
+        modules = sorted(n for n in archive.namelist() if n.endswith(".so") and ".libs/" not in n)
+    proc = elfship("check", str(path), "-t", "debian:12", "-t", "manylinux_2_12", "--json")
+    results = json.loads(proc.stdout)["results"]
+    assert proc.returncode == 1  # numpy's manylinux_2_17 modules need GLIBC_2.14 and newer
+    on = {
+        t: {r["path"]: r["verdict"] for r in results if r["target"] == t}
+        for t in ("debian:12", "manylinux:2010")
+    }
+    assert sorted(on["debian:12"]) == [f"{path}:{m}" for m in modules]
+    assert set(on["debian:12"].values()) == {"runs"} and "fails" in on["manylinux:2010"].values()
+
+
+def test_payload_problems_are_one_line_errors(tmp_path: Path) -> None:
+    fake = tmp_path / "fake.whl"
+    fake.write_text("not a zip")
+    proc = elfship("check", str(fake), "-t", "debian:12")
+    assert proc.returncode == 2 and proc.stderr.startswith(f"elfship: error: {fake}: not a readable wheel")
+    rooted = elfship("check", str(tmp_path), "--root", "/")
+    assert rooted.returncode == 2 and "named targets (--target) only" in rooted.stderr
+    assert "Traceback" not in proc.stderr + rooted.stderr

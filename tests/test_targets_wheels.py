@@ -17,12 +17,11 @@ from elfship.check import check_info
 from elfship.elf import read_elf
 from elfship.errors import UsageError
 from elfship.targets import all_targets, get_target
-from tests.support.fixtures import CACHE, file_lock
+from tests.support.wheels import wheel
 
 auditwheel = pytest.importorskip("auditwheel", reason="auditwheel not installed (pip install auditwheel)")
 
 POLICY = Path(str(resources.files("auditwheel") / "policy"))
-WHEELS = CACHE / "wheels"
 # (requirement, platform): manylinux_2_12, _2_17 and _2_28 wheels; a Rust one (orjson); musllinux ones; one
 # aarch64; and numpy, whose modules reach the libraries bundled in numpy.libs/ through $ORIGIN RPATHs.
 DOWNLOADS = (
@@ -71,24 +70,6 @@ def test_wheel_policies_are_listed_by_plain_targets() -> None:
     assert {"manylinux:2014", "manylinux:2_28", "manylinux:2_34", "musllinux:1_1", "musllinux:1_2"} <= names
     with pytest.raises(UsageError):
         get_target("manylinux_2_12", arch="aarch64")  # PEP 600 defines no aarch64 manylinux2010
-
-
-def wheel(requirement: str, platform: str) -> Path:
-    directory = WHEELS / f"{requirement}-{platform}".replace("==", "-")
-    done = directory / ".complete"
-    with file_lock(WHEELS / ".lock"):
-        if not done.exists():
-            directory.mkdir(parents=True, exist_ok=True)
-            argv = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:"]
-            argv += ["--platform", platform, "--python-version", "3.12", "--implementation", "cp"]
-            proc = subprocess.run([*argv, "-d", str(directory), requirement], capture_output=True, text=True)
-            if proc.returncode != 0:
-                pytest.skip(
-                    f"pip download {requirement} ({platform}) failed, PyPI unreachable? {proc.stderr[-300:]}"
-                )
-            done.touch()
-    (found,) = directory.glob("*.whl")
-    return found
 
 
 def auditwheel_tag(path: Path) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from elfship.check import check_in_root, check_info, run_in_root
 from elfship.check.model import CheckResult
+from elfship.check.payload import is_payload, payload_members
 from elfship.check.placement import place_in_root
 from elfship.check.rootcheck import read_program
 from elfship.elf import ElfInfo
@@ -34,6 +35,7 @@ examples:
         error    libpq.so.5: ...
   elfship check app --target debian:11 --target rhel:8 --target alpine:3.19   a matrix
   elfship check app --target supported          every release not past its end of life
+  elfship check numpy-2.1.3-...whl -t debian:12  every module of a wheel (or a directory), with what it ships
   elfship check app --target debian:12/aarch64   a release and an architecture (default: the file's own)
   elfship check app --target ubuntu:22.04 --assume-present libpq.so.5   your servers have libpq
   elfship check app --root /srv/rootfs           exact: reads that root's own libraries and loader config
@@ -123,6 +125,9 @@ def run(args: argparse.Namespace) -> int:
     results: list[CheckResult] = []
     errors: list[dict[str, str]] = []
     for path in args.files:
+        if is_payload(path):
+            results.extend(_check_payload(path, args))
+            continue
         try:
             info = read_program(path, args.root)  # a file under a --root is read through that root
         except ElfError as exc:
@@ -146,6 +151,20 @@ def run(args: argparse.Namespace) -> int:
     for result in wrong:
         print(f"elfship: error: {prediction_error(result)}", file=sys.stderr)
     return _exit_code(results, errors, wrong)
+
+
+def _check_payload(path: str, args: argparse.Namespace) -> list[CheckResult]:
+    """A directory or wheel: each of its programs and modules, with what it ships along."""
+    if args.root:
+        raise UsageError(f"{path}: a directory or wheel is checked against named targets (--target) only")
+    results = []
+    with payload_members(path) as members:
+        for member in members:
+            assumed = frozenset(args.assume_present)
+            for target in _named_targets(args.target, args.arch, member.info):
+                result = check_info(member.info, target, assume_present=assumed)
+                results.append(replace(result, path=member.display))
+    return results
 
 
 def _exit_code(results: list[CheckResult], errors: list[dict[str, str]], wrong: list[CheckResult]) -> int:
