@@ -4,6 +4,7 @@ named target, and is checked itself: its own libraries and version needs must co
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -12,12 +13,13 @@ from importlib import resources
 from pathlib import Path
 
 import jsonschema
+import pytest
 
 from elfship.check import check_path
 from elfship.check.model import CheckResult
 from elfship.targets import get_target
 from tests.support.binaries import versioned_library
-from tests.support.fixtures import build_c
+from tests.support.fixtures import build_c, debian_root
 from tests.support.wheels import wheel
 
 DEBIAN12 = get_target("debian:12")
@@ -154,3 +156,33 @@ def test_payload_problems_are_one_line_errors(tmp_path: Path) -> None:
     rooted = elfship("check", str(tmp_path), "--root", "/")
     assert rooted.returncode == 2 and "named targets (--target) only" in rooted.stderr
     assert "Traceback" not in proc.stderr + rooted.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
+def test_a_bundle_runs_on_every_target_its_glibc_allows(tmp_path: Path) -> None:
+    program = build_c("uses_libpq.c", cflags=["-I/usr/include/postgresql"], ldflags=["-lpq", "-lm"])
+    made = elfship("bundle", str(program), "-o", str(tmp_path / "app.bundle"))
+    assert made.returncode == 0, made.stderr
+    bundle = tmp_path / "app.bundle"
+    proc = elfship("check", str(bundle), "-t", "debian:10", "-t", "debian:11", "-t", "alpine:3.19", "--json")
+    assert proc.returncode == 0, proc.stdout
+    verdicts = {
+        (Path(r["path"]).relative_to(bundle).as_posix(), r["verdict"])
+        for r in json.loads(proc.stdout)["results"]
+    }
+    assert verdicts == {("uses_libpq", "runs"), ("bin/uses_libpq", "runs")}
+    # The glibc inside still needs its kernel: Oracle Linux 6 ships 2.6.32.
+    old = json.loads(elfship("check", str(bundle), "-t", "oracle:6", "--json").stdout)["results"]
+    program_result = next(r for r in old if r["path"].endswith("bin/uses_libpq"))
+    assert [f["kind"] for f in program_result["findings"] if f["severity"] == "error"] == ["kernel-too-old"]
+    # Truth: the bundle copied into the Debian 11 root starts there (the program alone does not).
+    root = debian_root("bullseye")
+    inside = root / "tmp" / f"elfship-shipped-{os.getpid()}"
+    shutil.copytree(bundle, inside, symlinks=True)
+    try:
+        run = subprocess.run(
+            ["chroot", str(root), f"/tmp/{inside.name}/uses_libpq"], capture_output=True, text=True
+        )
+    finally:
+        shutil.rmtree(inside)
+    assert run.returncode == 0 and run.stdout.startswith("libpq "), run.stderr

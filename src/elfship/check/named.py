@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from elfship.check import fixes
 from elfship.check.model import (
+    KERNEL_TOO_OLD,
+    LIBC_MISMATCH,
     LIBRARY_NOT_IN_BASE,
     LIBRARY_UNVERIFIED,
     SHIPPED_ALONG,
@@ -26,7 +28,7 @@ from elfship.check.shipped import Shipped, shipped_libraries
 from elfship.check.versions import SymbolTable, missing_version_findings
 from elfship.elf import ElfInfo, read_version_symbols
 from elfship.resolve.walk import MUSL_RESERVED
-from elfship.targets import Target, highest_version, split_version_node
+from elfship.targets import Target, highest_version, split_version_node, version_key
 
 # musl's C library under the names a musl program needs it by: part of every musl system.
 MUSL_LIBC_PREFIXES = ("libc.musl-", "ld-musl-")
@@ -45,21 +47,28 @@ def check_info(
     target: Target,
     symbols: SymbolTable | None = None,
     assume_present: frozenset[str] = frozenset(),
+    shipped: Mapping[str, Shipped] | None = None,
 ) -> CheckResult:
     """Will `info` start on `target`? Symbols (the culprits) are read only when a version is missing.
 
     Libraries the program reaches through $ORIGIN-relative RPATH/RUNPATH travel with it: they count as
     present, and their own needs are checked against the target too. `assume_present`: sonames the user
-    states their servers have (`--assume-present`).
+    states their servers have (`--assume-present`). `shipped`: what travels along, when the payload declares
+    it (a bundle's lib/); by default it is found through the program's $ORIGIN entries.
     """
     findings = program_findings(info, target)
+    if shipped is not None and "libc.so.6" in shipped:
+        # A bundle brings glibc and its loader whole: the target's own C library plays no part.
+        findings = [f for f in findings if f.kind != LIBC_MISMATCH]
     if info.kind not in STATIC_KINDS and not _libc_mismatch(findings):
-        context = _Context(target, info.path, assume_present, shipped_libraries(info))
+        travelling = shipped_libraries(info) if shipped is None else shipped
+        context = _Context(target, info.path, assume_present, travelling)
         findings.extend(_object_findings(info, None, context, symbols))
         for library in context.shipped.values():
             findings.extend(_object_findings(library.info, library.soname, context, None))
         if context.shipped:
             findings.append(_shipped_along(context.shipped))
+            findings.extend(_shipped_glibc_findings(context))
     return CheckResult(info.path, target.name, tuple(findings), arch=target.arch)
 
 
@@ -76,6 +85,25 @@ def _object_findings(
     return [
         *_version_findings(obj, needer, context, symbols, presence),
         *_library_findings(obj, needer, context, presence),
+    ]
+
+
+def _shipped_glibc_findings(context: _Context) -> list[Finding]:
+    """A glibc that travels along still runs on the target's kernel: its ABI tag says from which on."""
+    libc = context.shipped.get("libc.so.6")
+    kernel, floor = context.target.kernel, libc.info.min_kernel if libc else None
+    if not (kernel and floor) or version_key(floor) <= version_key(kernel):
+        return []
+    return [
+        Finding.make(
+            KERNEL_TOO_OLD,
+            Severity.ERROR,
+            f"the glibc shipped along ({libc.path if libc else ''}) needs Linux >= {floor}; "
+            f"{context.target.display_name} ships Linux {kernel}",
+            "ship an older glibc (bundle on an older build host), or build static with musl",
+            min_kernel=floor,
+            target_kernel=kernel,
+        )
     ]
 
 

@@ -1,5 +1,8 @@
 """A directory or a wheel checked as a whole: its ELF files, minus those that only travel with another.
 
+An elfship bundle (a directory with elfship-bundle.json) is its launcher and its program, the program with
+every library of the bundle's lib/ shipped along, glibc and its loader included.
+
 `elfship check DIR|WHEEL --target T` answers for every program and module of the payload; a library that
 one of them reaches through $ORIGIN (a wheel's `<pkg>.libs/`, an application's `lib/`) is checked as
 shipped along with it, not on its own. A wheel is unpacked into a temporary directory first, within limits.
@@ -8,18 +11,21 @@ shipped along with it, not on its own. A wheel is unpacked into a temporary dire
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-from elfship.check.shipped import shipped_libraries
+from elfship.check.shipped import Shipped, shipped_libraries
 from elfship.elf import ElfInfo, read_elf
 from elfship.errors import ElfError, UsageError
 
 MAX_FILES = 50_000  # files looked at in one payload
+MAX_MANIFEST = 16 << 20  # bytes of a bundle's elfship-bundle.json read
 MAX_UNPACKED = 4 << 30  # bytes a wheel may unpack to (a zip bomb stops here, before anything is written)
 
 
@@ -27,6 +33,7 @@ MAX_UNPACKED = 4 << 30  # bytes a wheel may unpack to (a zip bomb stops here, be
 class Member:
     display: str  # what the user sees: DIR/sub/file, or WHEEL:member
     info: ElfInfo
+    shipped: Mapping[str, Shipped] | None = None  # declared by the payload (a bundle); None = find them
 
 
 def is_payload(path: str) -> bool:
@@ -38,7 +45,8 @@ def payload_members(path: str) -> Iterator[list[Member]]:
     """The ELF files of a directory or wheel that are checked on their own (temporary files live as long
     as the context). Raises UsageError for a wheel that is not a readable zip or unpacks too large."""
     if os.path.isdir(path):
-        yield _entries(list(_elf_files(Path(path), Path(path), path)))
+        members = list(_elf_files(Path(path), Path(path), path))
+        yield _bundle_entries(Path(path), members) or _entries(members)
         return
     with tempfile.TemporaryDirectory(prefix="elfship-wheel-") as scratch:
         _unpack(path, Path(scratch))
@@ -86,6 +94,40 @@ def _starts_elf(path: str) -> bool:
             return handle.read(4) == b"\x7fELF"
     except OSError:
         return False
+
+
+def _bundle_entries(top: Path, members: list[Member]) -> list[Member] | None:
+    """An elfship bundle: its launcher, and its program with every library of lib/ shipped along (the
+    launcher starts the bundled loader with --library-path lib). None when `top` is not a bundle."""
+    from elfship.bundle.layout import MANIFEST  # imported here: only a directory check needs the bundle code
+
+    manifest = _read_manifest(top / MANIFEST)
+    if manifest is None:
+        return None
+    program = f"bin/{manifest.get('program')}"
+    by_path = {os.path.relpath(m.info.path, top): m for m in members}
+    if program not in by_path:
+        return None
+    libraries = {
+        os.path.basename(relative): Shipped(
+            os.path.basename(relative), m.info.path, m.info, manifest["program"]
+        )
+        for relative, m in by_path.items()
+        if relative.startswith("lib/")
+    }
+    launchers = [m for relative, m in by_path.items() if "/" not in relative]
+    return [*launchers, replace(by_path[program], shipped=libraries)]
+
+
+def _read_manifest(path: Path) -> dict[str, Any] | None:
+    try:
+        with path.open("rb") as handle:
+            document = json.loads(handle.read(MAX_MANIFEST))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(document, dict) or document.get("elfship_bundle") != 1:
+        return None
+    return document
 
 
 def _entries(members: list[Member]) -> list[Member]:

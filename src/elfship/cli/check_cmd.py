@@ -162,7 +162,7 @@ def _check_payload(path: str, args: argparse.Namespace) -> list[CheckResult]:
         for member in members:
             assumed = frozenset(args.assume_present)
             for target in _named_targets(args.target, args.arch, member.info):
-                result = check_info(member.info, target, assume_present=assumed)
+                result = check_info(member.info, target, assume_present=assumed, shipped=member.shipped)
                 results.append(replace(result, path=member.display))
     return results
 
