@@ -45,6 +45,15 @@ def public_root() -> Iterator[Path]:
         mountpoint.rmdir()
 
 
+def _install_public_copy(source: Path) -> None:
+    """elfship and the pure-Python runtime dependency `check` uses (packageurl, for the inventory of a static
+    file), where nobody can read them: the test's own interpreter lives under root's mode-700 home."""
+    import packageurl
+
+    for package in (elfship, packageurl):
+        shutil.copytree(Path(package.__file__).parent, source / package.__name__)
+
+
 def as_nobody(*args: str, source: Path, path: str = "/usr/bin:/bin") -> subprocess.CompletedProcess[str]:
     env = {"PATH": path, "PYTHONPATH": str(source), "HOME": "/tmp"}
     command = [
@@ -80,7 +89,7 @@ def test_run_without_root(public_root: Path, public_dir: Path, method: str) -> N
         )
     # The package and the programs must be readable by nobody: copy them out of root-only directories.
     source = public_dir / "src"
-    shutil.copytree(Path(elfship.__file__).parent, source / "elfship")
+    _install_public_copy(source)
     programs = {name: public_dir / name for name in ("static-musl", "host-dynamic", "musl-dynamic")}
     for name, target in programs.items():
         shutil.copy2(MATRIX_BINARIES[name](), target)
@@ -117,7 +126,7 @@ def test_unreadable_root_is_a_one_line_error(public_dir: Path) -> None:
     if shutil.which("setpriv") is None or not SYSTEM_PYTHON.exists():
         pytest.skip("setpriv (util-linux) or /usr/bin/python3 missing")
     source = public_dir / "src"
-    shutil.copytree(Path(elfship.__file__).parent, source / "elfship")
+    _install_public_copy(source)
     for path in [public_dir, *public_dir.rglob("*")]:
         path.chmod(0o755)
     hidden = public_dir / "hidden"
