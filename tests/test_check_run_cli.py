@@ -19,6 +19,7 @@ import pytest
 
 from elfship.check.run import run_in_root
 from tests.support.fixtures import build_c
+from tests.support.peak import run_measured
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (a root of our own, --unsafe-chroot)")
 SCHEMA = json.loads(
@@ -87,10 +88,9 @@ def test_a_flood_keeps_elfship_small(root: Path, tmp_path: Path) -> None:
     flood = escape_build("flood")
     command = [sys.executable, "-m", "elfship", "check", str(flood), "--root", str(root), "--run"]
     with open(tmp_path / "out", "wb") as out, open(tmp_path / "err", "wb") as err:
-        process = subprocess.Popen([*command, "--timeout", "4"], stdout=out, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, (tmp_path / "err").read_text()
-    assert usage.ru_maxrss < 200 * 1024, usage.ru_maxrss  # KiB
+        measured = run_measured([*command, "--timeout", "4"], stdout=out, stderr=err)
+    assert measured.returncode == 0, (tmp_path / "err").read_text()
+    assert measured.max_rss_mb < 200, measured.max_rss_mb
     text = (tmp_path / "out").read_text()
     assert "still running at the timeout" in text and len(text) < 100_000
 

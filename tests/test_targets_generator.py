@@ -88,7 +88,7 @@ def test_offline_without_cache_says_what_is_unknown(tmp_path: Path) -> None:
     result = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "package map of debian:12 unknown" in result.stderr
-    assert "base_sonames of debian:12 stay unknown" in result.stderr
+    assert "base_sonames of debian:12 (x86_64) stay unknown" in result.stderr
     document = json.loads((tmp_path / "out" / "releases.json").read_text())
     assert document["package_indexes"] == {}
     debian12 = next(r for r in document["releases"] if r["name"] == "debian:12" and r["arch"] == "x86_64")

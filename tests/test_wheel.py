@@ -30,7 +30,17 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", venv], check=True)
     subprocess.run(
-        [venv / "bin" / "python", "-m", "pip", "install", "-q", "--no-deps", "--no-index", wheel],
+        [
+            venv / "bin" / "python",
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--force-reinstall",
+            "--no-deps",
+            "--no-index",
+            wheel,
+        ],
         check=True,
         capture_output=True,
     )

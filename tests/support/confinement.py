@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import stat
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.fixtures import build_c
+from tests.support.peak import run_measured
 from tests.test_resolve_support import layout, ldconfig, mini_root
 
 DEADLINE = 20.0  # seconds before a run counts as a hang (the goal is well under 1 s)
@@ -47,28 +47,26 @@ def elfship(*args: str, cwd: Path) -> Run:
     env = {**os.environ, "TMPDIR": str(cwd), "HOME": str(cwd), "LC_ALL": "C.UTF-8"}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.monotonic()
-        child = subprocess.Popen(
-            [sys.executable, "-m", "elfship", *args], cwd=cwd, env=env, stdout=out, stderr=err
-        )
-        while True:
-            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() - start > DEADLINE:
-                child.send_signal(signal.SIGKILL)
-                os.wait4(child.pid, 0)
-                raise AssertionError(f"elfship {' '.join(args)} hung for {DEADLINE} s")
-            time.sleep(0.01)
+        try:
+            measured = run_measured(
+                [sys.executable, "-m", "elfship", *args],
+                cwd=cwd,
+                env=env,
+                stdout=out,
+                stderr=err,
+                timeout=DEADLINE,
+            )
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"elfship {' '.join(args)} hung for {DEADLINE} s") from None
         seconds = time.monotonic() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         return Run(
-            child.returncode,
+            measured.returncode,
             out.read().decode("utf-8", "replace"),
             err.read().decode("utf-8", "replace"),
             seconds,
-            usage.ru_maxrss / 1024,
+            measured.max_rss_mb,
         )
 
 
