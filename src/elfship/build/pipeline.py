@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from elfship.build.buildstd import build_std_for, prepare_support
 from elfship.build.diagnose import Diagnosis, diagnose
 from elfship.build.native import NativeDependency, find_native_dependencies
 from elfship.build.nss import nss_functions
@@ -29,6 +30,7 @@ from elfship.build.verify import (
     TargetVerdict,
     VerifyFinding,
     glibc_within_pin,
+    not_fully_static,
     prewarm,
     resolve_targets,
     target_libc,
@@ -108,6 +110,8 @@ def run_build(
     output_dir = prepare_output_dir(request.output_dir or plan.target_dir / OUTPUT_SUBDIR)
     for binary in project.binaries:
         check_replaceable(output_dir / binary.name)  # fail before a long build, not after
+    if plan.build_std is not None:
+        prepare_support(plan.build_std, plan.target_dir)
     prewarm()  # verification's imports overlap cargo's run
     run = run_cargo(plan, env, cwd=request.cwd)
     if not run.ok:
@@ -131,7 +135,13 @@ def _prepare(
             early = pool.submit(_load, find_cargo(env), manifest, guess, request.options, env)
         toolchain = detect_toolchain(env)
         arch = _arch_of(targets, toolchain, request.arch)
-        choice = choose_strategy(request.strategy, [target_libc(t) for t in targets], toolchain, arch)
+        choice = choose_strategy(
+            request.strategy,
+            [target_libc(t) for t in targets],
+            toolchain,
+            arch,
+            build_std=request.options.build_std,
+        )
         triple = rust_triple(choice.strategy, arch)
         if early is not None and guess == triple:
             return toolchain, choice, early.result()
@@ -186,6 +196,15 @@ def _plan(
         zig=zig,
     )
     native_env = [pair for dep in native for pair in dep.env]
+    build_std = build_std_for(
+        options.build_std,
+        options.static_pie,
+        toolchain.cargo,
+        toolchain.rustc,
+        toolchain.sysroot,
+        toolchain.musl_gcc.get(options.arch),
+        env,
+    )
     return make_plan(
         choice,
         options,
@@ -194,6 +213,7 @@ def _plan(
         c_compiler=c_compiler,
         native_env=native_env,
         user_env=env,
+        build_std=build_std,
     )
 
 
@@ -239,6 +259,8 @@ def _own_findings(path: Path, plan: BuildPlan) -> tuple[VerifyFinding, ...]:
         above = glibc_within_pin(path, plan.glibc_pin)
         if above is not None:
             findings.append(above)
+    if plan.strategy is Strategy.MUSL:
+        findings += not_fully_static(path)
     if plan.strategy is Strategy.GLIBC_STATIC:
         functions = nss_functions(path)
         if functions:
