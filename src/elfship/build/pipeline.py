@@ -14,6 +14,7 @@ from elfship.build.buildstd import build_std_for, prepare_support
 from elfship.build.diagnose import Diagnosis, diagnose
 from elfship.build.native import NativeDependency, find_native_dependencies
 from elfship.build.nss import nss_functions
+from elfship.build.openssl import ca_directory_warning
 from elfship.build.output import check_replaceable, install, prepare_output_dir, require_strip
 from elfship.build.plan import BuildOptions, BuildPlan, c_compiler_for, make_plan
 from elfship.build.project import CargoProject, find_manifest, load_project
@@ -259,6 +260,7 @@ def _own_findings(path: Path, plan: BuildPlan) -> tuple[VerifyFinding, ...]:
         above = glibc_within_pin(path, plan.glibc_pin)
         if above is not None:
             findings.append(above)
+    findings += ca_directory_warning(path)
     if plan.strategy is Strategy.MUSL:
         findings += not_fully_static(path)
     if plan.strategy is Strategy.GLIBC_STATIC:
