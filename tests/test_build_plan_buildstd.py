@@ -91,6 +91,11 @@ def test_a_users_rustflags_keep_crt_static_and_the_link_flags_together() -> None
     assert built.env_dict["RUSTFLAGS"].endswith(" -C relocation-model=static")
 
 
+def test_a_target_dir_with_spaces_is_refused() -> None:
+    with pytest.raises(UsageError, match="contains whitespace"):
+        build_std().rustflags(Path("/home/me/my app/target/elfship/musl-build-std/musl-support"))
+
+
 def toolchain(sysroot: Path, musl_gcc: bool = True) -> Toolchain:
     return Toolchain("/usr/bin/cargo", "/usr/bin/rustc", "x86_64-unknown-linux-gnu", sysroot,
                      {"x86_64": "/usr/bin/musl-gcc"} if musl_gcc else {}, None, "gcc", None)  # fmt: skip

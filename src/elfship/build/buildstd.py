@@ -89,6 +89,11 @@ class BuildStd:
 
     def rustflags(self, support_dir: Path) -> str:
         """Everything but +crt-static (the plan says that one itself, for every static strategy)."""
+        if any(c.isspace() for c in str(support_dir)):  # cargo splits target RUSTFLAGS on whitespace
+            raise UsageError(
+                f"--build-std cannot pass the path {str(support_dir)!r} to rustc: it contains whitespace",
+                fix="set CARGO_TARGET_DIR to a directory without spaces",
+            )
         flags = ["-C link-self-contained=no", f"-L native={support_dir}"]
         if self.static_pie:
             flags.append(f"-C link-arg=-specs={support_dir / PIE_SPECS}")
@@ -157,11 +162,13 @@ def _no_source(rustc: str, sysroot: Path) -> StdSource:
 def _std_source(cargo: str, rustc: str, sysroot: Path | None, env: Mapping[str, str]) -> StdSource | None:
     if not (os.access(cargo, os.X_OK) and os.access(rustc, os.X_OK)):
         return None
-    version, reported = _rustc_release_and_sysroot(rustc, env)
+    if sysroot is not None and not _library(sysroot).is_dir():
+        return None  # the usual case for rustup without rust-src: no need to start rustc to know
+    version, reported = _rustc_release_and_sysroot(rustc, env, ask_sysroot=sysroot is None)
     root = sysroot or reported
     if version is None or root is None:
         return None
-    library = root / "lib" / "rustlib" / "src" / "rust" / "library"
+    library = _library(root)
     if not (library / "std" / "Cargo.toml").is_file():
         return None
     # Debian links the sources to /usr/src/rustc-<version>: a mismatch there means a broken install.
@@ -171,16 +178,26 @@ def _std_source(cargo: str, rustc: str, sysroot: Path | None, env: Mapping[str, 
     return StdSource(cargo=cargo, rustc=rustc, version=version, library=library)
 
 
-def _rustc_release_and_sysroot(rustc: str, env: Mapping[str, str]) -> tuple[str | None, Path | None]:
+def _library(sysroot: Path) -> Path:
+    return sysroot / "lib" / "rustlib" / "src" / "rust" / "library"
+
+
+def _rustc_release_and_sysroot(
+    rustc: str, env: Mapping[str, str], *, ask_sysroot: bool
+) -> tuple[str | None, Path | None]:
     try:
         verbose = subprocess.run([rustc, "-vV"], capture_output=True, text=True, env=dict(env), timeout=60)
-        root = subprocess.run(
-            [rustc, "--print", "sysroot"], capture_output=True, text=True, env=dict(env), timeout=60
+        root = (
+            subprocess.run(
+                [rustc, "--print", "sysroot"], capture_output=True, text=True, env=dict(env), timeout=60
+            )
+            if ask_sysroot
+            else None
         )
     except (OSError, subprocess.TimeoutExpired):
         return None, None
     release = re.search(r"^release: (\S+)", verbose.stdout, re.MULTILINE)
-    sysroot = Path(root.stdout.strip()) if root.returncode == 0 and root.stdout.strip() else None
+    sysroot = Path(root.stdout.strip()) if root and root.returncode == 0 and root.stdout.strip() else None
     return (release.group(1) if release else None), sysroot
 
 
