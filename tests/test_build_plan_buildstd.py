@@ -187,3 +187,14 @@ def test_static_pie_specs_from_debians_musl_gcc() -> None:
 def test_unknown_specs_are_refused() -> None:
     with pytest.raises(UsageError, match="not the one elfship knows"):
         static_pie_specs("*startfile:\ncrt1.o\n")
+
+
+def test_cli_static_pie_without_build_std_is_exit_2() -> None:
+    from tests.test_build_e2e import CARGO_FIXTURES, elfship
+
+    done = elfship("build", "--strategy", "musl", "--static-pie", cwd=CARGO_FIXTURES / "hello")
+    assert done.returncode == 2
+    assert done.stderr == (
+        "elfship: error: --static-pie goes with --build-std "
+        "(fix: add --build-std (rustup's musl std already links static-pie))\n"
+    )

@@ -102,6 +102,14 @@ class BuildStd:
         return " ".join(flags)
 
 
+def check_link_mode(build_std: bool, static_pie: bool) -> None:
+    if static_pie and not build_std:
+        raise UsageError(
+            "--static-pie goes with --build-std",
+            fix="add --build-std (rustup's musl std already links static-pie)",
+        )
+
+
 def build_std_for(
     build_std: bool,
     static_pie: bool,
@@ -112,12 +120,8 @@ def build_std_for(
     env: Mapping[str, str],
 ) -> BuildStd | None:
     """Everything --build-std needs, found before cargo starts (a missing piece is one line, not a long build)."""
+    check_link_mode(build_std, static_pie)
     if not build_std:
-        if static_pie:
-            raise UsageError(
-                "--static-pie goes with --build-std",
-                fix="add --build-std (rustup's musl std already links static-pie)",
-            )
         return None
     if musl_gcc is None:
         raise ToolMissingError(

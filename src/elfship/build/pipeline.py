@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from elfship.build.buildstd import build_std_for, prepare_support
+from elfship.build.buildstd import build_std_for, check_link_mode, prepare_support
 from elfship.build.diagnose import Diagnosis, diagnose
 from elfship.build.native import NativeDependency, find_native_dependencies
 from elfship.build.nss import nss_functions
@@ -95,6 +95,7 @@ def run_build(
     env = dict(os.environ if env is None else env)
     say: Logger = log or (lambda message: None)
     targets = resolve_targets(request.for_targets)  # bad input first: before any tool runs
+    check_link_mode(request.options.build_std, request.options.static_pie)
     target_libcs = tuple(target_libc(t) for t in targets)
     manifest = find_manifest(request.cwd, request.options.manifest_path)
     toolchain, choice, project = _prepare(request, targets, manifest, env)
