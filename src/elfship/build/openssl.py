@@ -44,7 +44,7 @@ def ca_directory_warning(path: str | os.PathLike[str]) -> tuple[VerifyFinding, .
             "static-openssl-ca",
             "warning",
             f"links OpenSSL statically: it looks for CA certificates in {directory}/cert.pem and "
-            f"{directory}/certs, this build machine's OPENSSLDIR; where the server keeps them elsewhere "
+            f"{directory}/certs (its OPENSSLDIR, fixed when it was compiled); where a server keeps them elsewhere "
             "(Debian/Ubuntu /etc/ssl/certs/ca-certificates.crt, RHEL /etc/pki/tls/certs/ca-bundle.crt, "
             "Alpine /etc/ssl/cert.pem) TLS certificate verification fails",
             "call openssl-probe's init_openssl_env_vars() at start-up, or set SSL_CERT_FILE on the server, "
