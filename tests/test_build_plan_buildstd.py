@@ -198,3 +198,14 @@ def test_cli_static_pie_without_build_std_is_exit_2() -> None:
         "elfship: error: --static-pie goes with --build-std "
         "(fix: add --build-std (rustup's musl std already links static-pie))\n"
     )
+
+
+def test_a_musl_output_with_a_loader_or_a_library_is_an_error() -> None:
+    from elfship.build.verify import not_fully_static
+    from tests.support.fixtures import build_c
+
+    dynamic = build_c("hello.c")
+    (finding,) = not_fully_static(dynamic)
+    assert finding.severity == "error" and finding.kind == "not-static"
+    assert "INTERP /lib64/ld-linux-x86-64.so.2" in finding.message and "NEEDED libc.so.6" in finding.message
+    assert not_fully_static(build_c("hello.c", ldflags=["-static"], out_name="hello_static")) == ()
