@@ -5,7 +5,9 @@
                                   [--cache ~/.cache/elfship-build] [--out src/elfship/targets/data] [--offline]
 
 Inputs: the shared distros measurements and EOL.rst (read-only), the Alpine table in targets_alpine.py,
-Debian minbase roots made with `debootstrap --variant=minbase SUITE DIR` (base sonames), and each Debian
+auditwheel's manylinux/musllinux policy files (the installed auditwheel, or --auditwheel-policy DIR),
+Debian minbase roots made with `debootstrap --variant=minbase SUITE DIR` (base sonames and every version
+node of every base library), and each Debian
 suite's Contents-amd64.gz (soname -> package; downloaded once into --cache). The output is deterministic:
 the same inputs give the same bytes. Commit only the output.
 """
@@ -26,15 +28,18 @@ from targets_debian import (
     contents_url,
     dpkg_version,
     fetch_contents,
+    library_nodes,
     parse_contents,
     sha256_of,
     write_gzip_json,
 )
 from targets_releases import release_records
+from targets_wheels import PolicyUnavailable, policy_directory, replace_image_records, wheel_records
 
 REPO = Path(__file__).resolve().parent.parent
 DATA_FORMAT = 1
 ARCHES = ("x86_64", "aarch64")
+DEBIAN_ARCHES = {"x86_64": "amd64", "aarch64": "arm64"}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -46,6 +51,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "elfship-build")
     parser.add_argument("--out", type=Path, default=REPO / "src" / "elfship" / "targets" / "data")
     parser.add_argument("--offline", action="store_true", help="use cached downloads only")
+    parser.add_argument(
+        "--auditwheel-policy",
+        type=Path,
+        help="auditwheel's policy directory (default: the installed auditwheel)",
+    )
     return parser.parse_args(argv)
 
 
@@ -59,21 +69,40 @@ def main(argv: list[str] | None = None) -> int:
         log(f"{args.distros} holds no EOL.rst: give the distros data directory with --distros")
         return 2
     records = [r for arch in ARCHES for r in release_records(args.distros, arch) + alpine_records(arch)]
+    records = _with_wheel_policies(records, args.auditwheel_policy)
     args.out.mkdir(parents=True, exist_ok=True)
     indexes: dict[str, Any] = {}
+    node_files: set[str] = set()
     for name, suite in SUITES.items():
+        for arch in ARCHES:
+            record = _find(records, name, arch)
+            root = args.roots / (suite if arch == "x86_64" else f"{suite}-{DEBIAN_ARCHES[arch]}")
+            command = _debootstrap_command(suite, arch, root)
+            _add_base_sonames(record, root, command)
+            node_file = _write_library_nodes(record, root, command, args.out)
+            if node_file is not None:
+                node_files.add(node_file)
         record = _find(records, name, "x86_64")
-        _add_base_sonames(record, args.roots / suite, suite)
         index = _write_package_index(name, suite, args)
         if index is not None:
             indexes[name] = index
             record["package_index"] = name
             record["sources"].append(f"package_for: {', '.join(index['sources'])}")
     _check_aliases(records)
-    _remove_stale_indexes(args.out, {info["file"] for info in indexes.values()})
+    _remove_stale_indexes(args.out, {info["file"] for info in indexes.values()} | node_files)
     _write_releases(args.out / "releases.json", records, indexes)
     log(f"{len(records)} release records, {len(indexes)} package indexes written to {args.out}")
     return 0
+
+
+def _with_wheel_policies(records: list[dict[str, Any]], given: Path | None) -> list[dict[str, Any]]:
+    try:
+        directory, label = policy_directory(given)
+    except PolicyUnavailable as exc:
+        log(f"wheel policies (manylinux_*, musllinux_*) left out: {exc}")
+        return records
+    wheels = [r for arch in ARCHES for r in wheel_records(directory, label, arch)]
+    return replace_image_records(records, wheels)
 
 
 def _find(records: list[dict[str, Any]], name: str, arch: str) -> dict[str, Any]:
@@ -83,18 +112,39 @@ def _find(records: list[dict[str, Any]], name: str, arch: str) -> dict[str, Any]
     raise SystemExit(f"gen_targets: no measured data for {name} ({arch}) in the distros directory")
 
 
-def _add_base_sonames(record: dict[str, Any], root: Path, suite: str) -> None:
+def _debootstrap_command(suite: str, arch: str, root: Path) -> str:
+    """How the root of `suite` for `arch` is made. Other architectures are unpacked only (--foreign: the
+    packages' files are in place, nothing of them is run), which is all a library listing needs."""
+    if arch == "x86_64":
+        return f"debootstrap --variant=minbase {suite} {root}"
+    return f"debootstrap --foreign --arch={DEBIAN_ARCHES[arch]} --variant=minbase {suite} {root}"
+
+
+def _add_base_sonames(record: dict[str, Any], root: Path, command: str) -> None:
     if not (root / "etc" / "os-release").exists():
         log(
-            f"{root}: no minbase root; base_sonames of {record['name']} stay unknown "
-            f"(make it with `debootstrap --variant=minbase {suite} {root}`)"
+            f"{root}: no minbase root; base_sonames of {record['name']} ({record['arch']}) stay unknown "
+            f"(make it with `{command}`)"
         )
         return
     record["base_sonames"] = base_sonames(root)
     libc6 = dpkg_version(root, "libc6") or "unknown"
-    record["sources"].append(
-        f"base_sonames: library directories of `debootstrap --variant=minbase {suite}` (libc6 {libc6})"
-    )
+    short = command.rsplit(" ", 1)[0]  # without the root path, which differs between machines
+    record["sources"].append(f"base_sonames: library directories of `{short}` (libc6 {libc6})")
+
+
+def _write_library_nodes(record: dict[str, Any], root: Path, command: str, out: Path) -> str | None:
+    """Every version node of every base library of the release, one gzipped JSON object per release."""
+    if not (root / "etc" / "os-release").exists():
+        return None  # _add_base_sonames already said why
+    nodes = library_nodes(root)
+    suffix = "" if record["arch"] == "x86_64" else f"-{record['arch']}"
+    file_name = f"nodes-{record['name'].replace(':', '-')}{suffix}.json.gz"
+    write_gzip_json(out / file_name, json.dumps(nodes, separators=(",", ":"), sort_keys=True))
+    record["node_file"] = file_name
+    short = command.rsplit(" ", 1)[0]
+    record["sources"].append(f"library_nodes: .gnu.version_d of every library of `{short}`")
+    return file_name
 
 
 def _write_package_index(name: str, suite: str, args: argparse.Namespace) -> dict[str, Any] | None:
@@ -129,7 +179,7 @@ def _check_aliases(records: list[dict[str, Any]]) -> None:
 
 
 def _remove_stale_indexes(out: Path, keep: set[str]) -> None:
-    for path in out.glob("packages-*.json.gz"):
+    for path in [*out.glob("packages-*.json.gz"), *out.glob("nodes-*.json.gz")]:
         if path.name not in keep:
             path.unlink()
 

@@ -12,7 +12,10 @@ APT_PACKAGES=(
   musl musl-tools              # a musl loader for musl-dynamic fixtures and bundles; musl-gcc
   rustc-web cargo-web rust-web-src libunwind-22-dev  # build --build-std: musl std from source (bookworm-security)
   libtree pax-utils            # reference resolvers compared against in tests and benchmarks
+  bubblewrap                   # check --run: the sandbox (bwrap) the program is started in
   patchelf file hyperfine
+  busybox                      # bundle tests: the sh self-extracting stub under busybox's sh, ls, tar, gzip
+  zlib1g-dev libsqlite3-dev golang-go  # sbom fixtures: programs linked against libz.a, libsqlite3.a; Go
 )
 
 missing=()
@@ -31,4 +34,10 @@ if ((${#missing[@]})); then
 fi
 
 python3 -m pip install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v "Running pip as the 'root' user" || true
+# sbom/audit fixtures and `elfship build` record their crate list (.dep-v0) through cargo-auditable.
+if command -v cargo >/dev/null && ! cargo auditable --version >/dev/null 2>&1; then
+  echo "setup: cargo install cargo-auditable" >&2
+  cargo install --quiet --locked cargo-auditable
+fi
+
 echo "setup: done ($(python3 -m elfship --version))" >&2

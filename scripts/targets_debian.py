@@ -11,7 +11,8 @@ import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
-from elfship.resolve.rootfs import FileView
+from elfship.errors import ElfError
+from elfship.resolve.rootfs import FileView, read_elf_located
 from elfship.targets.root import scan_libraries
 
 MIRROR = "http://deb.debian.org/debian"
@@ -116,11 +117,36 @@ def base_sonames(root: Path) -> list[str]:
     return sorted(scan_libraries(FileView(root)))
 
 
+def library_nodes(root: Path) -> dict[str, list[str] | None]:
+    """soname -> the version nodes its .gnu.version_d defines, for every library base_sonames lists.
+
+    None marks a library with no .gnu.version_d at all (ld.so says "no version information available",
+    then stops at the first symbol bound to the needed version); [] one whose .gnu.version_d holds only its
+    base entry. Either way it provides no version; the difference is kept for the messages.
+    """
+    nodes: dict[str, list[str] | None] = {}
+    for soname, found in scan_libraries(FileView(root)).items():
+        try:
+            info = read_elf_located(found)
+        except (ElfError, OSError):
+            continue  # not an ELF file the reader accepts: left out, so its nodes stay unknown
+        defines = bool(info.version_definitions) or ".gnu.version_d" in info.sections
+        nodes[soname] = sorted(info.version_definitions) if defines else None
+    return dict(sorted(nodes.items()))
+
+
+def _unpacked_version(root: Path, package: str) -> str | None:
+    """A --foreign root has no dpkg status yet: the version is in the name of the .deb it unpacked."""
+    for deb in sorted((root / "var/cache/apt/archives").glob(f"{package}_*.deb")):
+        return deb.name.split("_")[1].replace("%3a", ":")
+    return None
+
+
 def dpkg_version(root: Path, package: str) -> str | None:
     """The installed version of `package` from the root's dpkg status file (for the source note)."""
     status = root / "var/lib/dpkg/status"
-    if not status.is_file():
-        return None
+    if not status.is_file() or status.stat().st_size == 0:
+        return _unpacked_version(root, package)
     current = None
     for line in status.read_text(encoding="utf-8", errors="replace").splitlines():
         if line.startswith("Package: "):

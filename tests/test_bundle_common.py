@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import struct
 import subprocess
 import sys
+import tempfile
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -107,3 +111,105 @@ def copy_bundle(bundle_path: Path, into: Path) -> Path:
     else:
         shutil.copy2(bundle_path, target)
     return target
+
+
+# ---------- hostile scenes for self-extracting bundles: a victim (nobody) and another local user ----------
+
+VICTIM = 65534  # nobody: runs the bundle
+ATTACKER = 4242  # another local user: plants things in the shared temporary directory
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A miniature multi-user machine in one directory that `nobody` can enter."""
+
+    top: Path
+    tmp: Path  # root-owned 1777, like /tmp: the victim's $TMPDIR
+    home: Path  # the victim's $HOME (its ~/.cache/elfship is the fallback base)
+    outside: Path  # 0777, outside every cache: nothing a bundle unpacks may ever land here
+    marker: Path  # written by the attacker's planted program if it ever runs
+
+    @property
+    def base(self) -> Path:
+        return self.tmp / f"elfship-{VICTIM}"
+
+    @property
+    def home_base(self) -> Path:
+        return self.home / ".cache" / "elfship"
+
+    def outside_entries(self) -> list[str]:
+        return sorted(str(p.relative_to(self.outside)) for p in self.outside.rglob("*"))
+
+
+def require_setpriv() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to play two other users (setpriv)")
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv not installed (util-linux)")
+
+
+@contextmanager
+def hostile_scene() -> Iterator[Scene]:
+    top = Path(tempfile.mkdtemp(prefix="elfship-attack-", dir="/tmp"))
+    try:
+        top.chmod(0o755)
+        scene = Scene(top, top / "tmp", top / "home", top / "outside", top / "outside" / "pwned")
+        scene.tmp.mkdir(mode=0o1777)
+        scene.tmp.chmod(0o1777)
+        scene.home.mkdir()
+        os.chown(scene.home, VICTIM, VICTIM)
+        scene.outside.mkdir()
+        scene.outside.chmod(0o777)  # the victim could write here: a write through a bundle would succeed
+        yield scene
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def run_as_victim(
+    program: Path,
+    scene: Scene,
+    *,
+    path: str = "/usr/bin:/bin",
+    shell: str | None = None,
+    env: dict[str, str] | None = None,
+    preexec_fn: Callable[[], None] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """Start program as the victim; `shell`: through this sh (the file is a sh stub) instead of its #! line."""
+    env = {"PATH": path, "TMPDIR": str(scene.tmp), "HOME": str(scene.home), "LANG": "C", **(env or {})}
+    setpriv = shutil.which("setpriv") or "setpriv"
+    argv = [setpriv, f"--reuid={VICTIM}", f"--regid={VICTIM}", "--clear-groups", *([shell] if shell else [])]
+    argv.append(str(program))
+    return subprocess.run(
+        argv, capture_output=True, text=True, env=env, timeout=timeout, check=False, preexec_fn=preexec_fn
+    )
+
+
+def payload_hash(run_file: Path) -> str:
+    """The cache directory name a .run file unpacks to (C: its config block; sh: its `hash=` line)."""
+    data = run_file.read_bytes()
+    if data.startswith(b"#!/bin/sh\n"):
+        found = re.search(rb"^hash=([0-9a-f]{32})$", data[:65536], re.MULTILINE)
+    else:
+        length = struct.unpack("<I", data[-12:-8])[0]
+        found = re.search(rb"^payload_hash=([0-9a-f]{32})$", data[-12 - length : -12], re.MULTILINE)
+    assert found, run_file
+    return found.group(1).decode()
+
+
+def plant_program(directory: Path, name: str, marker: Path, owner: int) -> None:
+    """What another user leaves where a bundle might look for its unpacked copy: a `libexec/NAME` (and
+    `bin/NAME`) that records it ran."""
+    for sub in ("libexec", "bin"):
+        (directory / sub).mkdir(parents=True, exist_ok=True)
+        script = directory / sub / name
+        script.write_text(f"#!/bin/sh\necho pwned >> {marker}\n")
+        script.chmod(0o755)
+    for path in [directory, *directory.rglob("*")]:
+        os.lchown(path, owner, owner)
+
+
+def tree_state(path: Path) -> list[tuple[str, int, int]]:
+    """(name, owner, mode) of everything under path, symlinks not followed: to see that nothing changed."""
+    entries = [path, *sorted(path.rglob("*"))]
+    return [(str(p), p.lstat().st_uid, p.lstat().st_mode) for p in entries]

@@ -153,7 +153,12 @@ def test_corrupt_payload_fails_cleanly(who_run: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     done = _run(broken, _env(ELFSHIP_CACHE_DIR=cache, TMPDIR=cache, HOME=cache))
     assert done.returncode == 127
-    assert done.stderr.decode().startswith("elfship launcher: cannot unpack")
+    message = done.stderr.decode()
+    assert (
+        message.startswith("elfship launcher: corrupt payload")
+        and "(fix: download the bundle again" in message
+    )
+    assert "no writable cache directory" not in message
     left = [os.path.join(top, name) for top, dirs, files in os.walk(cache) for name in dirs + files]
     assert all(path.endswith((f"elfship-{os.getuid()}", ".cache", "elfship")) for path in left), (
         left

@@ -7,6 +7,7 @@ import pytest
 from elfship.check import check_path
 from elfship.elf import read_elf
 from elfship.targets import get_target
+from tests.support.binaries import MATRIX_BINARIES
 from tests.support.fixtures import build_c
 
 
@@ -80,12 +81,14 @@ def test_wrong_architecture_for_named_x86_64_target() -> None:
     assert same_arch.verdict == "runs", same_arch.findings
 
 
-def test_unknown_base_system_gives_a_warning_with_rpm_capability() -> None:
+def test_unknown_base_system_makes_the_verdict_unknown_with_rpm_capability() -> None:
     path = str(build_c("uses_libpq.c", cflags=["-I/usr/include/postgresql"], ldflags=["-lpq", "-lm"]))
     result = check_path(path, get_target("rhel:9"))
+    assert result.verdict == "unknown", result.findings  # never a silent pass
     libpq = [f for f in result.findings if f.evidence.get("library") == "libpq.so.5"]
-    assert libpq and libpq[0].kind == "library-unverified" and libpq[0].severity.value == "warning"
+    assert [(f.kind, f.severity.value) for f in libpq] == [("library-unverified", "unknown")]
     assert libpq[0].evidence["install"] == "dnf install 'libpq.so.5()(64bit)'"
+    assert "--assume-present libpq.so.5" in (libpq[0].fix or "")
 
 
 def test_pinned_binary_runs_on_old_glibc_releases() -> None:
@@ -112,3 +115,12 @@ def test_isa_level_above_baseline_warns(level: str) -> None:
     result = check_path(str(path), get_target("debian:12"))
     assert ("isa-level", "warning") in kinds(result)
     assert result.verdict == "runs"
+
+
+def test_musl_reserved_names_are_musl_itself_where_the_base_system_is_measured() -> None:
+    # zig links musl programs against "libc.so"; musl's loader answers it (and libm.so, libpthread.so, ...)
+    # with itself, whatever the library directories hold.
+    path = str(MATRIX_BINARIES["musl-dynamic"]())
+    assert "libc.so" in read_elf(path).needed
+    for name in ("alpine:3.21", "alpine:3.19", "musllinux_1_2"):
+        assert check_path(path, get_target(name)).verdict == "runs", name

@@ -1,4 +1,5 @@
-"""check --run as an ordinary user: the program starts in a user + mount namespace (unshare), not chroot."""
+"""check --run as an ordinary user: the sandbox (bwrap, or the unshare fallback when bwrap is not on PATH) works
+without root, through unprivileged user namespaces."""
 
 from __future__ import annotations
 
@@ -44,10 +45,19 @@ def public_root() -> Iterator[Path]:
         mountpoint.rmdir()
 
 
-def as_nobody(*args: str, source: Path) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(source), "HOME": "/tmp"}
+def _install_public_copy(source: Path) -> None:
+    """elfship and the pure-Python runtime dependency `check` uses (packageurl, for the inventory of a static
+    file), where nobody can read them: the test's own interpreter lives under root's mode-700 home."""
+    import packageurl
+
+    for package in (elfship, packageurl):
+        shutil.copytree(Path(package.__file__).parent, source / package.__name__)
+
+
+def as_nobody(*args: str, source: Path, path: str = "/usr/bin:/bin") -> subprocess.CompletedProcess[str]:
+    env = {"PATH": path, "PYTHONPATH": str(source), "HOME": "/tmp"}
     command = [
-        "setpriv",
+        shutil.which("setpriv") or "setpriv",
         "--reuid=nobody",
         "--regid=nogroup",
         "--clear-groups",
@@ -58,29 +68,55 @@ def as_nobody(*args: str, source: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*command, *args], capture_output=True, text=True, env=env, timeout=120)
 
 
-def test_run_without_root_uses_unshare(public_root: Path, public_dir: Path) -> None:
+def tools_only(directory: Path, *tools: str) -> str:
+    """A PATH holding just these tools: how a machine without bwrap looks to elfship."""
+    directory.mkdir(exist_ok=True)
+    for tool in tools:
+        found = shutil.which(tool)
+        if found is None:
+            pytest.skip(f"{tool} not installed")
+        (directory / tool).symlink_to(found)
+    return str(directory)
+
+
+@pytest.mark.parametrize("method", ["bwrap", "unshare"])
+def test_run_without_root(public_root: Path, public_dir: Path, method: str) -> None:
     if shutil.which("setpriv") is None or not SYSTEM_PYTHON.exists():
         pytest.skip("setpriv (util-linux) or /usr/bin/python3 missing")
+    if shutil.which(method) is None:
+        pytest.skip(
+            f"{method} not installed (apt-get install {'bubblewrap' if method == 'bwrap' else 'util-linux'})"
+        )
     # The package and the programs must be readable by nobody: copy them out of root-only directories.
     source = public_dir / "src"
-    shutil.copytree(Path(elfship.__file__).parent, source / "elfship")
+    _install_public_copy(source)
     programs = {name: public_dir / name for name in ("static-musl", "host-dynamic", "musl-dynamic")}
     for name, target in programs.items():
         shutil.copy2(MATRIX_BINARIES[name](), target)
     for path in [public_dir, *public_dir.rglob("*")]:
         path.chmod(0o755)
+    path_var = tools_only(public_dir / "bin", method)
     probe = as_nobody(
-        "check", str(programs["static-musl"]), "--root", str(public_root), "--run", "--json", source=source
+        "check",
+        str(programs["static-musl"]),
+        "--root",
+        str(public_root),
+        "--run",
+        "--json",
+        source=source,
+        path=path_var,
     )
     if "user namespaces" in probe.stderr:
         pytest.skip("this kernel does not allow unprivileged user namespaces")
     results = {}
     for name, path in programs.items():
-        proc = as_nobody("check", str(path), "--root", str(public_root), "--run", "--json", source=source)
+        proc = as_nobody(
+            "check", str(path), "--root", str(public_root), "--run", "--json", source=source, path=path_var
+        )
         assert proc.returncode in (0, 1), proc.stderr
         (result,) = json.loads(proc.stdout)["results"]
         results[name] = result
-        assert result["run"]["method"] == "unshare"
+        assert result["run"]["method"] == method
         assert result["run"]["prediction_held"] is True, result
     assert results["static-musl"]["run"]["started"] is True
     assert results["musl-dynamic"]["run"]["started"] is False  # no musl loader in a Debian root
@@ -90,7 +126,7 @@ def test_unreadable_root_is_a_one_line_error(public_dir: Path) -> None:
     if shutil.which("setpriv") is None or not SYSTEM_PYTHON.exists():
         pytest.skip("setpriv (util-linux) or /usr/bin/python3 missing")
     source = public_dir / "src"
-    shutil.copytree(Path(elfship.__file__).parent, source / "elfship")
+    _install_public_copy(source)
     for path in [public_dir, *public_dir.rglob("*")]:
         path.chmod(0o755)
     hidden = public_dir / "hidden"

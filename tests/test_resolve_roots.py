@@ -145,7 +145,9 @@ def test_symlinks_never_escape_the_root(tmp_path: Path) -> None:
     assert view.locate("/etc/marker/x") == "not a directory"
 
 
-def test_a_program_outside_the_root_keeps_its_origin_libraries(tmp_path: Path) -> None:
+def test_a_program_from_outside_the_root_is_placed_inside_it(tmp_path: Path) -> None:
+    """$ORIGIN of a program checked from outside a root is its placed path in the root, never the host's:
+    libraries shipped next to it on this machine do not count; the same files placed in the root do."""
     require_host_loader()
     top = mini_root(tmp_path / "root")
     ldconfig(top)
@@ -153,6 +155,16 @@ def test_a_program_outside_the_root_keeps_its_origin_libraries(tmp_path: Path) -
     app = layout(tmp_path / "app", {"prog": prog, "lib/libdep.so.1": dep()})
     resolution = resolve(app / "prog", root=top, ld_library_path=[])
     lib = libdep(resolution)
-    assert (lib.found_via, lib.path) == ("runpath", f"{app}/lib/libdep.so.1")  # shipped with the program
+    assert lib.missing  # $ORIGIN/lib is ROOT/usr/local/bin/lib, which the root does not have
+    assert lib.steps[0].path == "/usr/local/bin/lib/libdep.so.1"
+    assert (resolution.program_path, resolution.placed_at) == ("/usr/local/bin/prog", "/usr/local/bin/prog")
+    layout(top, {"opt/app/lib/libdep.so.1": dep()})
+    resolution = resolve(app / "prog", root=top, ld_library_path=[], at="/opt/app/prog")
+    lib = libdep(resolution)
+    assert (lib.found_via, lib.path, lib.host_path) == (
+        "runpath",
+        "/opt/app/lib/libdep.so.1",
+        f"{top}/opt/app/lib/libdep.so.1",
+    )
     libc = next(lib for lib in resolution.libraries if lib.soname == "libc.so.6")
     assert libc.host_path == f"{top}/lib/x86_64-linux-gnu/libc.so.6"  # provided by the root

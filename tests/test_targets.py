@@ -46,6 +46,8 @@ def test_every_measured_release_matches_its_shared_data_file(arch: str) -> None:
     files = sorted((_distros_dir() / arch).glob("*.json"))
     assert files, f"no measurements for {arch}"
     for path in files:
+        if path.stem.startswith("manylinux"):
+            continue  # manylinux targets are auditwheel's wheel policies (tests/test_targets_wheels.py)
         measured = json.loads(path.read_text())
         target = get_target(_canonical(path.stem), arch=arch)
         assert target.arch == arch

@@ -6,6 +6,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_FAILS = 1  # the question was answered and the answer is "no" (check fails, build fails)
 EXIT_BAD_INPUT = 2  # usage error, unreadable or malformed input
+EXIT_UNKNOWN = 3  # nothing failed, but the answer rests on a fact nobody measured (check: verdict unknown)
 EXIT_INTERRUPTED = 130
 
 

@@ -67,7 +67,8 @@ class ArtifactResult:
 
     @property
     def ok(self) -> bool:
-        failed = any(v.verdict != "runs" for v in self.verdicts)
+        # `unknown` (a library the target may not ship) is shown, not a failure: the user named the target.
+        failed = any(v.verdict == "fails" for v in self.verdicts)
         return not failed and not any(f.severity == "error" for f in self.findings)
 
 
@@ -115,11 +116,23 @@ def run_build(
     if plan.build_std is not None:
         prepare_support(plan.build_std, plan.target_dir)
     prewarm()  # verification's imports overlap cargo's run
+    env = _recording(plan, env, say)
     run = run_cargo(plan, env, cwd=request.cwd)
     if not run.ok:
         return _result(plan, native, targets, run, diagnose(run.output), ())
     artifacts = tuple(_finish(path, plan, targets, output_dir, strip_tool) for path in run.executables)
     return _result(plan, native, targets, run, (), artifacts)
+
+
+def _recording(plan: BuildPlan, env: dict[str, str], say: Logger) -> dict[str, str]:
+    """With cargo-auditable installed, the binary carries its crate list (.dep-v0) for `elfship sbom/audit`
+    and every scanner that reads it (cargo audit, trivy, grype, syft, osv-scanner)."""
+    from elfship.sbom.record import OPT_OUT, auditable_env
+
+    extra = auditable_env(plan.argv, env)
+    if extra:
+        say(f"recording the crate list with cargo-auditable (.dep-v0; {OPT_OUT}=1 to skip)")
+    return {**env, **extra}
 
 
 def _prepare(
@@ -255,8 +268,27 @@ def _finish(
     return ArtifactResult(cargo_path.name, cargo_path, destination, size, stripped, verdicts, findings)
 
 
+def _embedded(path: Path, plan: BuildPlan) -> list[VerifyFinding]:
+    """What the binary carries, said after every static build (and any build that embeds a C library)."""
+    from elfship.report.sbom_text import summary_line
+    from elfship.sbom import inventory
+
+    inv = inventory(path, libraries=False)
+    if plan.strategy is Strategy.GLIBC_PINNED and not inv.embedded_c_libraries:
+        return []
+    yours = ": their CVEs are yours now" if inv.embedded_c_libraries else ""
+    return [
+        VerifyFinding(
+            "embedded",
+            "info",
+            summary_line(inv) + yours,
+            f"`elfship audit {path.name} --db ADVISORY-DB`; `--sbom` writes it as CycloneDX",
+        )
+    ]
+
+
 def _own_findings(path: Path, plan: BuildPlan) -> tuple[VerifyFinding, ...]:
-    findings: list[VerifyFinding] = []
+    findings: list[VerifyFinding] = _embedded(path, plan)
     if plan.strategy is Strategy.GLIBC_PINNED and plan.glibc_pin:
         above = glibc_within_pin(path, plan.glibc_pin)
         if above is not None:

@@ -93,7 +93,7 @@ def render_text(result: BuildResult) -> list[str]:
         lines.append("cargo built no executable (nothing to check or copy)")
     for artifact in result.artifacts:
         lines += _render_artifact(artifact, result)
-    failing = sorted({v.target for a in result.artifacts for v in a.verdicts if v.verdict != "runs"})
+    failing = sorted({v.target for a in result.artifacts for v in a.verdicts if v.verdict == "fails"})
     if failing:
         lines.append(f"build failed: the binary would not run on {', '.join(failing)} (nothing delivered)")
     elif not result.ok:

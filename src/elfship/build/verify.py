@@ -30,7 +30,7 @@ class VerifyFinding:
 @dataclass(frozen=True)
 class TargetVerdict:
     target: str
-    verdict: str  # "runs" | "fails"
+    verdict: str  # "runs" | "fails" | "unknown" (a needed library the target may not ship)
     findings: tuple[VerifyFinding, ...]
 
 

@@ -8,12 +8,13 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from elfship.bundle.archive import tar_gz_bytes, walk_tree, write_payload, write_tar_gz
+from elfship.bundle.archive import refuse_unsafe, tar_gz_bytes, walk_tree, write_payload, write_tar_gz
 from elfship.bundle.collect import plan_bundle
-from elfship.bundle.launcher import compiled_launcher, config_block, sh_self_extracting_stub
+from elfship.bundle.launcher import compiled_launcher, config_block
 from elfship.bundle.layout import stage_tree
 from elfship.bundle.model import BundleEntry, BundlePlan, BundleResult, Format
 from elfship.bundle.output import OutputSlot
+from elfship.bundle.sh_stub import sh_self_extracting_stub
 from elfship.errors import UsageError
 
 _TAR_SUFFIXES = (".tar.gz", ".tgz")
@@ -107,6 +108,7 @@ def _build(plan: BundlePlan, fmt: Format, slot: OutputSlot, binary: bytes | None
     target = slot.temporary_file()
     if fmt is Format.TAR:
         entries = stage_tree(plan, tree, binary, with_launcher=True)
+        refuse_unsafe(walk_tree(tree), _system_loader(plan))
         with open(target, "wb") as handle:
             write_tar_gz(tree, walk_tree(tree), handle, _tar_top(slot.out, plan.name))
         target.chmod(0o644)
@@ -124,17 +126,26 @@ def _build(plan: BundlePlan, fmt: Format, slot: OutputSlot, binary: bytes | None
 def _write_self_extracting(plan: BundlePlan, tree: Path, target: Path, binary: bytes | None) -> None:
     assert plan.loader is not None
     items = walk_tree(tree)
+    refuse_unsafe(items, _system_loader(plan))
     with open(target, "wb") as handle:
         if binary is None:
-            archive = tar_gz_bytes(tree, items)
+            # The stub makes the symlinks itself: its tar payload holds only directories and regular files.
+            links = [(item.path, item.target or "") for item in items if item.kind == "link"]
+            archive = tar_gz_bytes(tree, [item for item in items if item.kind != "link"])
             digest = _short_hash(archive)
-            handle.write(sh_self_extracting_stub(plan.name, plan.loader, digest))
+            handle.write(sh_self_extracting_stub(plan.name, plan.loader, digest, links))
             handle.write(archive)
         else:
             handle.write(binary)
             size, digest = write_payload(tree, items, handle)
             handle.write(config_block(plan.name, plan.loader, payload_size=size, payload_hash=digest))
     target.chmod(0o755)
+
+
+def _system_loader(plan: BundlePlan) -> str:
+    """The target's own loader when glibc is left out: the one absolute symlink a bundle may hold."""
+    path = plan.loader.path if plan.loader else ""
+    return path if os.path.isabs(path) else ""
 
 
 def _short_hash(data: bytes) -> str:

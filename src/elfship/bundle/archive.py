@@ -19,7 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from elfship.errors import ElfshipError
+
 _ENTRY_HEADER = struct.Struct("<BBHIQQI")  # type, 0, path length, mode, size, stored length, crc32
+_SLICE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,35 @@ def walk_tree(root: Path, skip: Iterable[str] = ()) -> list[TreeItem]:
                 items.append(TreeItem(path, "file", mode))
         dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(top, d))]
     return sorted(items, key=lambda item: item.path.split("/"))
+
+
+def plain_relative(path: str) -> bool:
+    """A relative path of plain components: no leading '/', no empty, '.' or '..' component (unpack.c's rule)."""
+    return bool(path) and not path.startswith("/") and all(p not in ("", ".", "..") for p in path.split("/"))
+
+
+def link_stays_inside(link: str, target: str, system_loader: str = "") -> bool:
+    """A symlink target the extractors accept (unpack.c safe_link_target, sh_stub.py `inside`): its '..'
+    all leading and no more than the link's parents, then plain components; or the target's own loader."""
+    if target.startswith("/"):
+        return bool(system_loader) and target == system_loader
+    parts = target.split("/")
+    ups = next((i for i, part in enumerate(parts) if part != ".."), len(parts))
+    rest = "/".join(parts[ups:])
+    return bool(target) and ups <= link.count("/") and (not rest or plain_relative(rest))
+
+
+def refuse_unsafe(items: list[TreeItem], system_loader: str = "") -> None:
+    """What the extractors would refuse as a corrupt payload is never written into one: say so at bundle time."""
+    for item in items:
+        listed = " -> " in item.path or " link to " in item.path or "\n" in item.path  # tar -tv markers
+        if not plain_relative(item.path) or listed:
+            raise ElfshipError(f"cannot bundle a file named {item.path!r}", fix="rename it")
+        if item.kind == "link" and not link_stays_inside(item.path, item.target or "", system_loader):
+            raise ElfshipError(
+                f"cannot bundle the symlink {item.path} -> {item.target}: it points outside the bundle",
+                fix="--add the file it points to instead",
+            )
 
 
 def source_date_epoch() -> int:
@@ -142,7 +174,9 @@ def _payload_entry(root: Path, item: TreeItem) -> bytes:
         )
     data = (root / item.path).read_bytes()
     packer = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw DEFLATE: what launcher.c inflates
-    packed = packer.compress(data) + packer.flush()
+    # In slices: Ctrl-C or SIGTERM is handled between two, not after a whole 100 MB library.
+    pieces = [packer.compress(data[at : at + _SLICE]) for at in range(0, len(data), _SLICE)]
+    packed = b"".join(pieces) + packer.flush()
     kind, stored = ("f", packed) if len(packed) < len(data) else ("r", data)
     header = _ENTRY_HEADER.pack(ord(kind), 0, len(path), item.mode, len(data), len(stored), zlib.crc32(data))
     return header + path + stored

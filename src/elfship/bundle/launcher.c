@@ -24,13 +24,16 @@
  *
  * Payload entries (little endian): u8 type ('d' dir, 'f' deflated file, 'r' raw file, 'l' symlink), u8 0,
  * u16 path length, u32 mode, u64 size, u64 stored length, u32 crc32 of the content, path, stored bytes.
+ * Parents come before children; paths are relative with plain components; a symlink's target (its stored
+ * bytes) stays inside the bundle. unpack.c refuses anything else as a corrupt payload (see its comment).
  *
  * Environment given to the program (since /proc/self/exe is now the loader):
  *   ELFSHIP_EXE        absolute path of the program's own ELF file (OUT/bin/NAME)
  *   ELFSHIP_LAUNCHER   absolute path of the file the user started (this launcher)
  *   ELFSHIP_ARGV0      argv[0] as typed (for loaders too old for --argv0)
  * Self-extracting cache: $ELFSHIP_CACHE_DIR, else $TMPDIR (or /tmp)/elfship-UID, else $XDG_CACHE_HOME/elfship,
- * else $HOME/.cache/elfship; a candidate on a noexec mount or not safely ours is skipped.
+ * else $HOME/.cache/elfship; a candidate on a noexec mount or not safely ours (a symlink, someone else's,
+ * writable by group or others) is skipped.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -272,11 +275,11 @@ int main(int argc, char **argv) {
         die("cannot start the bundled loader", strerror(errno));
     }
     struct unpacked u;
-    ensure_unpacked(fd, config_start, &c, &u, 0);
+    ensure_unpacked(fd, config_start, &c, self, &u, 0);
     launch(&c, u.dir, self, argc, argv);
     if (errno != ENOENT) die("cannot start the bundled loader", strerror(errno));
     /* The cache copy lost files (a /tmp cleaner): unpack it again, once. */
-    ensure_unpacked(fd, config_start, &c, &u, 1);
+    ensure_unpacked(fd, config_start, &c, self, &u, 1);
     close(fd);
     launch(&c, u.dir, self, argc, argv);
     die("cannot start the bundled loader", strerror(errno));

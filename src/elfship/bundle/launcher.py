@@ -131,17 +131,17 @@ def config_block(name: str, setup: LoaderSetup, *, payload_size: int = 0, payloa
     return text + struct.pack("<I", len(text)) + MAGIC
 
 
-def _sh_quote(text: str) -> str:
+def sh_quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
 def _sh_word(template: str) -> str:
     """A shell word for a config value: @DIR@ becomes "$dir", the rest is quoted literally."""
     parts = template.split(PLACEHOLDER)
-    return '"$dir"'.join(_sh_quote(part) if part else "" for part in parts) or "''"
+    return '"$dir"'.join(sh_quote(part) if part else "" for part in parts) or "''"
 
 
-_FIND_SELF = """\
+FIND_SELF = """\
 self=$0
 case $self in
 */*) ;;
@@ -159,8 +159,8 @@ self=$dir/${self##*/}
 """
 
 
-def _sh_exec(name: str, setup: LoaderSetup) -> str:
-    q_name = _sh_quote(name)
+def sh_exec(name: str, setup: LoaderSetup) -> str:
+    q_name = sh_quote(name)
     env = "".join(f"export {_sh_word(assignment)}\n" for assignment in setup.env)
     args = " ".join(_sh_word(arg) for arg in setup.args)
     argv0 = ' --argv0 "$0"' if setup.argv0 else ""
@@ -180,71 +180,8 @@ def sh_launcher(name: str, setup: LoaderSetup) -> bytes:
         "#!/bin/sh\n"
         "# elfship bundle launcher, POSIX sh fallback (no C compiler was found when the bundle was made).\n"
         f"# Runs bin/{name} through the bundled loader; see elfship's docs/bundle.md.\n"
-        + _FIND_SELF
+        + FIND_SELF
         + _FOLLOW_LINKS
-        + _sh_exec(name, setup)
+        + sh_exec(name, setup)
     )
     return script.encode("utf-8", "surrogateescape")
-
-
-_ABSOLUTE_SELF = """\
-case $self in /*) ;; *) self=$(pwd -P)/$self ;; esac
-"""
-
-_UNPACK = """\
-try_base() {
-    base=$1
-    mkdir -p -- "$base" 2>/dev/null && chmod 700 -- "$base" 2>/dev/null || return 1
-    [ -O "$base" ] && [ -w "$base" ] || return 1
-    probe=$base/.probe.$$
-    printf '#!/bin/sh\\n' >"$probe" && chmod 700 -- "$probe" && "$probe" 2>/dev/null
-    status=$?
-    rm -f -- "$probe"
-    [ "$status" = 0 ] || return 1
-    dir=$base/$hash
-    [ -d "$dir" ] && return 0
-    tmp=$base/.$hash.$$.tmp
-    rm -rf -- "$tmp"
-    mkdir -- "$tmp" || return 1
-    if tail -c +"$skip" -- "$self" | gzip -dc | tar -xf - -C "$tmp"; then
-        [ -d "$dir" ] || mv -- "$tmp" "$dir" 2>/dev/null
-        rm -rf -- "$tmp" "$dir/.$hash.$$.tmp"
-        [ -d "$dir" ] && return 0
-    fi
-    rm -rf -- "$tmp"
-    return 1
-}
-dir=
-for base in ${ELFSHIP_CACHE_DIR:+"$ELFSHIP_CACHE_DIR"} "${TMPDIR:-/tmp}/elfship-$(id -u)" \\
-    ${XDG_CACHE_HOME:+"$XDG_CACHE_HOME/elfship"} ${HOME:+"$HOME/.cache/elfship"}; do
-    try_base "$base" && break
-    dir=
-done
-if [ -z "$dir" ]; then
-    echo "elfship: cannot unpack: no writable cache directory that allows exec" \\
-        "(fix: set ELFSHIP_CACHE_DIR to such a directory)" >&2
-    exit 127
-fi
-"""
-
-
-def sh_self_extracting_stub(name: str, setup: LoaderSetup, payload_hash: str) -> bytes:
-    """sh stub for a self-extracting file whose tar.gz payload starts right after the stub."""
-
-    def render(skip: int) -> bytes:
-        script = (
-            "#!/bin/sh\n"
-            "# elfship self-extracting bundle, POSIX sh fallback (no C compiler was found when it was made):\n"
-            "# unpacks once with tail, gzip and tar into a cache directory, then runs the program.\n"
-            f"hash={payload_hash}\n"
-            f"skip={skip:012d}\n"
-            + _FIND_SELF
-            + _ABSOLUTE_SELF
-            + _UNPACK
-            + _sh_exec(name, setup)
-            + "exit 127\n"
-        )
-        return script.encode("utf-8", "surrogateescape")
-
-    stub = render(0)
-    return render(len(stub) + 1)  # tail -c +N counts from 1; the number's width is fixed

@@ -1,17 +1,79 @@
 /*
  * Self-extracting mode of the elfship launcher: find a cache base, unpack the payload there once, atomically.
  * Not compiled alone: launcher.c includes it after its helpers (die, join, le32, struct config).
+ *
+ * The payload is input, not code: a tampered or damaged one must never write outside the private temporary
+ * directory it is unpacked into. So every entry path is relative with plain components, nothing is ever
+ * created through a symlink (each parent is opened with O_NOFOLLOW), a symlink entry must point inside the
+ * bundle, and every file's CRC is checked before it is written. Any of these failing is UNPACK_CORRUPT, told
+ * to the user as such; a full or read-only filesystem is UNPACK_IO and the next cache base is tried.
  */
+enum { UNPACK_OK = 0, UNPACK_IO = -1, UNPACK_CORRUPT = -2 };
+
+/* DEFLATE cannot expand more than 1032:1; a header claiming more is damage, not a reason to malloc. */
+#define MAX_DEFLATE_RATIO 1032
+
+/* A relative path of plain components: not empty, no leading '/', no "", "." or ".." component, no NUL. */
 static int safe_relative(const char *path, size_t len) {
-    if (len == 0 || path[0] == '/') return 0;
-    for (size_t start = 0; start < len;) {
+    if (len == 0 || path[0] == '/' || memchr(path, '\0', len)) return 0;
+    for (size_t start = 0; start <= len;) {
         size_t end = start;
         while (end < len && path[end] != '/') end++;
         size_t part = end - start;
-        if (part == 0 || (part == 2 && path[start] == '.' && path[start + 1] == '.')) return 0;
+        if (part == 0 || (part == 1 && path[start] == '.') ||
+            (part == 2 && path[start] == '.' && path[start + 1] == '.'))
+            return 0;
         start = end + 1;
     }
-    return memchr(path, '\0', len) == NULL;
+    return 1;
+}
+
+/*
+ * A symlink may point only inside the bundle: relative, its ".." components all leading and no more of them
+ * than the link has parent directories, then plain components. Checked lexically, which is exact here because
+ * no entry is ever created under a symlink (so a link's parents are real directories). The one absolute
+ * target allowed is the target system's own loader named in the config (a bundle made without glibc).
+ */
+static int safe_link_target(const char *link, const char *target, const char *loader) {
+    if (target[0] == '/') return loader && loader[0] == '/' && !strcmp(target, loader);
+    size_t depth = 0, ups = 0;
+    for (const char *p = link; *p; p++) depth += *p == '/';
+    const char *rest = target;
+    while (rest[0] == '.' && rest[1] == '.' && (rest[2] == '/' || rest[2] == '\0')) {
+        ups++;
+        rest += rest[2] ? 3 : 2;
+    }
+    if (ups > depth) return 0;
+    return *rest == '\0' ? ups > 0 : safe_relative(rest, strlen(rest));
+}
+
+/* An errno from creating an entry in our fresh private directory: the payload's fault, or the disk's? */
+static int failure_kind(int err) {
+    switch (err) {
+    case EEXIST: case ELOOP: case ENOTDIR: case ENOENT: case EISDIR: case ENAMETOOLONG: case EINVAL:
+        return UNPACK_CORRUPT; /* a duplicate, a path through a non-directory, a name no filesystem takes */
+    default:
+        return UNPACK_IO; /* ENOSPC, EROFS, EDQUOT, EACCES...: another base may do */
+    }
+}
+
+/* Open the directory holding `path` (a safe_relative path) below rootfd without following any symlink, and
+ * point *leaf at the last component. Returns the fd (rootfd itself for a top-level entry) or -1. */
+static int open_parent(int rootfd, char *path, const char **leaf) {
+    int fd = rootfd;
+    char *part = path;
+    for (char *slash; (slash = strchr(part, '/')); part = slash + 1) {
+        *slash = '\0';
+        int next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        *slash = '/';
+        int saved = errno;
+        if (fd != rootfd) close(fd);
+        errno = saved;
+        if (next < 0) return -1;
+        fd = next;
+    }
+    *leaf = part;
+    return fd;
 }
 
 static int write_all(int fd, const unsigned char *data, size_t len) {
@@ -25,60 +87,104 @@ static int write_all(int fd, const unsigned char *data, size_t len) {
     return 0;
 }
 
-static int unpack_file(int dirfd, const char *path, int type, uint32_t mode, const unsigned char *data,
-                       uint64_t size, uint64_t stored, uint32_t crc) {
-    unsigned char *content = (unsigned char *)data;
-    int ok;
+/* Decode and check a file's content before anything is written: a CRC or DEFLATE error is UNPACK_CORRUPT. */
+static int file_content(int type, const unsigned char *data, uint64_t size, uint64_t stored, uint32_t crc,
+                        unsigned char **content) {
+    *content = (unsigned char *)data;
+    if (type == 'r' && stored != size) return UNPACK_CORRUPT;
     if (type == 'f') {
-        content = malloc(size ? size : 1);
-        ok = content && inflate_raw(data, stored, content, size) == 0;
-    } else {
-        ok = stored == size;
+        if (size / MAX_DEFLATE_RATIO > stored + 1 || size > (uint64_t)SIZE_MAX - 1) return UNPACK_CORRUPT;
+        *content = malloc(size ? (size_t)size : 1);
+        if (!*content) die("out of memory unpacking the payload", NULL);
+        if (inflate_raw(data, (size_t)stored, *content, (size_t)size) != 0) return UNPACK_CORRUPT;
     }
-    ok = ok && crc32_of(content, size) == crc;
-    int fd = ok ? openat(dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 0777) : -1;
-    ok = fd >= 0 && write_all(fd, content, size) == 0;
-    if (fd >= 0 && close(fd) < 0) ok = 0;
-    if (content != data) free(content);
-    return ok ? 0 : -1;
+    return crc32_of(*content, (size_t)size) == crc ? UNPACK_OK : UNPACK_CORRUPT;
 }
 
-static int unpack(int dirfd, const unsigned char *p, uint64_t len) {
-    const size_t header = 28;
-    uint64_t pos = 0;
-    while (pos < len) {
-        if (len - pos < header) return -1;
-        const unsigned char *h = p + pos;
-        int type = h[0];
-        size_t path_len = (size_t)h[2] | (size_t)h[3] << 8;
-        uint32_t mode = le32(h + 4), crc = le32(h + 24);
-        uint64_t size = le64(h + 8), stored = le64(h + 16);
-        pos += header;
-        if (len - pos < path_len || len - pos - path_len < stored || !safe_relative((const char *)p + pos, path_len))
-            return -1;
-        char path[PATH_SIZE];
-        if (path_len >= sizeof path) return -1;
-        memcpy(path, p + pos, path_len);
-        path[path_len] = '\0';
-        const unsigned char *data = p + pos + path_len;
-        pos += path_len + stored;
-        int err = 0;
-        if (type == 'd') {
-            err = mkdirat(dirfd, path, mode & 0777) < 0 && errno != EEXIST;
-        } else if (type == 'l') {
-            char target[PATH_SIZE];
-            if (stored >= sizeof target) return -1;
-            memcpy(target, data, stored);
-            target[stored] = '\0';
-            err = symlinkat(target, dirfd, path) < 0;
-        } else if (type == 'f' || type == 'r') {
-            err = unpack_file(dirfd, path, type, mode, data, size, stored, crc) < 0;
+static int unpack_file(int dirfd, const char *name, int type, uint32_t mode, const unsigned char *data,
+                       uint64_t size, uint64_t stored, uint32_t crc) {
+    unsigned char *content;
+    int result = file_content(type, data, size, stored, crc, &content);
+    if (result == UNPACK_OK) {
+        /* O_EXCL never follows a symlink and never reuses a file: each path is written once, by us. */
+        int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0777);
+        if (fd < 0) {
+            result = failure_kind(errno);
         } else {
-            return -1;
+            if (write_all(fd, content, (size_t)size) < 0) result = UNPACK_IO;
+            if (close(fd) < 0) result = UNPACK_IO;
         }
-        if (err) return -1;
     }
-    return 0;
+    if (content != data) free(content);
+    return result;
+}
+
+struct entry {
+    int type;
+    uint32_t mode, crc;
+    uint64_t size, stored;
+    char path[PATH_SIZE];
+    const unsigned char *data;
+};
+
+/* Decode the entry header at *pos and move past the entry; UNPACK_CORRUPT when it does not fit or is unsafe. */
+static int next_entry(const unsigned char *p, uint64_t len, uint64_t *pos, struct entry *e) {
+    const size_t header = 28;
+    if (len - *pos < header) return UNPACK_CORRUPT;
+    const unsigned char *h = p + *pos;
+    size_t path_len = (size_t)h[2] | (size_t)h[3] << 8;
+    e->type = h[0];
+    e->mode = le32(h + 4);
+    e->size = le64(h + 8);
+    e->stored = le64(h + 16);
+    e->crc = le32(h + 24);
+    *pos += header;
+    if (len - *pos < path_len || len - *pos - path_len < e->stored || path_len >= sizeof e->path ||
+        !safe_relative((const char *)p + *pos, path_len))
+        return UNPACK_CORRUPT;
+    memcpy(e->path, p + *pos, path_len);
+    e->path[path_len] = '\0';
+    e->data = p + *pos + path_len;
+    *pos += path_len + e->stored;
+    return UNPACK_OK;
+}
+
+static int unpack_entry(int rootfd, struct entry *e, const char *loader) {
+    const char *leaf;
+    int dirfd = open_parent(rootfd, e->path, &leaf);
+    if (dirfd < 0) return failure_kind(errno);
+    int result = UNPACK_OK;
+    if (e->type == 'd') {
+        if (mkdirat(dirfd, leaf, (e->mode & 0777) | 0700) < 0) result = failure_kind(errno);
+    } else if (e->type == 'l') {
+        char target[PATH_SIZE];
+        if (e->stored >= sizeof target || e->stored == 0 || memchr(e->data, '\0', (size_t)e->stored)) {
+            result = UNPACK_CORRUPT;
+        } else {
+            memcpy(target, e->data, (size_t)e->stored);
+            target[e->stored] = '\0';
+            if (crc32_of(e->data, (size_t)e->stored) != e->crc || !safe_link_target(e->path, target, loader))
+                result = UNPACK_CORRUPT;
+            else if (symlinkat(target, dirfd, leaf) < 0)
+                result = failure_kind(errno);
+        }
+    } else if (e->type == 'f' || e->type == 'r') {
+        result = unpack_file(dirfd, leaf, e->type, e->mode, e->data, e->size, e->stored, e->crc);
+    } else {
+        result = UNPACK_CORRUPT;
+    }
+    if (dirfd != rootfd) close(dirfd);
+    return result;
+}
+
+static int unpack(int rootfd, const unsigned char *p, uint64_t len, const char *loader) {
+    struct entry e;
+    for (uint64_t pos = 0; pos < len;) {
+        int result = next_entry(p, len, &pos, &e);
+        if (result == UNPACK_OK) result = unpack_entry(rootfd, &e, loader);
+        if (result != UNPACK_OK) return result;
+    }
+    return UNPACK_OK;
 }
 
 static void remove_tree_at(int parent, const char *name, int depth) {
@@ -101,8 +207,8 @@ static void remove_tree_at(int parent, const char *name, int depth) {
     unlinkat(parent, name, AT_REMOVEDIR);
 }
 
-/* mkdir -p; every directory we create is private to this user. */
-static int make_dirs(const char *path) {
+/* mkdir -p for the parents of a base (e.g. ~/.cache); every directory we create is private to this user. */
+static int make_parents(const char *path) {
     char buf[PATH_SIZE];
     if (strlen(path) >= sizeof buf) return -1;
     strcpy(buf, path);
@@ -112,49 +218,53 @@ static int make_dirs(const char *path) {
         if (mkdir(buf, 0700) < 0 && errno != EEXIST) return -1;
         *p = '/';
     }
-    return mkdir(buf, 0700) < 0 && errno != EEXIST ? -1 : 0;
+    return 0;
 }
 
-/* A cache base must be a real directory owned by us that nobody else can write, on an exec mount. */
-static int usable_base(const char *base) {
+/*
+ * Open a cache base, or -1 when it is not safely ours. Another local user can plant anything at a path in a
+ * shared /tmp before our first start: a symlink to a directory of theirs (or of ours), a directory of theirs,
+ * a directory anyone can write. So: mkdir it private (0700), then open it with O_NOFOLLOW and check what was
+ * opened (fstat, not a second lookup by name): a directory, owned by us, that group and others cannot write,
+ * exactly 0700 when we just made it, on a mount that allows exec. Everything after works through this fd.
+ */
+static int open_base(const char *base) {
     struct stat st;
     struct statvfs fs;
-    if (make_dirs(base) < 0 || lstat(base, &st) < 0) return 0;
-    if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 022)) return 0;
-    if (statvfs(base, &fs) < 0 || (fs.f_flag & ST_NOEXEC)) return 0;
-    return access(base, W_OK | X_OK) == 0;
+    if (make_parents(base) < 0) return -1;
+    int created = mkdir(base, 0700) == 0;
+    if (!created && errno != EEXIST) return -1;
+    int fd = open(base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int ok = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 022) &&
+             (st.st_mode & 0700) == 0700 && (!created || (st.st_mode & 07777) == 0700) &&
+             fstatvfs(fd, &fs) == 0 && !(fs.f_flag & ST_NOEXEC);
+    if (!ok) close(fd);
+    return ok ? fd : -1;
 }
 
-static int unpack_into(const char *base, const char *hash, const unsigned char *payload, uint64_t size) {
-    char tmp_name[256], final_name[256];
+/* Unpack into .HASH.PID.tmp, then rename it to HASH: nobody ever sees a half-unpacked directory. */
+static int unpack_into(int basefd, const char *hash, const unsigned char *payload, uint64_t size,
+                       const char *loader) {
+    char tmp_name[256];
     snprintf(tmp_name, sizeof tmp_name, ".%s.%ld.tmp", hash, (long)getpid());
-    snprintf(final_name, sizeof final_name, "%s", hash);
-    int basefd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (basefd < 0) return -1;
     remove_tree_at(basefd, tmp_name, 0); /* left over by a killed start with our pid */
-    int ok = mkdirat(basefd, tmp_name, 0755) == 0;
-    int tmpfd = ok ? openat(basefd, tmp_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-    ok = tmpfd >= 0 && unpack(tmpfd, payload, size) == 0;
-    if (ok) syncfs(tmpfd); /* the rename below must never publish half-written files */
+    if (mkdirat(basefd, tmp_name, 0700) < 0) return UNPACK_IO;
+    int tmpfd = openat(basefd, tmp_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int result = tmpfd < 0 ? UNPACK_IO : unpack(tmpfd, payload, size, loader);
+    if (result == UNPACK_OK) syncfs(tmpfd); /* the rename below must never publish half-written files */
     if (tmpfd >= 0) close(tmpfd);
     /* Atomic publish: whoever renames first wins; a loser finds the winner's complete copy. */
-    if (ok && renameat(basefd, tmp_name, basefd, final_name) < 0) {
-        ok = errno == EEXIST || errno == ENOTEMPTY;
-        remove_tree_at(basefd, tmp_name, 0);
-    } else if (!ok) {
-        remove_tree_at(basefd, tmp_name, 0);
-    }
-    close(basefd);
-    return ok ? 0 : -1;
+    if (result == UNPACK_OK && renameat(basefd, tmp_name, basefd, hash) < 0)
+        result = errno == EEXIST || errno == ENOTEMPTY ? UNPACK_OK : UNPACK_IO;
+    remove_tree_at(basefd, tmp_name, 0); /* nothing there after a successful rename */
+    return result;
 }
 
-static void discard(const char *base, const char *hash) {
+static void discard(int basefd, const char *hash) {
     char graveyard[256];
-    int basefd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (basefd < 0) return;
     snprintf(graveyard, sizeof graveyard, ".%s.%ld.stale", hash, (long)getpid());
     if (renameat(basefd, hash, basefd, graveyard) == 0) remove_tree_at(basefd, graveyard, 0);
-    close(basefd);
 }
 
 static int cache_bases(char bases[][PATH_SIZE]) {
@@ -175,27 +285,43 @@ struct unpacked {
     char dir[PATH_SIZE];
 };
 
-static void ensure_unpacked(int fd, uint64_t config_start, const struct config *c, struct unpacked *u, int force) {
+static void corrupt_payload(const char *self) {
+    fprintf(stderr,
+            "elfship launcher: corrupt payload in %s: a CRC, DEFLATE or entry check failed, nothing was run "
+            "(fix: download the bundle again, or rebuild it with elfship bundle)\n",
+            self);
+    exit(EXIT_LAUNCH_FAILED);
+}
+
+static void ensure_unpacked(int fd, uint64_t config_start, const struct config *c, const char *self,
+                            struct unpacked *u, int force) {
     char bases[4][PATH_SIZE];
     int n = cache_bases(bases);
-    if (!c->payload_hash || !*c->payload_hash || strchr(c->payload_hash, '/')) die("corrupt bundle config", NULL);
-    if (c->payload_size > config_start) die("corrupt bundle payload", NULL);
+    if (!c->payload_hash || !*c->payload_hash || strchr(c->payload_hash, '/') || c->payload_hash[0] == '.')
+        corrupt_payload(self);
+    if (c->payload_size > config_start) corrupt_payload(self);
     for (int i = 0; i < n; i++) {
         struct stat st;
-        if (!usable_base(bases[i])) continue;
+        int basefd = open_base(bases[i]);
+        if (basefd < 0) continue;
         strcpy(u->base, bases[i]);
         join(u->dir, sizeof u->dir, bases[i], c->payload_hash);
-        if (force) discard(bases[i], c->payload_hash);
-        else if (stat(u->dir, &st) == 0 && S_ISDIR(st.st_mode)) return;
+        if (force) discard(basefd, c->payload_hash);
+        else if (fstatat(basefd, c->payload_hash, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+            close(basefd);
+            return;
+        }
         size_t map_len = (size_t)config_start;
         unsigned char *map = mmap(NULL, map_len, PROT_READ, MAP_PRIVATE, fd, 0);
         if (map == MAP_FAILED) die("cannot map myself", strerror(errno));
-        int err = unpack_into(bases[i], c->payload_hash, map + config_start - c->payload_size, c->payload_size);
+        int result = unpack_into(basefd, c->payload_hash, map + config_start - c->payload_size, c->payload_size,
+                                 c->loader);
         munmap(map, map_len);
-        if (err == 0) return;
+        close(basefd);
+        if (result == UNPACK_CORRUPT) corrupt_payload(self);
+        if (result == UNPACK_OK) return;
     }
     die("cannot unpack: no writable cache directory on a filesystem that allows exec "
         "(fix: set ELFSHIP_CACHE_DIR to such a directory)",
         bases[0]);
 }
-

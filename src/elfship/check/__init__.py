@@ -2,12 +2,13 @@
 
 from elfship.check import check_path, check_root
 result = check_path("target/release/app", get_target("debian:10"))
-result.verdict            # "runs" | "fails"
+result.verdict            # "runs" | "fails" | "unknown"
 for f in result.findings: print(f.kind, f.message, f.fix)
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from elfship.check.model import CheckResult, Finding, RunOutcome, Severity
@@ -23,13 +24,17 @@ def check_path(path: str, target: Target) -> CheckResult:
     return check_info(read_elf(path), target)
 
 
-def check_root(path: str, root: Path | str, *, run: bool = False, timeout: float = 10.0) -> CheckResult:
-    """Check one file against a real root filesystem; with run=True also start it there and record it."""
+def check_root(
+    path: str, root: Path | str, *, run: bool = False, timeout: float = 10.0, at: str | None = None
+) -> CheckResult:
+    """Check one file against a real root filesystem; with run=True also start it there (in the sandbox,
+    see elfship.sandbox) and record what happened.
+    at: where a program from outside the root stands inside it (default /usr/local/bin/NAME)."""
     root = Path(root)
-    result = check_in_root(path, read_elf(path), root, target_from_root(root))
+    result = check_in_root(path, read_elf(path), root, target_from_root(root), at=at)
     if not run:
         return result
-    return CheckResult(result.path, result.target, result.findings, run_in_root(path, root, timeout=timeout))
+    return replace(result, run=run_in_root(path, root, inside=result.placed_at, timeout=timeout))
 
 
 __all__ = [

@@ -12,6 +12,7 @@ from typing import Any
 class Severity(str, Enum):
     ERROR = "error"  # the loader (or the kernel) would refuse to start the program
     WARNING = "warning"  # it starts, but something may break later, or a fact is unknown
+    UNKNOWN = "unknown"  # whether it starts rests on a fact nobody measured: the verdict is `unknown`
     INFO = "info"
 
 
@@ -21,6 +22,8 @@ PRIVATE_VERSION = "private-version"
 LIBRARY_MISSING = "library-missing"
 LIBRARY_NOT_IN_BASE = "library-not-in-base"
 LIBRARY_UNVERIFIED = "library-unverified"
+VERSION_UNVERIFIED = "version-unverified"
+SHIPPED_ALONG = "shipped-along"  # info: libraries that travel with the program ($ORIGIN), checked too
 LIBRARY_UNLOADABLE = "library-unloadable"
 LIBC_MISMATCH = "libc-mismatch"
 INTERPRETER_MISSING = "interpreter-missing"
@@ -31,6 +34,7 @@ STATIC = "static"
 STATIC_NSS = "static-nss"
 NOT_A_PROGRAM = "not-a-program"
 RESOLVER_WARNING = "resolver-warning"
+EMBEDDED_LIBRARIES = "embedded-libraries"  # info: a static binary carries upstream C code (its CVEs)
 
 FINDING_KINDS = (
     VERSION_TOO_NEW,
@@ -38,6 +42,8 @@ FINDING_KINDS = (
     LIBRARY_MISSING,
     LIBRARY_NOT_IN_BASE,
     LIBRARY_UNVERIFIED,
+    VERSION_UNVERIFIED,
+    SHIPPED_ALONG,
     LIBRARY_UNLOADABLE,
     LIBC_MISMATCH,
     INTERPRETER_MISSING,
@@ -48,6 +54,7 @@ FINDING_KINDS = (
     STATIC_NSS,
     NOT_A_PROGRAM,
     RESOLVER_WARNING,
+    EMBEDDED_LIBRARIES,
 )
 
 
@@ -69,6 +76,12 @@ class Finding:
         return Finding(kind, severity, message, fix, _frozen(evidence))
 
 
+# RunOutcome.status: part of the JSON contract.
+RUN_STARTED = "started"  # the loader handed over (exited, or still running with everything loaded)
+RUN_DID_NOT_START = "did-not-start"  # the kernel or the loader refused it
+RUN_TIMED_OUT = "timed-out"  # still running at the timeout, and not shown to have loaded everything
+
+
 @dataclass(frozen=True)
 class RunOutcome:
     """What happened when the program was really started inside the root (check --run)."""
@@ -77,7 +90,8 @@ class RunOutcome:
     exit_code: int | None  # None when killed by the timeout
     timed_out: bool
     stderr_head: str  # the first lines the loader or program printed on stderr
-    method: str  # "chroot" | "unshare" (user + mount namespace)
+    method: str  # the sandbox: "bwrap" | "unshare" | "chroot" (--unsafe-chroot)
+    status: str = RUN_STARTED  # RUN_STARTED | RUN_DID_NOT_START | RUN_TIMED_OUT
 
 
 @dataclass(frozen=True)
@@ -86,11 +100,18 @@ class CheckResult:
     target: str  # "debian:11" or "root:/path"
     findings: tuple[Finding, ...]
     run: RunOutcome | None = None
+    placed_at: str | None = None  # against a root: where a program from outside was placed inside it
+    arch: str = ""  # the architecture the answer is for (x86_64, aarch64); "" when not known
 
     @property
     def verdict(self) -> str:
-        """`runs` when nothing would stop the program from starting; warnings do not change it."""
-        return "fails" if any(f.severity is Severity.ERROR for f in self.findings) else "runs"
+        """`fails` when something stops the program from starting; else `unknown` when the answer rests on
+        a fact nobody measured (a library the target may or may not ship); else `runs`. Warnings do not
+        change it."""
+        severities = {f.severity for f in self.findings}
+        if Severity.ERROR in severities:
+            return "fails"
+        return "unknown" if Severity.UNKNOWN in severities else "runs"
 
     @property
     def runs(self) -> bool:
@@ -98,7 +119,10 @@ class CheckResult:
 
     @property
     def prediction_held(self) -> bool | None:
-        return None if self.run is None else self.run.started == self.runs
+        # A run that timed out unconfirmed neither holds nor breaks the prediction.
+        if self.run is None or self.run.status == RUN_TIMED_OUT:
+            return None
+        return self.run.started == self.runs
 
     @property
     def errors(self) -> tuple[Finding, ...]:

@@ -1,25 +1,8 @@
-"""Where a program checked against a root sits inside that root.
-
-One answer serves the prediction (`$ORIGIN` is this path, never the host path) and `--run` (the copy is
-placed at this path inside the sandbox), so the two cannot disagree about where the program is.
-"""
+"""Where a program checked against a root sits inside that root: the resolver's answer (one home for it),
+named here for `check` and `check --run`."""
 
 from __future__ import annotations
 
-import posixpath
+from elfship.resolve.placement import DEFAULT_DIRECTORY, place_in_root
 
-from elfship.errors import UsageError
-
-DEFAULT_DIRECTORY = "/usr/local/bin"
-
-
-def place_in_root(name: str, at: str | None = None) -> str:
-    """The in-root path of a program called `name` that comes from outside the root (`--at` overrides)."""
-    if at is None:
-        return posixpath.join(DEFAULT_DIRECTORY, name)
-    normal = posixpath.normpath(at)
-    if not at.startswith("/") or ".." in at.split("/") or normal in ("/", "//"):
-        raise UsageError(
-            f"--at {at!r} is not an absolute path inside the root", fix="give one like /usr/local/bin/NAME"
-        )
-    return normal
+__all__ = ["DEFAULT_DIRECTORY", "place_in_root"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from elfship.check import fixes
 from elfship.check.model import (
+    EMBEDDED_LIBRARIES,
     ISA_LEVEL,
     KERNEL_TOO_OLD,
     LIBC_MISMATCH,
@@ -38,7 +39,8 @@ def program_findings(info: ElfInfo, target: Target) -> list[Finding]:
             Finding.make(
                 WRONG_ARCHITECTURE,
                 Severity.ERROR,
-                f"built for {info.machine}; {target.display_name} is {target.arch}",
+                f"built for {info.machine}, but the answer asked is for {target.name} on {target.arch}, "
+                "whose kernel and loader cannot start it",
                 fixes.wrong_architecture(info.machine, target.arch),
                 machine=info.machine,
                 target_arch=target.arch,
@@ -75,6 +77,7 @@ def _static_findings(info: ElfInfo, target: Target) -> list[Finding]:
                 target_kernel=target.kernel,
             )
         )
+    findings.extend(_embedded_findings(info))
     if info.uses_nss:
         findings.append(
             Finding.make(
@@ -86,6 +89,25 @@ def _static_findings(info: ElfInfo, target: Target) -> list[Finding]:
             )
         )
     return findings
+
+
+def _embedded_findings(info: ElfInfo) -> list[Finding]:
+    """The static cure's price: the distribution no longer patches what is inside (see `elfship audit`)."""
+    from elfship.sbom.record import embedded_libraries
+
+    embedded = embedded_libraries(info.path)
+    if not embedded:
+        return []
+    names = ", ".join(f"{name} {version or '(version not recorded)'}" for name, version in embedded)
+    return [
+        Finding.make(
+            EMBEDDED_LIBRARIES,
+            Severity.INFO,
+            f"embeds {names}: their CVEs are yours now (the distribution cannot patch them)",
+            f"track them: `elfship sbom {info.path}`, `elfship audit {info.path} --db ADVISORY-DB`",
+            embedded=[{"name": name, "version": version} for name, version in embedded],
+        )
+    ]
 
 
 def _libc_family_findings(info: ElfInfo, target: Target) -> list[Finding]:

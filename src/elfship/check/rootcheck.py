@@ -1,9 +1,17 @@
 """Check a program against a real root filesystem: resolve as its loader would, then check every version
-need of every object against the definitions of the object it binds to (ld.so's _dl_check_map_versions)."""
+need of every object against the definitions of the object it binds to (ld.so's _dl_check_map_versions).
+
+A program given as ROOT/... is that file of the root (read through the root, its symlinks resolved there);
+a program from outside is placed inside the root (default /usr/local/bin/NAME, `at` to choose), and the
+result says where (CheckResult.placed_at).
+"""
 
 from __future__ import annotations
 
 import functools
+import os
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from elfship.check import fixes
@@ -18,9 +26,11 @@ from elfship.check.model import (
 )
 from elfship.check.program import STATIC_KINDS, program_findings
 from elfship.check.versions import missing_version_findings
-from elfship.elf import ElfInfo, read_version_symbols
+from elfship.elf import ElfInfo, read_elf, read_version_symbols
 from elfship.errors import ElfError
-from elfship.resolve import Resolution, ResolvedLibrary, resolve
+from elfship.resolve import Resolution, ResolvedLibrary, Resolver
+from elfship.resolve.model import ProgramLocation
+from elfship.resolve.rootfs import FileView, Located, read_elf_located, read_symbols_located
 from elfship.targets import Target, highest_version, split_version_node, target_from_root
 
 
@@ -28,15 +38,69 @@ def root_label(root: Path | str) -> str:
     return f"root:{root}"
 
 
-def check_in_root(path: str, info: ElfInfo, root: Path, target: Target | None = None) -> CheckResult:
-    """Will `path` start inside `root`? `target` (from target_from_root) may be passed in to share it."""
+def check_in_root(
+    path: str, info: ElfInfo, root: Path, target: Target | None = None, *, at: str | None = None
+) -> CheckResult:
+    """Will `path` start inside `root`? `target` (from target_from_root) may be passed in to share it.
+
+    `info` is what the caller read at `path`; for a program inside the root it is read again through the
+    root (a symlink there means the root's file, not this machine's). `at`: where a program from outside
+    the root stands in it. Raises ElfError when a path under the root names no usable file there.
+    """
+    path = os.fspath(path)  # callers of the API pass Path objects too
     target = target or target_from_root(root)
+    # A root is checked with the environment its own services would have: no LD_LIBRARY_PATH of ours.
+    resolver = Resolver(root, ld_library_path=[])
+    place = resolver.locate_program(path, at=at)
+    if not place.placed:
+        info = resolver.read_program(place)
+    placed_at = place.path if place.placed else None
     findings = program_findings(info, target)
     if info.kind not in STATIC_KINDS and not any(f.kind == "wrong-architecture" for f in findings):
-        # A root is checked with the environment its own services would have: no LD_LIBRARY_PATH of ours.
-        resolution = resolve(path, root=root, ld_library_path=[])
-        findings.extend(_resolution_findings(path, resolution, target))
-    return CheckResult(path, root_label(root), tuple(_dedupe(findings)))
+        resolution = resolver.resolve_info(path, info, place=place)
+        findings.extend(_resolution_findings(path, resolution, target, _Reader(resolver.view, place)))
+    return CheckResult(
+        path, root_label(root), tuple(_dedupe(findings)), placed_at=placed_at, arch=_arch(target)
+    )
+
+
+def _arch(target: Target) -> str:
+    return "" if target.arch == "unknown" else target.arch
+
+
+def read_program(path: str, roots: Sequence[Path]) -> ElfInfo:
+    """The ELF facts of PATH: read through the root it lies in (its symlinks resolved inside that root,
+    never through this machine's), else from this machine. Raises ElfError."""
+    for root in roots:
+        view = FileView(root)
+        inside = view.inside(path)
+        if inside is None:
+            continue
+        found = view.locate(inside)
+        if isinstance(found, str) or found.is_dir:
+            problem = found if isinstance(found, str) else "a directory"
+            raise ElfError(path, f"{problem} inside the root {root} (symlinks resolved in the root)")
+        return replace(read_elf_located(found), path=path)
+    return read_elf(path)
+
+
+class _Reader:
+    """Reads version symbols of the program and of the root's libraries, each from where it really is."""
+
+    def __init__(self, view: FileView, place: ProgramLocation) -> None:
+        self.view = view
+        self.place = place
+
+    def symbols(self, library: ResolvedLibrary | None) -> dict[str, dict[str, tuple[str, ...]]]:
+        if library is None and self.place.placed:
+            return _symbols(self.place.host_path)  # a program from outside: its bytes are on this machine
+        found = self.view.locate(self.place.path if library is None else library.path or "")
+        if not isinstance(found, Located):
+            return {}
+        try:
+            return read_symbols_located(found)
+        except ElfError:
+            return {}
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
@@ -46,7 +110,7 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     return findings
 
 
-def _resolution_findings(path: str, resolution: Resolution, target: Target) -> list[Finding]:
+def _resolution_findings(path: str, resolution: Resolution, target: Target, reader: _Reader) -> list[Finding]:
     findings = [Finding.make(RESOLVER_WARNING, Severity.WARNING, w) for w in resolution.warnings]
     interpreter = resolution.interpreter
     if interpreter is not None and interpreter.missing:
@@ -66,7 +130,7 @@ def _resolution_findings(path: str, resolution: Resolution, target: Target) -> l
                     library_path=library.path,
                 )
             )
-    findings.extend(_version_findings(path, resolution, target))
+    findings.extend(_version_findings(path, resolution, target, reader))
     return findings
 
 
@@ -112,16 +176,16 @@ def _providers(resolution: Resolution) -> dict[str, ResolvedLibrary]:
     return providers
 
 
-def _version_findings(path: str, resolution: Resolution, target: Target) -> list[Finding]:
+def _version_findings(path: str, resolution: Resolution, target: Target, reader: _Reader) -> list[Finding]:
     providers = _providers(resolution)
-    needers: list[tuple[str | None, str, ElfInfo]] = [(None, path, resolution.program)]
+    needers: list[tuple[str | None, ResolvedLibrary | None, ElfInfo]] = [(None, None, resolution.program)]
     needers.extend(
-        (lib.soname, lib.host_path, lib.info)
+        (lib.soname, lib, lib.info)
         for lib in resolution.libraries
         if lib.info is not None and lib.host_path is not None
     )
     findings: list[Finding] = []
-    for needer, host_path, info in needers:
+    for needer, library, info in needers:
         symbols = None
         for need in info.version_needs:
             provider = providers.get(need.library)
@@ -132,7 +196,7 @@ def _version_findings(path: str, resolution: Resolution, target: Target) -> list
             if not missing:
                 continue
             if symbols is None:
-                symbols = _symbols(host_path)
+                symbols = reader.symbols(library)
             findings.extend(
                 missing_version_findings(
                     program_path=path,

@@ -1,117 +1,96 @@
-"""check --run: start the program inside the root for real, and tell whether the loader let it start.
-
-This is the one place elfship executes a file it analyses, on the user's explicit request. The program is
-copied into the root (never run from the host's filesystem) and started with chroot when we are root, or in a
-new user and mount namespace (unshare) otherwise.
+"""check --run: start the program inside the root for real, in the sandbox, and tell whether the loader let
+it start. The program (and, to confirm a program still running at the timeout, the root's own loader in
+list mode) only ever runs through elfship.sandbox, never as the host's root.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
-from elfship.check.model import RunOutcome
-from elfship.errors import ElfshipError, ToolMissingError
+from elfship.check.model import RUN_DID_NOT_START, RUN_STARTED, RUN_TIMED_OUT, RunOutcome
+from elfship.check.placement import place_in_root
+from elfship.check.rootcheck import read_program
+from elfship.resolve.rootfs import FileView
+from elfship.sandbox import SandboxRun, run_sandboxed
 
-# What a loader (glibc's or musl's) or the exec itself prints when the program never got to run.
+# What a loader (glibc's or musl's), the sandbox's exec, or the kernel prints when the program never ran.
 LOADER_FAILURES = re.compile(
     r"error while loading shared libraries"
     r"|version `[^']+' not found"
     r"|Error loading shared library"
     r"|Error relocating"
-    r"|failed to run command|failed to execute"  # chroot(1) / unshare(1): no interpreter, or no file
+    r"|bwrap: execvp|elfship-sandbox: exec |^exec /"  # the sandbox could not exec it (no interpreter...)
     r"|cannot execute binary file|Exec format error"
     r"|FATAL: kernel too old"
     r"|CPU ISA level is lower than required"
-    r"|Syntax error: .* unexpected"  # execvp's /bin/sh fallback for an ELF the kernel refused (unshare)
+    r"|Syntax error: .* unexpected",  # execvp's /bin/sh fallback for an ELF the kernel refused
+    re.MULTILINE,
 )
+NOT_LOADED = re.compile(r"=> not found|not found \(required by|Error loading shared library|Error relocating")
 STDERR_LINES = 6
+LINE_CHARS = 300  # a program may print one endless line
+LIST_TIMEOUT = 10.0
 
 
-def run_in_root(path: str, root: Path, *, args: tuple[str, ...] = (), timeout: float = 10.0) -> RunOutcome:
-    stage = Path(tempfile.mkdtemp(prefix="elfship-run-", dir=_staging_dir(root)))
-    try:
-        name = Path(path).name
-        inside = f"/{stage.relative_to(root)}/{name}"
-        shutil.copy2(path, stage / name)
-        os.chmod(stage / name, 0o755)
-        if os.geteuid() == 0:
-            return _start_chrooted(root, [inside, *args], timeout)
-        return _start_unshared(root, [inside, *args], timeout)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+def run_in_root(
+    path: str,
+    root: Path,
+    *,
+    inside: str | None = None,
+    args: tuple[str, ...] = (),
+    timeout: float = 10.0,
+    method: str | None = None,
+) -> RunOutcome:
+    """Start `path` in `root`. A program already inside the root runs at its own path; any other is placed
+    at `inside` (default: /usr/local/bin/NAME), as the prediction assumed."""
+    own = _path_in_root(path, root)
+    where = own or inside or place_in_root(Path(path).name)
+    program = None if own else Path(path)
+    run = run_sandboxed(root, [where, *args], program=program, inside=where, timeout=timeout, method=method)
+    if not run.timed_out:
+        return _finished(run)
+    return _at_timeout(path, root, where, program, run)
 
 
-def _staging_dir(root: Path) -> Path:
-    tmp = root / "tmp"
-    if not tmp.is_dir():
-        raise ElfshipError(f"{root} has no /tmp to copy the program into", fix="create ROOT/tmp (mode 1777)")
-    return tmp
+def _finished(run: SandboxRun) -> RunOutcome:
+    code = run.exit_code
+    # 126/127 from the sandbox's exec, or a loader's complaint with a failing exit status: never ran.
+    refused = code is not None and code != 0 and LOADER_FAILURES.search(run.stderr) is not None
+    status = RUN_DID_NOT_START if refused else RUN_STARTED
+    return RunOutcome(not refused, code, False, _head(run.stderr), run.method, status)
 
 
-def _start_chrooted(root: Path, argv: list[str], timeout: float) -> RunOutcome:
-    """chroot in the child, then execve: unlike chroot(1), whose execvp hands an ELF the kernel refused
-    (ENOEXEC: wrong architecture) to /bin/sh as if it were a script, the refusal reaches us as it is."""
-
-    def enter_root() -> None:
-        os.chroot(root)
-        os.chdir("/")
-
-    try:
-        proc = subprocess.run(
-            argv,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-            preexec_fn=enter_root,
-            env={"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C"},
+def _at_timeout(path: str, root: Path, where: str, program: Path | None, run: SandboxRun) -> RunOutcome:
+    """Still running: it started only if it was exec'd and its loader (if any) loads everything."""
+    interpreter = read_program(path, [root]).interpreter
+    note = ""
+    loaded = run.exec_seen
+    if loaded and interpreter is not None:
+        listing = run_sandboxed(
+            root,
+            [interpreter, "--list", where],
+            program=program,
+            inside=where,
+            timeout=LIST_TIMEOUT,
+            method=run.method,
         )
-    except subprocess.TimeoutExpired as exc:
-        return _timed_out(exc, "chroot")
-    except OSError as exc:  # ENOENT: no interpreter in the root; ENOEXEC: not for this machine
-        return RunOutcome(False, None, False, f"exec failed: {exc.strerror}", "chroot")
-    return _outcome(proc, "chroot")
+        output = listing.stdout + listing.stderr
+        loaded = not listing.timed_out and listing.exit_code == 0 and NOT_LOADED.search(output) is None
+        if not loaded:
+            note = f"{interpreter} --list did not load everything: {_head(output, 2)}"
+    elif not loaded:
+        note = "the sandbox had not started the program yet"
+    status = RUN_STARTED if loaded else RUN_TIMED_OUT
+    text = _head(run.stderr) if loaded else "\n".join(filter(None, [note, _head(run.stderr)]))
+    return RunOutcome(loaded, None, True, text, run.method, status)
 
 
-def _start_unshared(root: Path, argv: list[str], timeout: float) -> RunOutcome:
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        raise ToolMissingError(
-            "check --run needs root (chroot) or unshare", fix="install util-linux, or run as root"
-        )
-    command = [unshare, "--user", "--map-root-user", "--mount", f"--root={root}", *argv]
-    try:
-        proc = subprocess.run(
-            command, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False
-        )
-    except subprocess.TimeoutExpired as exc:
-        return _timed_out(exc, "unshare")
-    stderr = proc.stderr.decode("utf-8", "replace")
-    if "unshare failed" in stderr:
-        raise ElfshipError(
-            "this kernel does not allow unprivileged user namespaces",
-            fix="run check --run as root (it then uses chroot)",
-        )
-    return _outcome(proc, "unshare")
+def _path_in_root(path: str, root: Path) -> str | None:
+    """The root's own file at that path (its symlinks are resolved inside the root, as the prediction did,
+    never through this machine's filesystem), or None for a program that comes from outside."""
+    return FileView(root).inside(path)
 
 
-def _timed_out(exc: subprocess.TimeoutExpired, method: str) -> RunOutcome:
-    stderr = exc.stderr.decode("utf-8", "replace") if isinstance(exc.stderr, bytes) else ""
-    # Still running after the timeout: the loader handed over, the program is doing its work.
-    return RunOutcome(True, None, True, _head(stderr), method)
-
-
-def _outcome(proc: subprocess.CompletedProcess[bytes], method: str) -> RunOutcome:
-    stderr = proc.stderr.decode("utf-8", "replace")
-    # 126: the kernel refused the file itself; otherwise a loader's complaint and a failing exit status.
-    refused = proc.returncode == 126 or (proc.returncode != 0 and LOADER_FAILURES.search(stderr) is not None)
-    return RunOutcome(not refused, proc.returncode, False, _head(stderr), method)
-
-
-def _head(text: str) -> str:
-    return "\n".join(text.strip().splitlines()[:STDERR_LINES])
+def _head(text: str, lines: int = STDERR_LINES) -> str:
+    return "\n".join(line[:LINE_CHARS] for line in text.strip().splitlines()[:lines])

@@ -29,11 +29,14 @@ def missing_version_findings(
     glibc_fix: str,  # the way out for a too-new GLIBC node (names the glibc to pin to)
     evidence: Mapping[str, object] | None = None,
 ) -> list[Finding]:
-    by_namespace: dict[str, list[str]] = {}
+    # One finding per namespace, and private nodes (GLIBC_PRIVATE) apart: they are a different problem
+    # (bound to one exact build) with a different fix, even when missing together with public ones.
+    by_namespace: dict[tuple[str, bool], list[str]] = {}
     for version in missing:
-        by_namespace.setdefault(split_version_node(version)[0], []).append(version)
+        key = (split_version_node(version)[0], is_private_node(version))
+        by_namespace.setdefault(key, []).append(version)
     findings = []
-    for namespace, versions in sorted(by_namespace.items()):
+    for (namespace, _private), versions in sorted(by_namespace.items()):
         versions.sort(key=lambda v: version_key(split_version_node(v)[1]), reverse=True)
         culprits = {v: list(symbols.get(library, {}).get(v, ())) for v in versions}
         message = _message(needer, library, versions, culprits, offered(namespace))

@@ -108,6 +108,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument("-o", "--output", type=Path, metavar="DIR", help="directory for the binaries")
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     parser.add_argument(
+        "--sbom",
+        nargs="?",
+        const="",
+        type=str,
+        metavar="PATH",
+        help="write what the binaries embed as CycloneDX 1.6 JSON to PATH (default: <binary>.cdx.json next "
+        "to it); see `elfship sbom`",
+    )
+    parser.add_argument(
         "cargo_args",
         nargs=argparse.REMAINDER,
         metavar="-- CARGO_ARGS",
@@ -132,6 +141,26 @@ def _cargo_args(raw: list[str]) -> tuple[str, ...]:
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+def _write_sbom(result: Any, sbom: str | None) -> None:
+    """--sbom: what the delivered binaries carry, as CycloneDX (one file for all at PATH, else one next to
+    each binary)."""
+    from elfship.sbom import inventory
+    from elfship.sbom.record import write_cyclonedx
+
+    delivered = [a.path for a in result.artifacts if a.path is not None]
+    if sbom is None or not delivered:
+        return
+    inventories = [inventory(path) for path in delivered]
+    if sbom:
+        write_cyclonedx(inventories, Path(sbom))
+        log(f"sbom: {sbom}")
+        return
+    for inv in inventories:
+        destination = Path(inv.path).with_name(Path(inv.path).name + ".cdx.json")
+        write_cyclonedx([inv], destination)
+        log(f"sbom: {destination}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -164,6 +193,7 @@ def run(args: argparse.Namespace) -> int:
         result = run_build(request, log=log)
     finally:
         signal.signal(signal.SIGTERM, previous)
+    _write_sbom(result, args.sbom)
     if args.json:
         emit(to_document(result))
     else:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+from types import FrameType
 
 from elfship.bundle import DEFAULT_EXCLUDES, Format, make_bundle
 from elfship.bundle.api import LAUNCHER_CHOICES
@@ -85,17 +87,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def run(args: argparse.Namespace) -> int:
-    result = make_bundle(
-        args.file,
-        args.output,
-        fmt=args.format,
-        adds=args.add,
-        excludes=args.exclude,
-        force=args.force,
-        launcher=args.launcher,
-        ld_library_path=os.environ.get("LD_LIBRARY_PATH"),
-    )
+    # SIGTERM unwinds like Ctrl-C: make_bundle removes its temporary files, main() exits 130.
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        result = make_bundle(
+            args.file,
+            args.output,
+            fmt=args.format,
+            adds=args.add,
+            excludes=args.exclude,
+            force=args.force,
+            launcher=args.launcher,
+            ld_library_path=os.environ.get("LD_LIBRARY_PATH"),
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     for warning in result.warnings:
         log(f"warning: {warning}")
     if args.json:

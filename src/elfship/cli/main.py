@@ -24,6 +24,8 @@ SUBCOMMAND_MODULES = (
     "targets_cmd",
     "build_cmd",
     "bundle_cmd",
+    "sbom_cmd",
+    "audit_cmd",
 )
 
 EPILOG = """\

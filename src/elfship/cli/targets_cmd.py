@@ -21,17 +21,19 @@ Give release names for the details of each, or --root DIR to read a real root fi
 
 EPILOG = """\
 examples:
-  elfship targets                       releases still maintained (also in LTS/ELTS, rolling, unknown)
-  elfship targets --all                 every release, including EOL ones and manylinux images
+  elfship targets                       releases still maintained (also in LTS/ELTS, rolling, unknown),
+                                        and the wheel policies manylinux_2_5 ... and musllinux_1_1, _1_2
+  elfship targets --all                 every release, including EOL ones
   elfship targets debian:10 bookworm    details: highest GLIBC/GLIBCXX/CXXABI/GCC node, base sonames, ...
   elfship targets rhel8 --arch aarch64  a release of another architecture
   elfship targets --root /srv/rootfs    what a root filesystem (debootstrap, container export) offers
   elfship targets --json focal          the same as one JSON document on stdout
 
-Names: family:version (debian:12, ubuntu:22.04, rhel:9, alpine:3.19, manylinux:2014), code names
+Names: family:version (debian:12, ubuntu:22.04, rhel:9, alpine:3.19, manylinux:2014, musllinux:1_2), code names
 (bullseye, jammy, sid) and common spellings (debian-12, rhel9, ubi9, rockylinux:9, alpine3.19).
 Status: supported (not past its EOL date), lts / elts (past EOL, still in free / commercial long-term
-support), eol (past all of them), rolling (no EOL date), unknown (no EOL date known).
+support), eol (past all of them), rolling (no EOL date), unknown (no EOL date known), policy (a Python
+wheel platform policy: its base system is the policy's allowed libraries, as auditwheel checks them).
 """
 
 KNOWN_NAMESPACES = ("GLIBC", "GLIBCXX", "CXXABI", "GCC", "LIBATOMIC", "ZLIB")
@@ -91,7 +93,7 @@ def _selected(args: argparse.Namespace, today: datetime.date) -> list[Target]:
     every = all_targets(args.arch)
     if args.all:
         return list(every)
-    return [t for t in every if t.kind == "release" and t.status(today) != "eol"]
+    return [t for t in every if t.status(today) != "eol"]
 
 
 # -- JSON ----------------------------------------------------------------------------------------------------
@@ -121,6 +123,7 @@ def target_json(target: Target, today: datetime.date, *, detail: bool) -> dict[s
         "root": target.root,
         "version_nodes": {ns: _nodes_json(target, ns, detail) for ns in sorted(target.version_nodes)},
         "base_sonames_count": None if target.base_sonames is None else len(target.base_sonames),
+        "library_nodes_count": target.measured_libraries(),
         "package_index": _package_index_json(target),
         "sources": list(target.sources),
     }
@@ -198,7 +201,11 @@ def _detail_text(target: Target, today: datetime.date) -> str:
         ("ISA baseline", target.isa_baseline or "unknown"),
     ]
     lines = [title] + [f"  {label:<16}{value}" for label, value in fields]
-    lines.append("  version nodes")
+    measured = target.measured_libraries()
+    per_library = (
+        f"every node of {measured} base libraries, judged per library" if measured else "per namespace"
+    )
+    lines.append(f"  version nodes   {per_library}")
     lines += _nodes_text(target) or [
         "    none (musl defines no symbol versions)" if target.libc == "musl" else "    none"
     ]

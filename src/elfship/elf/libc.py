@@ -23,8 +23,14 @@ def version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
 
 
+# Version nodes that name an ABI feature, not a release: the glibc release that first defined each.
+# GLIBC_ABI_DT_RELR: linked with -z pack-relative-relocs, the loader must apply DT_RELR (glibc 2.36).
+GLIBC_ABI_NODES = {"GLIBC_ABI_DT_RELR": "2.36"}
+
+
 def highest_glibc(versions: list[str]) -> str | None:
     numbers = [m.group(1) for v in versions if (m := GLIBC_VERSION.match(v))]
+    numbers += [GLIBC_ABI_NODES[v] for v in versions if v in GLIBC_ABI_NODES]
     return max(numbers, key=version_key) if numbers else None
 
 

@@ -10,9 +10,10 @@ class Kind(str, Enum):
     """What the loader will do with the file."""
 
     STATIC = "static"  # no PT_DYNAMIC: the kernel jumps straight in
-    STATIC_PIE = "static-pie"  # ET_DYN with PT_DYNAMIC but no interpreter and no NEEDED
+    STATIC_PIE = "static-pie"  # ET_DYN with PT_DYNAMIC and DF_1_PIE but no interpreter and no NEEDED
     DYNAMIC = "dynamic"  # has PT_INTERP: the named loader maps its libraries
-    SHARED_LIBRARY = "shared-library"  # no PT_INTERP, dynamic section with NEEDED or SONAME
+    # no PT_INTERP, a dynamic section with NEEDED or SONAME, or neither and no DF_1_PIE (a plugin)
+    SHARED_LIBRARY = "shared-library"
     OBJECT = "relocatable"  # ET_REL (.o), never loaded as is
     CORE = "core"
     OTHER = "other"

@@ -176,7 +176,7 @@ def _parse(image: Image, with_symbols: bool) -> ElfInfo:
     if table is not None:
         facts = _dynamic_facts(image, layout, table, addresses, sections, with_symbols)
 
-    kind = _classify_kind(header.e_type, interpreter, table, facts.needed, facts.soname)
+    kind = _classify_kind(header.e_type, interpreter, table, facts.needed, facts.soname, facts.flags)
     libc, uses_nss = _libc(image, kind, facts, interpreter, notes.go_build_id)
 
     section_names = tuple(n for n, _ in sections) if sections is not None else ()
@@ -229,6 +229,7 @@ def _classify_kind(
     table: DynamicTable | None,
     needed: tuple[str, ...],
     soname: str | None,
+    flags: tuple[str, ...] = (),
 ) -> Kind:
     if e_type == c.ET_REL:
         return Kind.OBJECT
@@ -242,4 +243,8 @@ def _classify_kind(
         return Kind.STATIC
     if needed or soname:
         return Kind.SHARED_LIBRARY
-    return Kind.STATIC_PIE if e_type == c.ET_DYN else Kind.STATIC
+    if e_type == c.ET_EXEC:
+        return Kind.STATIC
+    # No NEEDED, no SONAME: a static-pie says so with DF_1_PIE (as `file` reads it); without it, it is a
+    # plugin such as Python's lib-dynload modules, which only a process that loads it can satisfy.
+    return Kind.STATIC_PIE if "PIE" in flags else Kind.SHARED_LIBRARY

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from elfship.check.model import CheckResult, Finding, Severity
+from elfship.check.model import RUN_TIMED_OUT, CheckResult, Finding, Severity
 
-MARK = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "info"}
+MARK = {
+    Severity.ERROR: "error",
+    Severity.UNKNOWN: "unknown",
+    Severity.WARNING: "warning",
+    Severity.INFO: "info",
+}
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:
@@ -24,9 +29,12 @@ def result_json(result: CheckResult) -> dict[str, Any]:
     document: dict[str, Any] = {
         "path": result.path,
         "target": result.target,
+        "arch": result.arch,
         "verdict": result.verdict,
         "findings": [finding_json(f) for f in result.findings],
     }
+    if result.placed_at is not None:
+        document["placed_at"] = result.placed_at
     if result.run is not None:
         document["run"] = {
             "started": result.run.started,
@@ -34,9 +42,20 @@ def result_json(result: CheckResult) -> dict[str, Any]:
             "timed_out": result.run.timed_out,
             "stderr": result.run.stderr_head,
             "method": result.run.method,
+            "status": result.run.status,
             "prediction_held": result.prediction_held,
         }
     return document
+
+
+def prediction_error(result: CheckResult) -> str:
+    """The one line for a --run that contradicted the prediction (exit 1)."""
+    assert result.run is not None
+    really = "started" if result.run.started else "did not start"
+    return (
+        f"{result.path} on {result.target}: predicted {result.verdict.upper()} but it {really} "
+        f"(fix: please report this with `elfship check --json` output)"
+    )
 
 
 def short_reason(finding: Finding) -> str:
@@ -59,7 +78,11 @@ def short_reason(finding: Finding) -> str:
 
 
 def cell(result: CheckResult) -> str:
-    if result.runs:
+    if result.verdict == "unknown":
+        unknown = [f for f in result.findings if f.severity is Severity.UNKNOWN]
+        more = f" +{len(unknown) - 1}" if len(unknown) > 1 else ""
+        text = f"unknown: {unknown[0].evidence.get('library') or unknown[0].kind}?{more}"
+    elif result.runs:
         warned = any(f.severity is Severity.WARNING for f in result.findings)
         text = "runs (warnings)" if warned else "runs"
     else:
@@ -67,12 +90,15 @@ def cell(result: CheckResult) -> str:
         more = f" +{len(errors) - 1}" if len(errors) > 1 else ""
         text = f"fails: {short_reason(errors[0])}{more}"
     if result.run is not None:
-        text += " [confirmed]" if result.prediction_held else " [RUN DISAGREES]"
+        held = result.prediction_held
+        text += " [run timed out]" if held is None else " [confirmed]" if held else " [RUN DISAGREES]"
     return text
 
 
 def details(result: CheckResult, *, show_info: bool = True) -> list[str]:
-    lines = [f"{result.path} on {result.target}: {result.verdict.upper()}"]
+    lines = [f"{result.path} on {_label(result)}: {result.verdict.upper()}"]
+    if result.placed_at is not None:
+        lines.append(f"  placed at {result.placed_at} inside the root ($ORIGIN is there; --at to choose)")
     for finding in result.findings:
         if finding.severity is Severity.INFO and not show_info:
             continue
@@ -89,36 +115,53 @@ def details(result: CheckResult, *, show_info: bool = True) -> list[str]:
 def _run_lines(result: CheckResult) -> list[str]:
     run = result.run
     assert run is not None
-    if run.timed_out:
-        what = "still running at the timeout (it started)"
+    if run.status == RUN_TIMED_OUT:
+        what = "timed out before it was shown to have loaded everything"
+    elif run.timed_out:
+        what = "still running at the timeout, everything loaded (it started)"
     elif run.started:
         what = f"started, exited with {run.exit_code}"
     else:
         what = f"did not start (exit {run.exit_code})"
-    held = "prediction held" if result.prediction_held else "PREDICTION WRONG: please report this"
+    held = {None: "prediction unconfirmed", True: "prediction held"}.get(
+        result.prediction_held, "PREDICTION WRONG: please report this"
+    )
     lines = [f"  run ({run.method}): {what}; {held}"]
     lines.extend(f"    | {line}" for line in run.stderr_head.splitlines())
     return lines
 
 
+def _label(result: CheckResult) -> str:
+    """debian:12 (x86_64): every answer names the architecture it is for."""
+    return f"{result.target} ({result.arch})" if result.arch else result.target
+
+
 def matrix(results: list[CheckResult]) -> list[str]:
     paths = list(dict.fromkeys(r.path for r in results))
-    targets = list(dict.fromkeys(r.target for r in results))
-    table = {(r.path, r.target): cell(r) for r in results}
+    arches = {r.arch for r in results}
+    # One architecture: said once above the table; several: each column names its own.
+    column = (lambda r: r.target) if len(arches) == 1 else (lambda r: f"{r.target}/{r.arch or '?'}")
+    targets = list(dict.fromkeys(column(r) for r in results))
+    table = {(r.path, column(r)): cell(r) for r in results}
+    heading = [f"architecture: {next(iter(arches)) or 'unknown'}"] if len(arches) == 1 else []
     if len(targets) > 4 and len(targets) > len(paths):
         # Many targets, few files: one row per target reads better than a very wide table.
         rows = [["", *paths]] + [[t, *(table.get((p, t), "-") for p in paths)] for t in targets]
     else:
         rows = [["", *targets]] + [[p, *(table.get((p, t), "-") for t in targets)] for p in paths]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    return heading + [
+        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
 
 
 def to_text(results: list[CheckResult]) -> str:
     if len(results) == 1:
         return "\n".join(details(results[0]))
     lines = matrix(results)
-    failing = [r for r in results if not r.runs or (r.run is not None and not r.prediction_held)]
+    placed = dict.fromkeys((r.path, r.placed_at) for r in results if r.placed_at is not None)
+    lines.extend(f"{path}: placed at {at} inside the root ($ORIGIN is there)" for path, at in placed)
+    failing = [r for r in results if not r.runs or (r.run is not None and r.prediction_held is not True)]
     for result in failing:
         lines.append("")
         lines.extend(details(result, show_info=False))

@@ -93,8 +93,8 @@ def _headline(resolution: Resolution) -> str:
         facts.append(f"needs GLIBC_{program.libc.min_version}")
     if resolution.root:
         facts.append(f"root {resolution.root}")
-    if resolution.isa:
-        facts.append(resolution.isa)
+    if program.isa_level:  # only what the file declares, never this CPU's level
+        facts.append(f"needs {program.isa_level}")
     return f"{resolution.program_name} [{', '.join(facts)}]"
 
 

@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 
 from elfship.elf import ElfInfo
 from elfship.elf.model import LibcFamily
-from elfship.resolve.ldcache import CacheError, CacheFlags, LdCache, cache_flags_for, parse_cache
+from elfship.resolve.ldcache import (
+    MAX_CACHE_SIZE,
+    CacheError,
+    CacheFlags,
+    LdCache,
+    cache_flags_for,
+    parse_cache,
+)
 from elfship.resolve.ldconf import LdConf, read_ld_so_conf
 from elfship.resolve.loaderfacts import (
     GLIBC_LOADERS,
@@ -17,7 +24,7 @@ from elfship.resolve.loaderfacts import (
     read_loader_facts,
 )
 from elfship.resolve.probe import ElfCache, Expectation
-from elfship.resolve.rootfs import FileView, Located
+from elfship.resolve.rootfs import OUTCOME_ABSENT, FileView
 
 CACHE_PATH = "/etc/ld.so.cache"
 MUSL_DEFAULT_PATH = ("/lib", "/usr/local/lib", "/usr/lib")
@@ -40,7 +47,6 @@ class Environment:
     """What the loader of one kind of program sees in one filesystem."""
 
     view: FileView
-    host_view: FileView  # where objects outside the root live (a program checked against a root)
     key: EnvKey
     expect: Expectation
     interpreter: str  # the loader path (PT_INTERP, or the architecture's default for a library)
@@ -76,18 +82,16 @@ def env_key(info: ElfInfo) -> EnvKey:
     return EnvKey(musl, info.machine, info.elf_class, info.little_endian, info.e_machine, info.interpreter)
 
 
-def build_environment(
-    view: FileView, host_view: FileView, key: EnvKey, isa: str | None, elf_cache: ElfCache
-) -> Environment:
+def build_environment(view: FileView, key: EnvKey, isa: str | None, elf_cache: ElfCache) -> Environment:
     expect = Expectation(key.elf_class, key.little_endian, key.e_machine, musl=key.musl)
     if key.musl:
         interpreter = key.interpreter or _default_musl_loader(key.machine)
-        env = Environment(view, host_view, key, expect, interpreter, None, elf_cache)
+        env = Environment(view, key, expect, interpreter, None, elf_cache)
         _load_musl_path(env)
         return env
     interpreter = key.interpreter or GLIBC_LOADERS.get((key.machine, key.elf_class), "")
     facts = read_loader_facts(view, interpreter or None, key.machine, key.elf_class)
-    env = Environment(view, host_view, key, expect, interpreter, isa, elf_cache, facts=facts)
+    env = Environment(view, key, expect, interpreter, isa, elf_cache, facts=facts)
     env.hwcaps = hwcaps_subdirs(key.machine, isa) if facts.has_glibc_hwcaps else ()
     env.legacy = legacy_subdirs(facts, key.machine)
     env.cache_flags = cache_flags_for(key.machine, key.elf_class)
@@ -102,17 +106,16 @@ def _default_musl_loader(machine: str) -> str:
 
 
 def _load_cache(env: Environment, little_endian: bool) -> None:
-    found = env.view.locate(CACHE_PATH)
-    if isinstance(found, str):
-        if found != "absent":
-            env.warnings.append(f"{CACHE_PATH}: {found}; the loader will not use it")
+    # ld.so maps the cache only if it is a regular file it can read whole (_dl_sysdep_read_whole_file):
+    # a FIFO, a device (a link to /dev/zero) or an absurdly large file is ignored with a warning, as the
+    # loader would ignore it, and read never.
+    data = env.view.read_file(CACHE_PATH, MAX_CACHE_SIZE)
+    if isinstance(data, str):
+        if data != OUTCOME_ABSENT:
+            env.warnings.append(f"{CACHE_PATH}: {data}; the loader will not use it")
         return
     try:
-        with open(found.host_path, "rb") as handle:
-            data = handle.read()
         env.cache = parse_cache(data, CACHE_PATH, little_endian=little_endian)
-    except OSError as exc:
-        env.warnings.append(f"{CACHE_PATH}: cannot read ({exc.strerror}); the loader will not use it")
     except CacheError as exc:
         where = "" if env.view.is_host else f" in {env.view.root}"
         env.warnings.append(
@@ -129,23 +132,18 @@ def _load_musl_path(env: Environment) -> None:
     parts = env.interpreter.split("/")
     prefix = "/".join(parts[:-2]) if env.interpreter.startswith("/") and len(parts) > 2 else ""
     path_file = f"{prefix}/etc/ld-musl-{arch}.path"
-    found = env.view.locate(path_file)
-    if isinstance(found, Located) and not found.is_dir:
-        try:
-            with open(found.host_path, "rb") as handle:
-                text = handle.read(MAX_PATH_FILE).decode("utf-8", "surrogateescape")
-        except OSError:
-            text = ""  # musl: any error but ENOENT means an empty system path
-        env.musl_path = musl_path_elements(text)
+    # musl reads at most a bounded prefix of it; a FIFO or device is not read at all (musl would block on
+    # a FIFO: we say so instead of hanging).
+    data = env.view.read_file(path_file, MAX_PATH_FILE)
+    if isinstance(data, bytes):
+        env.musl_path = musl_path_elements(data.decode("utf-8", "surrogateescape"))
         env.musl_path_source = path_file
-    elif found == "absent":
+    elif data == OUTCOME_ABSENT:
         env.musl_path = MUSL_DEFAULT_PATH
     else:
-        env.musl_path = ()
+        env.musl_path = ()  # musl: any error but ENOENT means an empty system path
         env.musl_path_source = path_file
-        env.warnings.append(
-            f"{path_file}: {found if isinstance(found, str) else 'a directory'}; musl uses no system path"
-        )
+        env.warnings.append(f"{path_file}: {data}; musl uses no system path")
 
 
 def musl_path_elements(text: str) -> tuple[str, ...]:

@@ -28,7 +28,10 @@ EXTENSION_TAG_GLIBC_HWCAPS = 1
 HWCAP_EXTENSION = 1 << 62
 ISA_LEVEL_MASK = (1 << 10) - 1
 ENDIAN_UNSET, ENDIAN_INVALID, ENDIAN_LITTLE, ENDIAN_BIG = 0, 1, 2, 3
-MAX_CACHE_SIZE = 64 << 20  # a real cache is well under 1 MiB; refuse to slurp something absurd
+# A real cache is well under 1 MiB (a full desktop: ~200 KiB). A bigger file is refused whole: it could
+# only be hostile, and its entries would cost ~10x their size in memory.
+MAX_CACHE_SIZE = 4 << 20
+MAX_STRING = 4096  # PATH_MAX: no name or path the loader could use is longer
 
 # Cache entry flags (glibc elf/ldconfig.h / dl-cache.h).
 FLAG_ELF_LIBC6 = 0x0003
@@ -168,12 +171,12 @@ def _parse_old_or_compat(data: bytes, path: str, little_endian: bool) -> LdCache
     new_start = -(-end_of_entries // NEW_ALIGN) * NEW_ALIGN
     if len(data) >= new_start + NEW_HEADER_SIZE and data[new_start:].startswith(NEW_MAGIC):
         return _parse_new(data, new_start, path, little_endian, "old+new")
-    strings = data[end_of_entries:]
+    strings = _Strings(data[end_of_entries:])
     entries: list[CacheEntry] = []
     warnings: list[str] = []
     for index in range(nlibs):
         flags, key, value = struct.unpack_from(order + "iII", data, OLD_HEADER_SIZE + index * OLD_ENTRY_SIZE)
-        name, where = _string(strings, key), _string(strings, value)
+        name, where = strings.at(key), strings.at(value)
         if name is None or where is None:
             warnings.append(f"{path}: entry {index} points outside the string table; ignored")
             continue
@@ -192,14 +195,14 @@ def _parse_new(data: bytes, start: int, path: str, little_endian: bool, fmt: str
     (extension_offset,) = struct.unpack_from(order + "I", data, start + 32)
     if (len(data) - start - NEW_HEADER_SIZE) // NEW_ENTRY_SIZE < nlibs:
         raise CacheError(f"truncated: {nlibs} entries announced, file too short")
-    table = data[start:]  # entry string offsets are relative to the new header
+    table = _Strings(data[start:])  # entry string offsets are relative to the new header
     hwcaps, generator, ext_warning = _read_extension(data, extension_offset, order)
     warnings = [f"{path}: {ext_warning}"] if ext_warning else []
     entries: list[CacheEntry] = []
     for index in range(nlibs):
         offset = start + NEW_HEADER_SIZE + index * NEW_ENTRY_SIZE
         flags, key, value, osversion, hwcap = struct.unpack_from(order + "iIIIQ", data, offset)
-        name, where = _string(table, key), _string(table, value)
+        name, where = table.at(key), table.at(value)
         if name is None or where is None:
             warnings.append(f"{path}: entry {index} points outside the string table; ignored")
             continue
@@ -224,23 +227,35 @@ def _read_extension(data: bytes, offset: int, order: str) -> tuple[list[str], st
         return [], None, "bad extension block; glibc-hwcaps entries ignored"
     hwcaps: list[str] = []
     generator = None
+    strings = _Strings(data)
     for index in range(count):
         tag, _flags, sect_offset, size = struct.unpack_from(order + "IIII", data, offset + 8 + 16 * index)
         if sect_offset + size > len(data):
             continue
         if tag == EXTENSION_TAG_GENERATOR:
-            generator = data[sect_offset : sect_offset + size].decode("utf-8", "replace")
+            generator = data[sect_offset : sect_offset + min(size, MAX_STRING)].decode("utf-8", "replace")
         elif tag == EXTENSION_TAG_GLIBC_HWCAPS and size % 4 == 0 and sect_offset % 4 == 0:
             for i in range(size // 4):
                 (string_offset,) = struct.unpack_from(order + "I", data, sect_offset + 4 * i)
-                hwcaps.append(_string(data, string_offset) or "")
+                hwcaps.append(strings.at(string_offset) or "")
     return hwcaps, generator, None
 
 
-def _string(table: bytes, offset: int) -> str | None:
-    if offset >= len(table):
-        return None
-    end = table.find(b"\0", offset)
-    if end < 0:
-        return None
-    return table[offset:end].decode("utf-8", "surrogateescape")
+class _Strings:
+    """NUL-terminated strings of one table, each offset decoded once and never searched past MAX_STRING:
+    a hostile cache whose entries all point into one long unterminated run costs one bounded scan each."""
+
+    def __init__(self, table: bytes) -> None:
+        self.table = table
+        self.decoded: dict[int, str | None] = {}
+
+    def at(self, offset: int) -> str | None:
+        if offset in self.decoded:
+            return self.decoded[offset]
+        text = None
+        if offset < len(self.table):
+            end = self.table.find(b"\0", offset, offset + MAX_STRING)
+            if end >= 0:
+                text = self.table[offset:end].decode("utf-8", "surrogateescape")
+        self.decoded[offset] = text
+        return text

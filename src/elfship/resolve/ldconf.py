@@ -2,6 +2,8 @@
 
 The loader itself never reads ld.so.conf: its directories reach ld.so only through ld.so.cache. We read it
 to explain a missing library ("it is in an ld.so.conf directory but the cache does not list it").
+Every file is read through the root's FileView (confined to the root, regular files only, bounded), and
+include patterns are expanded inside the root: `include ../../../../etc/x/*.conf` stays in the root.
 """
 
 from __future__ import annotations
@@ -9,9 +11,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from elfship.resolve.rootfs import FileView, Located
+from elfship.resolve.rootfs import OUTCOME_ABSENT, FileView
 
 MAX_INCLUDE_DEPTH = 32
+MAX_CONF_FILE = 1 << 20  # one configuration file; real ones are a few hundred bytes
+MAX_CONF_TOTAL = 4 << 20  # all files of one ld.so.conf tree together
+MAX_CONF_FILES = 512
+MAX_DIRECTORIES = 4096
 
 
 @dataclass(frozen=True)
@@ -30,39 +36,42 @@ def read_ld_so_conf(view: FileView, path: str = "/etc/ld.so.conf") -> LdConf:
 class _ConfReader:
     def __init__(self, view: FileView) -> None:
         self.view = view
-        self.directories: list[str] = []
+        self.directories: dict[str, None] = {}  # ordered set: a huge file must not cost O(n^2)
         self.files: list[str] = []
         self.warnings: list[str] = []
+        self.budget = MAX_CONF_TOTAL
 
     def read(self, path: str, chain: tuple[str, ...]) -> None:
-        found = self.view.locate(path)
-        if not isinstance(found, Located) or found.is_dir:
-            if not chain and found == "absent":
-                return  # no ld.so.conf at all is normal (musl systems, minimal roots)
-            self.warnings.append(
-                f"{path}: cannot read ({found if isinstance(found, str) else 'a directory'})"
+        if len(self.files) >= MAX_CONF_FILES or self.budget <= 0:
+            self._warn(
+                f"{path}: more than {MAX_CONF_FILES} files or {MAX_CONF_TOTAL} bytes of ld.so.conf; "
+                "the rest is ignored"
             )
+            return
+        data = self.view.read_file(path, min(MAX_CONF_FILE, self.budget))
+        if isinstance(data, str):
+            if not (not chain and data == OUTCOME_ABSENT):  # no ld.so.conf at all is normal (musl, minimal)
+                self._warn(f"{path}: cannot read ({data}); ignored")
             return
         real = self.view.real_path(path)
         if real in chain:
             loop = " -> ".join([*chain, real])
-            self.warnings.append(f"ld.so.conf include loop: {loop}; stopped following it")
+            self._warn(f"ld.so.conf include loop: {loop}; stopped following it")
             return
         if len(chain) >= MAX_INCLUDE_DEPTH:
-            self.warnings.append(f"{path}: includes nested deeper than {MAX_INCLUDE_DEPTH}; stopped")
+            self._warn(f"{path}: includes nested deeper than {MAX_INCLUDE_DEPTH}; stopped")
             return
-        try:
-            with open(found.host_path, encoding="utf-8", errors="replace") as handle:
-                lines = handle.read().splitlines()
-        except OSError as exc:
-            self.warnings.append(f"{path}: cannot read ({exc.strerror})")
-            return
+        self.budget -= len(data)
         self.files.append(path)
-        for line in lines:
+        for line in data.decode("utf-8", "replace").splitlines():
             self._line(line, path, (*chain, real))
 
+    def _warn(self, text: str) -> None:
+        if len(self.warnings) < 20 and text not in self.warnings:
+            self.warnings.append(text)
+
     def _line(self, line: str, path: str, chain: tuple[str, ...]) -> None:
-        text = line.split("#", 1)[0].strip()
+        text = line.split("\0", 1)[0].split("#", 1)[0].strip()  # ldconfig sees C strings
         if not text:
             return
         keyword = text.split(None, 1)[0]
@@ -78,5 +87,5 @@ class _ConfReader:
         directory = text.rstrip("/") or "/"
         if "=" in directory:  # "dir=libc5" from the libc5 era: ldconfig drops the type suffix
             directory = directory.split("=", 1)[0]
-        if directory not in self.directories:
-            self.directories.append(directory)
+        if len(self.directories) < MAX_DIRECTORIES:
+            self.directories.setdefault(directory, None)

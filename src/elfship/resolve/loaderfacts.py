@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from elfship.errors import UsageError
-from elfship.resolve.rootfs import FileView, Located
+from elfship.resolve.rootfs import FileView
 
 GLIBC_LOADERS: dict[tuple[str, int], str] = {
     ("x86_64", 64): "/lib64/ld-linux-x86-64.so.2",
@@ -144,14 +144,8 @@ def read_loader_facts(view: FileView, interpreter: str | None, machine: str, elf
 
 
 def _loader_bytes(view: FileView, loader: str) -> bytes | None:
-    found = view.locate(loader)
-    if not isinstance(found, Located) or found.is_dir or found.st.st_size > MAX_LOADER_BYTES:
-        return None
-    try:
-        with open(found.host_path, "rb") as handle:
-            return handle.read()
-    except OSError:
-        return None
+    data = view.read_file(loader, MAX_LOADER_BYTES)  # confined to the root, regular files only
+    return data if isinstance(data, bytes) else None
 
 
 def _system_dirs_in(data: bytes) -> tuple[str, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from elfship.elf.model import ElfInfo
@@ -65,6 +66,9 @@ class Resolution:
     root: str | None = None  # the root filesystem resolved in; None = this machine
     isa: str | None = None  # the glibc-hwcaps level used (x86-64-v3, ...); None = no glibc-hwcaps
     program_name: str = ""  # how the program is named in needed_by and edges
+    # Against a root: where the program stands inside it; placed_at is set when it came from outside.
+    program_path: str | None = None
+    placed_at: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -75,3 +79,19 @@ class Resolution:
         found = {lib.soname: lib for lib in self.libraries}
         found.update((lib.soname, lib) for lib in self.missing if lib.soname not in found)
         return found
+
+
+@dataclass(frozen=True)
+class ProgramLocation:
+    """Where the program of one start is: the file its bytes come from, and where the loader sees it.
+
+    Against a root, `path` is always inside the root: either the program's own place there (it was given as
+    ROOT/...), or the place it was put at because it comes from outside (`placed`). $ORIGIN is the
+    directory of `real_path`, never a directory of this machine.
+    """
+
+    host_path: str  # the file read on this machine (for a file inside a root: resolved inside it)
+    path: str  # as the loader names it (inside the root when there is one)
+    real_path: str  # symlinks resolved (inside the root): the kernel hands ld.so this path
+    st: os.stat_result | None  # of the file read: setuid bits, file identity
+    placed: bool = False  # it comes from outside the root and stands at `path` inside it

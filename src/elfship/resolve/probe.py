@@ -13,10 +13,16 @@ import struct
 from dataclasses import dataclass
 from typing import TypeVar
 
-from elfship.elf import ElfInfo, read_elf
+from elfship.elf import ElfInfo
 from elfship.elf.constants import ELF_MAGIC, ET_DYN, ET_EXEC
 from elfship.errors import ElfError
-from elfship.resolve.rootfs import FileView, Located
+from elfship.resolve.rootfs import (
+    OUTCOME_UNREADABLE,
+    FileView,
+    Located,
+    read_elf_located,
+    read_located,
+)
 
 _Key = tuple[int, int, int, int]
 _V = TypeVar("_V")
@@ -67,11 +73,8 @@ class ElfCache:
         key = self.key(located)
         cached = self._heads.get(key)
         if cached is None:
-            try:
-                with open(located.host_path, "rb") as handle:
-                    cached = handle.read(64)
-            except OSError as exc:
-                cached = exc
+            head = read_located(located, 64, whole=False)  # opened inside its root, never a FIFO
+            cached = head if isinstance(head, bytes) else OSError(0, head)
             self._store(self._heads, key, cached)
         if isinstance(cached, OSError):
             raise cached
@@ -82,7 +85,7 @@ class ElfCache:
         cached = self._infos.get(key)
         if cached is None:
             try:
-                cached = read_elf(located.host_path)
+                cached = read_elf_located(located)
             except ElfError as exc:
                 cached = exc
             self._store(self._infos, key, cached)
@@ -154,7 +157,9 @@ def probe(view: FileView, path: str, expect: Expectation, elf_cache: ElfCache) -
     try:
         head = elf_cache.head(found)
     except OSError as exc:
-        return Probe("unreadable" if isinstance(exc, PermissionError) else f"cannot read ({exc.strerror})")
+        return Probe(
+            OUTCOME_UNREADABLE if exc.strerror == OUTCOME_UNREADABLE else f"cannot read ({exc.strerror})"
+        )
     problem = header_problem(head, expect)
     if problem is not None:
         return Probe(problem[0], fatal=problem[1], located=found)

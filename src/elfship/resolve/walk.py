@@ -9,7 +9,14 @@ from dataclasses import dataclass, field
 from elfship.elf import ElfInfo, Kind
 from elfship.resolve.dst import directory_of, expand_glibc
 from elfship.resolve.environment import CACHE_PATH, Environment, musl_path_elements
-from elfship.resolve.model import VIA_INTERPRETER, VIA_MISSING, Resolution, ResolvedLibrary, SearchStep
+from elfship.resolve.model import (
+    VIA_INTERPRETER,
+    VIA_MISSING,
+    ProgramLocation,
+    Resolution,
+    ResolvedLibrary,
+    SearchStep,
+)
 from elfship.resolve.probe import probe
 from elfship.resolve.rootfs import FileView
 from elfship.resolve.search import (
@@ -31,18 +38,10 @@ NOT_LOADABLE = (Kind.OBJECT, Kind.CORE, Kind.OTHER)
 
 @dataclass(frozen=True)
 class Filesystem:
-    """Where a start happens: the root's view, this machine's view, and LD_LIBRARY_PATH as given."""
+    """Where a start happens: the view of the root (or of this machine), and LD_LIBRARY_PATH as given."""
 
     view: FileView
-    host_view: FileView
     ld_library_path: tuple[str, ...]
-
-
-def _stat(path: str) -> os.stat_result | None:
-    try:
-        return os.stat(path)
-    except OSError:
-        return None
 
 
 def is_secure(path: str, st: os.stat_result | None) -> bool:
@@ -67,13 +66,15 @@ class _Missing:
 class ProgramStart:
     """One emulated program start."""
 
-    def __init__(self, fs: Filesystem, env: Environment, path: str, info: ElfInfo, real: str) -> None:
+    def __init__(
+        self, fs: Filesystem, env: Environment, label: str, info: ElfInfo, place: ProgramLocation
+    ) -> None:
         self.fs = fs
         self.env = env
         self.info = info
-        self.program_stat = _stat(path)
-        self.secure = is_secure(path, self.program_stat)
-        self.program = self._program_object(path, real, info)
+        self.program_stat = place.st
+        self.secure = is_secure(place.host_path, self.program_stat)
+        self.program = self._program_object(label, place, info)
         self.by_name: dict[str, LoadedObject] = {}  # every name that now refers to a loaded object
         self.by_soname: dict[str, LoadedObject] = {}
         self.order: list[LoadedObject] = []
@@ -90,19 +91,12 @@ class ProgramStart:
         self.warnings: list[str] = list(env.warnings)
         self.ld_library_path = self._ld_library_path()
 
-    def _program_object(self, path: str, real: str, info: ElfInfo) -> LoadedObject:
-        view = self.fs.view
-        absolute = os.path.abspath(path)
-        if view.is_host:
-            inside, real_inside = real, real
-        elif view.root is not None and absolute.startswith(view.root + "/"):
-            inside = absolute[len(view.root) :]
-            real_inside = view.real_path(inside)  # its symlinks resolve inside the root too
-        else:
-            view = self.fs.host_view  # a program checked against a root lives outside it
-            inside, real_inside = real, real
-        # The kernel hands ld.so the program's real path (/proc/self/exe): $ORIGIN is its real directory.
-        node = LoadedObject(path, inside, view, info, None, directory_of(real_inside), "program", ())
+    def _program_object(self, label: str, place: ProgramLocation, info: ElfInfo) -> LoadedObject:
+        # Against a root the program is always inside it (placed there when it comes from outside, see
+        # engine.py): the kernel hands ld.so its real path, so $ORIGIN is a directory of the root.
+        node = LoadedObject(
+            label, place.path, self.fs.view, info, None, directory_of(place.real_path), "program", ()
+        )
         if self.program_stat is not None:
             node.file_id = (self.program_stat.st_dev, self.program_stat.st_ino)
         return node
@@ -347,6 +341,12 @@ class ProgramStart:
             return f"only copies for another architecture were found: {', '.join(result.other_class[:3])}"
         if self.env.musl:
             return None
+        if any("DF_1_NODEFLIB" in step.outcome for step in result.steps):
+            return (
+                "the needing object has DF_1_NODEFLIB (-z nodefaultlib): the loader skips the system directories, "
+                "and ld.so.cache entries in them (fix: an RPATH/RUNPATH to the library's directory, or relink "
+                "without -z nodefaultlib)"
+            )
         return _ld_so_conf_hint(self.env, name)
 
 

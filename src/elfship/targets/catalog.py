@@ -45,6 +45,7 @@ def _target_from_record(record: dict[str, Any]) -> Target:
         kernel=record.get("kernel"),
         isa_baseline=record.get("isa_baseline"),
         package_index=record.get("package_index"),
+        node_file=record.get("node_file"),
     )
 
 
@@ -105,6 +106,26 @@ def supported_targets(
 
 def known_arches() -> tuple[str, ...]:
     return tuple(sorted({t.arch for t in _all()}))
+
+
+# Other names of the architectures (Debian's and Go's) -> the ELF machine names targets use.
+ARCH_SPELLINGS = {"amd64": "x86_64", "x86-64": "x86_64", "arm64": "aarch64"}
+
+
+def normalise_arch(arch: str) -> str:
+    word = arch.strip().lower()
+    return ARCH_SPELLINGS.get(word, word)
+
+
+def split_arch(spec: str) -> tuple[str, str | None]:
+    """A target with its architecture: "debian:12/aarch64" -> ("debian:12", "aarch64"); "debian:12" ->
+    ("debian:12", None). amd64 and arm64 are accepted for x86_64 and aarch64."""
+    name, sep, arch = spec.rpartition("/")
+    if not sep:
+        return spec, None
+    if not name.strip() or not arch.strip():
+        raise UsageError(f"target {spec!r}: give it as RELEASE/ARCH, e.g. debian:12/x86_64")
+    return name, normalise_arch(arch)
 
 
 def get_target(name: str, arch: str = DEFAULT_ARCH) -> Target:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import functools
 import gzip
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from elfship.errors import ElfshipError
@@ -66,6 +68,16 @@ def package_index(file_name: str) -> dict[str, str]:
     """The whole soname -> package map (for tests and reports; lookups use lookup_package)."""
     mapping: dict[str, str] = json.loads(_package_index_text(file_name))
     return mapping
+
+
+@functools.cache
+def library_nodes(file_name: str) -> Mapping[str, frozenset[str] | None]:
+    """soname -> the version nodes that library defines on one release (None: it defines none at all).
+
+    A few hundred entries per release: parsed whole, once.
+    """
+    raw: dict[str, list[str] | None] = json.loads(_package_index_text(file_name))
+    return MappingProxyType({k: None if v is None else frozenset(v) for k, v in raw.items()})
 
 
 _DECODER = json.JSONDecoder()

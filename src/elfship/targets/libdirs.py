@@ -38,8 +38,7 @@ def library_directories(view: FileView) -> list[Located]:
 def _musl_directories(view: FileView) -> tuple[str, ...]:
     """musl's system path from /etc/ld-musl-ARCH.path, or its built-in default when a musl loader exists."""
     for path_file in view.glob("/etc/ld-musl-*.path"):
-        found = locate_file(view, path_file)
-        if found is not None:
-            with open(found.host_path, "rb") as handle:
-                return musl_path_elements(handle.read(MAX_PATH_FILE).decode("utf-8", "surrogateescape"))
+        data = view.read_file(path_file, MAX_PATH_FILE)  # confined to the root; never a FIFO or device
+        if isinstance(data, bytes):
+            return musl_path_elements(data.decode("utf-8", "surrogateescape"))
     return MUSL_DEFAULT_PATH if view.glob("/lib/ld-musl-*.so.1") else ()

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from elfship.targets import packages
+from elfship.targets import data, packages
 from elfship.targets.families import (
     INTERPRETERS,
     NAMESPACE_OWNERS,
@@ -19,6 +19,13 @@ from elfship.targets.families import (
 
 def _no_nodes() -> Mapping[str, frozenset[str]]:
     return MappingProxyType({})
+
+
+# Python wheel platform policies (manylinux_2_17, musllinux_1_2): targets that are not releases.
+WHEEL_POLICY_KINDS = ("manylinux", "musllinux")
+
+_NO_LIBRARIES: Mapping[str, frozenset[str] | None] = MappingProxyType({})
+_UNMEASURED = frozenset({"<unmeasured>"})  # a sentinel: the library is not in the measured data
 
 
 @dataclass(frozen=True)
@@ -44,10 +51,12 @@ class Target:
     base_sonames: frozenset[str] | None = None  # sonames a minbase/base image ships; None = not known
     package_manager: str = ""  # apt | dnf | yum | zypper | apk | pacman | urpmi | tdnf | apt-rpm | slackpkg
     sources: tuple[str, ...] = ()  # where the facts came from (files, commands, URLs)
-    kind: str = "release"  # release | manylinux (a build-image policy) | root (read from a real filesystem)
+    kind: str = "release"  # release | manylinux | musllinux (wheel policies) | root (a real filesystem)
     kernel: str | None = None  # kernel the release ships (containers run on the host's kernel instead)
     isa_baseline: str | None = None  # lowest x86-64 level the release supports: x86-64, x86-64-v2, x86-64-v3
     package_index: str | None = None  # release whose package index answers package_for(); None = unknown
+    # data file with every version node of every base library (Debian minbase roots); None = not measured
+    node_file: str | None = None
     root: str | None = None  # the root filesystem path when kind == "root"
 
     # -- version nodes -------------------------------------------------------------------------------------
@@ -55,18 +64,46 @@ class Target:
     def provides_version(self, library_soname: str, version_node: str) -> bool | None:
         """Does this target's `library_soname` define `version_node` (e.g. libm.so.6, GLIBC_2.29)?
 
-        True/False when the release's nodes for that namespace were measured, None when not known (a library
-        outside the measured namespaces, such as libssl.so.3's OPENSSL_3.0.0). GLIBC_PRIVATE is never
-        provided by a named release (it binds to one exact glibc build); a root provides it if its libc does.
+        Exact where every node of the release's base libraries was measured (node_file): the loader looks
+        the node up in that one library. A library with no version definitions at all provides nothing: ld.so
+        only warns "no version information available", then stops at the first symbol bound to that version
+        (an assertion in dl-lookup.c; before main with BIND_NOW).
+        Otherwise True/False when the release's nodes for that namespace were measured (GLIBC, GLIBCXX, ...),
+        None when not known (e.g. libssl.so.3's OPENSSL_3.0.0 on a release measured by namespace only).
+        GLIBC_PRIVATE is never provided by a named release (it binds to one exact glibc build); a root
+        provides it if its libc does.
         """
+        if is_private_node(version_node) and self.kind != "root" and self._defines_nodes(library_soname):
+            return False
+        measured = self._library_nodes().get(library_soname, _UNMEASURED)
+        if measured is not _UNMEASURED:
+            return version_node in (measured or ())
+        return self._provides_by_namespace(library_soname, version_node)
+
+    def measured_libraries(self) -> int | None:
+        """How many base libraries had every version node measured (node_file); None when none were."""
+        return len(self._library_nodes()) if self.node_file else None
+
+    def nodes_measured(self, library_soname: str) -> bool:
+        """Were the version nodes of this very library on this release measured (not only its namespace)?"""
+        return library_soname in self._library_nodes()
+
+    def _library_nodes(self) -> Mapping[str, frozenset[str] | None]:
+        return data.library_nodes(self.node_file) if self.node_file else _NO_LIBRARIES
+
+    def _defines_nodes(self, library_soname: str) -> bool:
+        measured = self._library_nodes().get(library_soname, _UNMEASURED)
+        if measured is not _UNMEASURED:
+            return measured is not None
+        return any(library_soname in owners for owners in NAMESPACE_OWNERS.values())
+
+    def _provides_by_namespace(self, library_soname: str, version_node: str) -> bool | None:
         namespace, version = split_version_node(version_node)
         owners = NAMESPACE_OWNERS.get(namespace)
         if owners is None or library_soname not in owners:
             return None
         if self.libc == "musl" and namespace == "GLIBC":
             return False  # musl defines no symbol versions at all
-        if is_private_node(version_node) and self.kind != "root":
-            return False
         nodes = self.version_nodes.get(namespace)
         if nodes is None:
             return None
@@ -76,6 +113,15 @@ class Target:
         """The newest numeric version of a namespace, e.g. highest_node("GLIBC") == "2.28" on debian:10."""
         nodes = self.version_nodes.get(namespace)
         return highest_version(nodes) if nodes else None
+
+    def highest_library_node(self, library_soname: str, namespace: str) -> str | None:
+        """The newest numeric node of `namespace` that `library_soname` defines here (measured per library
+        where it can be, else the release's newest of that namespace), e.g. XZ_5.4 -> "5.4"."""
+        measured = self._library_nodes().get(library_soname, _UNMEASURED)
+        if measured is _UNMEASURED:
+            return self.highest_node(namespace)
+        split = [split_version_node(node) for node in measured or ()]
+        return highest_version({version for space, version in split if space == namespace})
 
     # -- libraries and packages ----------------------------------------------------------------------------
 
@@ -129,11 +175,13 @@ class Target:
         return self.eol is not None and not self.rolling and self.eol >= day
 
     def status(self, today: datetime.date | None = None) -> str:
-        """One word for tables and JSON: supported | lts | elts | eol | rolling | unknown.
+        """One word for tables and JSON: supported | lts | elts | eol | rolling | unknown | policy.
 
         lts / elts: past the EOL date but still inside the free / commercial long-term support window.
         """
         day = today or datetime.date.today()
+        if self.kind in WHEEL_POLICY_KINDS:
+            return "policy"  # a wheel platform policy has no end of life
         if self.rolling:
             return "rolling"
         if self.eol is None:

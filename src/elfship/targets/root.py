@@ -2,20 +2,28 @@
 
 Everything is read from files inside the root: /etc/os-release, the version definitions of its own libc,
 libm, libstdc++ and libgcc_s, and the sonames of the files in its library directories. Nothing is executed.
-Symlinks are followed inside the root (an absolute link target means root/target, not the host's).
+Symlinks are followed inside the root (an absolute link target means root/target, not the host's), and
+every file is opened through the root's FileView: confined to the root, regular files only, bounded.
 """
 
 from __future__ import annotations
 
-import os
+import mmap
 import re
 import shlex
 from pathlib import Path
 from types import MappingProxyType
 
-from elfship.elf import read_elf
+from elfship.elf import ElfInfo
 from elfship.errors import ElfError, UsageError
-from elfship.resolve.rootfs import FileView
+from elfship.resolve.rootfs import (
+    OUTCOME_ABSENT,
+    FileView,
+    Located,
+    open_located,
+    read_elf_located,
+    read_located,
+)
 from elfship.targets.catalog import get_target
 from elfship.targets.families import (
     MAJOR_ONLY_FAMILIES,
@@ -30,6 +38,9 @@ from elfship.targets.model import Target
 
 _GLIBC_BANNER = re.compile(rb"GNU C Library [^\n\x00]*?version (\d+\.\d+)")
 _VERSIONED_NAME = re.compile(r"\.so\.\d")
+MAX_OS_RELEASE = 64 << 10  # os-release is a few hundred bytes
+MAX_APK_DB = 32 << 20  # Alpine's installed-package database: ~1 MiB on a large system
+MAX_BANNER_SCAN = 64 << 20  # how much of libc.so.6 is searched for its version banner
 
 
 def target_from_root(root: Path | str) -> Target:
@@ -42,15 +53,15 @@ def target_from_root(root: Path | str) -> Target:
     if not is_directory:
         raise UsageError(f"{root}: not a directory", fix="give the top directory of a root filesystem")
     view = FileView(root_path)
-    os_release = read_os_release(view)
+    os_release, os_release_source = _read_os_release(view)
     family, version = _family_and_version(os_release)
     libraries = scan_libraries(view)
-    libc, libc_path = _find_libc(view, libraries)
+    libc, libc_file = _find_libc(view, libraries)
     nodes, node_sources = _version_nodes(libraries)
-    arch = read_elf(libc_path).machine if libc_path else "unknown"
-    libc_version = _libc_version(view, libc, libc_path, nodes)
+    arch = _machine(libc_file)
+    libc_version = _libc_version(view, libc, libc_file, nodes)
     known = _known_release(family, version, arch)
-    sources = [f"root {root_path}", "etc/os-release" if os_release else "no os-release file", *node_sources]
+    sources = [f"root {root_path}", os_release_source, *node_sources]
     return Target(
         name=known.name if known else f"{family}:{version}",
         family=family,
@@ -78,11 +89,20 @@ def target_from_root(root: Path | str) -> Target:
 
 def read_os_release(view: FileView) -> dict[str, str]:
     """KEY=value pairs of the root's os-release (etc/os-release, else usr/lib/os-release); {} if none."""
+    return _read_os_release(view)[0]
+
+
+def _read_os_release(view: FileView) -> tuple[dict[str, str], str]:
+    """(KEY=value pairs, what was read). A FIFO, a device or a huge file is ignored with a note, as if
+    absent: it cannot be an os-release, and reading it would hang or never end."""
+    notes: list[str] = []
     for candidate in ("/etc/os-release", "/usr/lib/os-release"):
-        found = locate_file(view, candidate)
-        if found is not None:
-            return _parse_os_release(Path(found.host_path).read_text(encoding="utf-8", errors="replace"))
-    return {}
+        data = view.read_file(candidate, MAX_OS_RELEASE)
+        if isinstance(data, bytes):
+            return _parse_os_release(data.decode("utf-8", "replace")), candidate.lstrip("/")
+        if data != OUTCOME_ABSENT:
+            notes.append(f"{candidate.lstrip('/')} ignored: {data}")
+    return {}, "; ".join(notes) or "no os-release file"
 
 
 def _parse_os_release(text: str) -> dict[str, str]:
@@ -123,74 +143,77 @@ def _known_release(family: str, version: str, arch: str) -> Target | None:
         return None
 
 
-def scan_libraries(view: FileView) -> dict[str, Path]:
-    """soname (or versioned file name) -> real path, for every ELF file in the root's library directories.
+def scan_libraries(view: FileView) -> dict[str, Located]:
+    """soname (or versioned file name) -> the file, for every ELF file in the root's library directories.
 
     A library is listed under its DT_SONAME (how ld.so.cache finds it; its file name when it has none) and
     under the name of every versioned symlink to it, such as libbz2.so.1 (how a directory search finds it).
     The real files' own names (libz.so.1.2.13) are left out: no link records them as a dependency.
     """
-    libraries: dict[str, Path] = {}
-    sonames: dict[Path, str | None] = {}
+    libraries: dict[str, Located] = {}
+    sonames: dict[str, str | None] = {}
     for directory in library_directories(view):
-        for entry in sorted(os.scandir(directory.host_path), key=lambda e: e.name):
-            if ".so" not in entry.name:
+        for name, is_symlink in sorted(view.scandir(directory.real_path)):
+            if ".so" not in name:
                 continue
-            located = locate_file(view, f"{directory.real_path.rstrip('/')}/{entry.name}")
+            located = locate_file(view, f"{directory.real_path.rstrip('/')}/{name}")
             if located is None:
                 continue
-            real = Path(located.host_path)
-            if real not in sonames:
-                sonames[real] = _soname(real)
-            soname = sonames[real]
-            if soname is None and not _is_elf(real):
+            if located.real_path not in sonames:
+                sonames[located.real_path] = _soname(located)
+            soname = sonames[located.real_path]
+            if soname is None and not _is_elf(located):
                 continue
-            libraries.setdefault(soname or entry.name, real)
-            if entry.is_symlink() and _VERSIONED_NAME.search(entry.name):
-                libraries.setdefault(entry.name, real)  # a deliberate alias such as libbz2.so.1
+            libraries.setdefault(soname or name, located)
+            if is_symlink and _VERSIONED_NAME.search(name):
+                libraries.setdefault(name, located)  # a deliberate alias such as libbz2.so.1
     return dict(sorted(libraries.items()))
 
 
-def _soname(path: Path) -> str | None:
+def _read(found: Located) -> ElfInfo | None:
     try:
-        return read_elf(path).soname
-    except (ElfError, OSError):
+        return read_elf_located(found)
+    except ElfError:
         return None
 
 
-def _is_elf(path: Path) -> bool:
-    try:
-        with path.open("rb") as handle:
-            return handle.read(4) == b"\x7fELF"
-    except OSError:
-        return False
+def _soname(found: Located) -> str | None:
+    info = _read(found)
+    return info.soname if info is not None else None
 
 
-def _find_libc(view: FileView, libraries: dict[str, Path]) -> tuple[str, Path | None]:
+def _machine(found: Located | None) -> str:
+    info = _read(found) if found is not None else None
+    return info.machine if info is not None else "unknown"
+
+
+def _is_elf(found: Located) -> bool:
+    return read_located(found, 4, whole=False) == b"\x7fELF"
+
+
+def _find_libc(view: FileView, libraries: dict[str, Located]) -> tuple[str, Located | None]:
     if "libc.so.6" in libraries:
         return "glibc", libraries["libc.so.6"]
-    for name, path in libraries.items():
+    for name, found in libraries.items():
         if name.startswith(("ld-musl-", "libc.musl-")):
-            return "musl", path
+            return "musl", found
     for candidate in view.glob("/lib/ld-musl-*.so.1"):
-        found = locate_file(view, candidate)
-        if found is not None:
-            return "musl", Path(found.host_path)
+        located = locate_file(view, candidate)
+        if located is not None:
+            return "musl", located
     return "none", None
 
 
-def _version_nodes(libraries: dict[str, Path]) -> tuple[dict[str, set[str]], list[str]]:
+def _version_nodes(libraries: dict[str, Located]) -> tuple[dict[str, set[str]], list[str]]:
     """Namespace -> versions defined by the root's own glibc, libstdc++, libgcc_s, libatomic and zlib."""
     nodes: dict[str, set[str]] = {}
     sources: list[str] = []
     for soname in NODE_SOURCE_LIBRARIES:
-        path = libraries.get(soname)
-        if path is None:
+        found = libraries.get(soname)
+        info = _read(found) if found is not None else None
+        if info is None:
             continue
-        try:
-            definitions = read_elf(path).version_definitions
-        except (ElfError, OSError):
-            continue
+        definitions = info.version_definitions
         sources.append(f"version definitions of {soname}")
         for node in definitions:
             namespace, version = split_version_node(node)
@@ -199,24 +222,38 @@ def _version_nodes(libraries: dict[str, Path]) -> tuple[dict[str, set[str]], lis
     return nodes, sources
 
 
-def _libc_version(view: FileView, libc: str, libc_path: Path | None, nodes: dict[str, set[str]]) -> str:
-    if libc == "glibc" and libc_path is not None:
-        banner = _GLIBC_BANNER.search(libc_path.read_bytes())
+def _libc_version(view: FileView, libc: str, libc_file: Located | None, nodes: dict[str, set[str]]) -> str:
+    if libc == "glibc" and libc_file is not None:
+        banner = _glibc_banner(libc_file)
         if banner:
-            return banner.group(1).decode()
+            return banner
         return highest_version(nodes.get("GLIBC", set())) or ""
     if libc == "musl":
         return _musl_version_from_apk_db(view) or ""
     return ""
 
 
+def _glibc_banner(libc_file: Located) -> str | None:
+    """The version in "GNU C Library ... version 2.36", searched in a bounded mapping of libc.so.6."""
+    try:
+        with open_located(libc_file) as (fd, st):
+            size = min(st.st_size, MAX_BANNER_SCAN)
+            if size == 0:
+                return None
+            with mmap.mmap(fd, size, access=mmap.ACCESS_READ) as data:
+                banner = _GLIBC_BANNER.search(data)
+                return banner.group(1).decode() if banner else None
+    except (OSError, ValueError):
+        return None
+
+
 def _musl_version_from_apk_db(view: FileView) -> str | None:
     """Alpine records installed packages in lib/apk/db/installed: P:musl then V:1.2.4-r2."""
-    database = locate_file(view, "/lib/apk/db/installed")
-    if database is None:
+    data = view.read_file("/lib/apk/db/installed", MAX_APK_DB)
+    if isinstance(data, str):
         return None
     package = None
-    for line in Path(database.host_path).read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in data.decode("utf-8", "replace").splitlines():
         if line.startswith("P:"):
             package = line[2:]
         elif line.startswith("V:") and package == "musl":
