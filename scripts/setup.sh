@@ -10,6 +10,7 @@ APT_PACKAGES=(
   libpq-dev libssl-dev         # fixtures needing libpq.so.5 / libssl.so.3
   postgresql                   # build e2e: a real server the static app connects to
   musl musl-tools              # a musl loader for musl-dynamic fixtures and bundles; musl-gcc
+  rustc-web cargo-web rust-web-src libunwind-22-dev  # build --build-std: musl std from source (bookworm-security)
   libtree pax-utils            # reference resolvers compared against in tests and benchmarks
   bubblewrap                   # check --run: the sandbox (bwrap) the program is started in
   patchelf file hyperfine

@@ -121,7 +121,9 @@ def test_musl_std_missing() -> None:
         pytest.skip("the musl std is installed here, so this failure cannot happen")
     output = cargo_fails("hello", "--target", MUSL)
     assert ids(output) == ["musl-std-missing"]
-    assert diagnose(output)[0].fix == f"rustup target add {MUSL}"
+    assert diagnose(output)[0].fix == (
+        f"elfship build --strategy musl --build-std (builds it from source), or rustup target add {MUSL}"
+    )
 
 
 @pytest.mark.slow

@@ -213,13 +213,20 @@ def test_cargo_elfship_build_is_the_same_command(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_musl_build_where_the_musl_std_is_installed(tmp_path: Path) -> None:
+def test_musl_build_with_c_code(tmp_path: Path) -> None:
+    """C code compiled by musl-gcc (cc-rs), linked into a static musl binary: with rustup's musl std when it is
+    installed, else with the std built from source (--build-std, cached with tests/test_build_musl.py's)."""
     sysroot = Path(subprocess.check_output(["rustc", "--print", "sysroot"], text=True).strip())
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = {}
     if not (sysroot / "lib" / "rustlib" / "x86_64-unknown-linux-musl" / "lib").is_dir():
-        pytest.skip(
-            "musl std not installed (rustup target add x86_64-unknown-linux-musl); cannot be on this machine"
-        )
-    document = build_json("withc", "--strategy", "musl", "--for", "debian:10", "-o", str(tmp_path))
+        if not Path("/usr/lib/rustlib/src/rust/library/std").is_dir():
+            pytest.skip("no musl std and no std sources (apt-get install rustc-web cargo-web rust-web-src)")
+        args = ("--build-std", "--release")
+        env = {"CARGO_TARGET_DIR": str(CACHE / "cargo-target" / "musl-build-std")}
+    document = build_json(
+        "withc", "--strategy", "musl", "--for", "debian:10", "-o", str(tmp_path), *args, env=env
+    )
     binary = artifact_path(document)
     assert read_elf(binary).kind in (Kind.STATIC, Kind.STATIC_PIE)
     assert subprocess.run([binary], capture_output=True, text=True).stdout == "hello from C, rust\n"
@@ -291,7 +298,7 @@ def test_musl_without_its_std_stops_before_building() -> None:
     assert done.returncode == 2
     assert done.stderr.strip() == (
         "elfship: error: the Rust standard library for x86_64-unknown-linux-musl is not installed "
-        "(fix: rustup target add x86_64-unknown-linux-musl)"
+        "(fix: add --build-std to build it from source, or rustup target add x86_64-unknown-linux-musl)"
     )
 
 

@@ -252,7 +252,9 @@ def test_explicit_musl_without_its_std_says_rustup_target_add(tmp_path: Path) ->
     chain = toolchain(tmp_path, stds=(GNU,), musl_gcc=True)
     with pytest.raises(ToolMissingError) as raised:
         choose_strategy(Strategy.MUSL, [DEBIAN10], chain, "x86_64")
-    assert raised.value.fix == "rustup target add x86_64-unknown-linux-musl"
+    assert raised.value.fix == (
+        "add --build-std to build it from source, or rustup target add x86_64-unknown-linux-musl"
+    )
     assert raised.value.exit_code == 2
 
 

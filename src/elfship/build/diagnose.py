@@ -54,7 +54,7 @@ KNOWN_FAILURES: tuple[KnownFailure, ...] = (
         "musl-std-missing",
         (r"the `(?P<target>[\w.-]*musl[\w.-]*)` target may not be installed"),
         "the Rust standard library for {target} is not installed",
-        "rustup target add {target}",
+        "elfship build --strategy musl --build-std (builds it from source), or rustup target add {target}",
     ),
     KnownFailure(
         "target-std-missing",

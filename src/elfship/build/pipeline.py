@@ -10,9 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from elfship.build.buildstd import build_std_for, check_link_mode, prepare_support
 from elfship.build.diagnose import Diagnosis, diagnose
 from elfship.build.native import NativeDependency, find_native_dependencies
 from elfship.build.nss import nss_functions
+from elfship.build.openssl import ca_directory_warning
 from elfship.build.output import check_replaceable, install, prepare_output_dir, require_strip
 from elfship.build.plan import BuildOptions, BuildPlan, c_compiler_for, make_plan
 from elfship.build.project import CargoProject, find_manifest, load_project
@@ -29,6 +31,7 @@ from elfship.build.verify import (
     TargetVerdict,
     VerifyFinding,
     glibc_within_pin,
+    not_fully_static,
     prewarm,
     resolve_targets,
     target_libc,
@@ -93,6 +96,7 @@ def run_build(
     env = dict(os.environ if env is None else env)
     say: Logger = log or (lambda message: None)
     targets = resolve_targets(request.for_targets)  # bad input first: before any tool runs
+    check_link_mode(request.options.build_std, request.options.static_pie)
     target_libcs = tuple(target_libc(t) for t in targets)
     manifest = find_manifest(request.cwd, request.options.manifest_path)
     toolchain, choice, project = _prepare(request, targets, manifest, env)
@@ -109,6 +113,8 @@ def run_build(
     output_dir = prepare_output_dir(request.output_dir or plan.target_dir / OUTPUT_SUBDIR)
     for binary in project.binaries:
         check_replaceable(output_dir / binary.name)  # fail before a long build, not after
+    if plan.build_std is not None:
+        prepare_support(plan.build_std, plan.target_dir)
     prewarm()  # verification's imports overlap cargo's run
     env = _recording(plan, env, say)
     run = run_cargo(plan, env, cwd=request.cwd)
@@ -144,7 +150,13 @@ def _prepare(
             early = pool.submit(_load, find_cargo(env), manifest, guess, request.options, env)
         toolchain = detect_toolchain(env)
         arch = _arch_of(targets, toolchain, request.arch)
-        choice = choose_strategy(request.strategy, [target_libc(t) for t in targets], toolchain, arch)
+        choice = choose_strategy(
+            request.strategy,
+            [target_libc(t) for t in targets],
+            toolchain,
+            arch,
+            build_std=request.options.build_std,
+        )
         triple = rust_triple(choice.strategy, arch)
         if early is not None and guess == triple:
             return toolchain, choice, early.result()
@@ -199,6 +211,15 @@ def _plan(
         zig=zig,
     )
     native_env = [pair for dep in native for pair in dep.env]
+    build_std = build_std_for(
+        options.build_std,
+        options.static_pie,
+        toolchain.cargo,
+        toolchain.rustc,
+        toolchain.sysroot,
+        toolchain.musl_gcc.get(options.arch),
+        env,
+    )
     return make_plan(
         choice,
         options,
@@ -207,6 +228,7 @@ def _plan(
         c_compiler=c_compiler,
         native_env=native_env,
         user_env=env,
+        build_std=build_std,
     )
 
 
@@ -271,6 +293,9 @@ def _own_findings(path: Path, plan: BuildPlan) -> tuple[VerifyFinding, ...]:
         above = glibc_within_pin(path, plan.glibc_pin)
         if above is not None:
             findings.append(above)
+    findings += ca_directory_warning(path)
+    if plan.strategy is Strategy.MUSL:
+        findings += not_fully_static(path)
     if plan.strategy is Strategy.GLIBC_STATIC:
         functions = nss_functions(path)
         if functions:

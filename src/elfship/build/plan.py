@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from elfship.build.buildstd import BUILD_STD_ARG, BuildStd, support_dir
 from elfship.build.native import pkg_config_static_env, triple_lower, triple_upper
 from elfship.build.strategy import Strategy, StrategyChoice, rust_triple
 from elfship.build.zigwrap import HOST_OUTPUT_DIR_VAR, TARGET_OUTPUT_DIR_VAR, ZigWrappers
@@ -41,6 +42,8 @@ class BuildOptions:
     slim: bool = False
     arch: str = "x86_64"
     cargo_args: tuple[str, ...] = ()  # passed through after elfship's own
+    build_std: bool = False  # musl: build std from source instead of needing it installed
+    static_pie: bool = False  # with build_std: static-pie instead of a static (non-PIE) executable
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class BuildPlan:
     argv: tuple[str, ...]
     env: tuple[tuple[str, str], ...]  # variables set or changed for cargo, in a stable order
     notes: tuple[str, ...]  # what elfship did to the user's own environment, said out loud
+    build_std: BuildStd | None = None  # musl std built from source (--build-std)
 
     @property
     def env_dict(self) -> dict[str, str]:
@@ -81,9 +85,9 @@ def profile_dir(profile: str) -> str:
     return {"dev": "debug", "test": "debug", "release": "release", "bench": "release"}.get(profile, profile)
 
 
-def strategy_dir_name(choice: StrategyChoice) -> str:
+def strategy_dir_name(choice: StrategyChoice, build_std: BuildStd | None = None) -> str:
     suffix = f"-{choice.glibc_pin}" if choice.strategy is Strategy.GLIBC_PINNED and choice.glibc_pin else ""
-    return f"{choice.strategy.value}{suffix}"
+    return f"{choice.strategy.value}{suffix}{build_std.dir_suffix if build_std else ''}"
 
 
 def make_plan(
@@ -95,13 +99,19 @@ def make_plan(
     c_compiler: CCompiler | None,
     native_env: Sequence[tuple[str, str]] = (),
     user_env: Mapping[str, str] | None = None,
+    build_std: BuildStd | None = None,
 ) -> BuildPlan:
-    """Everything cargo is told. native_env: static-linking variables for the -sys crates found."""
+    """Everything cargo is told. native_env: static-linking variables for the -sys crates found.
+    build_std: musl only; cargo and rustc are then the pair whose sysroot holds the std sources."""
     _reject_reserved(options.cargo_args)
     user_env = {} if user_env is None else user_env
     triple = rust_triple(choice.strategy, options.arch)
-    target_dir = base_target_dir / "elfship" / strategy_dir_name(choice)
-    wanted = _strategy_env(choice.strategy, triple, target_dir, c_compiler)
+    target_dir = base_target_dir / "elfship" / strategy_dir_name(choice, build_std)
+    if build_std is not None:
+        cargo = build_std.source.cargo
+        wanted = _build_std_env(build_std, triple, target_dir, c_compiler)
+    else:
+        wanted = _strategy_env(choice.strategy, triple, target_dir, c_compiler)
     wanted += [*native_env, *pkg_config_static_env(triple)]
     if options.slim:
         name = options.profile.upper().replace("-", "_")
@@ -114,9 +124,10 @@ def make_plan(
         glibc_pin=choice.glibc_pin,
         profile=options.profile,
         target_dir=target_dir,
-        argv=_argv(cargo, triple, target_dir, options),
+        argv=_argv(cargo, triple, target_dir, options, build_std is not None),
         env=env,
         notes=notes,
+        build_std=build_std,
     )
 
 
@@ -129,8 +140,12 @@ def _reject_reserved(cargo_args: Sequence[str]) -> None:
             )
 
 
-def _argv(cargo: str, triple: str, target_dir: Path, options: BuildOptions) -> tuple[str, ...]:
+def _argv(
+    cargo: str, triple: str, target_dir: Path, options: BuildOptions, build_std: bool
+) -> tuple[str, ...]:
     argv = [cargo, "build", "--target", triple, "--target-dir", str(target_dir), MESSAGE_FORMAT]
+    if build_std:
+        argv.append(BUILD_STD_ARG)
     if options.profile == "release":
         argv.append("--release")
     elif options.profile != "dev":
@@ -147,11 +162,20 @@ def _argv(cargo: str, triple: str, target_dir: Path, options: BuildOptions) -> t
 def _strategy_env(
     strategy: Strategy, triple: str, target_dir: Path, c_compiler: CCompiler | None
 ) -> list[tuple[str, str]]:
-    upper, lower = triple_upper(triple), triple_lower(triple)
     env: list[tuple[str, str]] = []
     if strategy in (Strategy.MUSL, Strategy.GLIBC_STATIC):
         # Said explicitly: musl targets are to link dynamically by default in a future Rust.
-        env.append((f"CARGO_TARGET_{upper}_RUSTFLAGS", CRT_STATIC))
+        env.append((f"CARGO_TARGET_{triple_upper(triple)}_RUSTFLAGS", CRT_STATIC))
+    env += _c_compiler_env(triple, c_compiler)
+    if strategy is Strategy.GLIBC_PINNED:
+        # The zig wrappers send build scripts and proc-macros (outside <target-dir>/<triple>) to the host cc.
+        env += [(HOST_OUTPUT_DIR_VAR, str(target_dir)), (TARGET_OUTPUT_DIR_VAR, str(target_dir / triple))]
+    return env
+
+
+def _c_compiler_env(triple: str, c_compiler: CCompiler | None) -> list[tuple[str, str]]:
+    upper, lower = triple_upper(triple), triple_lower(triple)
+    env: list[tuple[str, str]] = []
     if c_compiler is not None:
         if c_compiler.linker:
             env.append((f"CARGO_TARGET_{upper}_LINKER", c_compiler.linker))
@@ -160,10 +184,23 @@ def _strategy_env(
             env.append((f"CXX_{lower}", c_compiler.cxx))
         if c_compiler.ar:
             env.append((f"AR_{lower}", c_compiler.ar))
-    if strategy is Strategy.GLIBC_PINNED:
-        # The zig wrappers send build scripts and proc-macros (outside <target-dir>/<triple>) to the host cc.
-        env += [(HOST_OUTPUT_DIR_VAR, str(target_dir)), (TARGET_OUTPUT_DIR_VAR, str(target_dir / triple))]
     return env
+
+
+def _build_std_env(
+    build_std: BuildStd, triple: str, target_dir: Path, c_compiler: CCompiler | None
+) -> list[tuple[str, str]]:
+    """musl with std from source: the matching rustc, -Z allowed on a stable cargo (RUSTC_BOOTSTRAP), and the
+    system's musl to link (rustc's self-contained musl objects are not part of a source build)."""
+    flags = f"{CRT_STATIC} {build_std.rustflags(support_dir(target_dir))}"
+    compiler = c_compiler or CCompiler(cc=build_std.musl_gcc)
+    linked = CCompiler(cc=compiler.cc, ar=compiler.ar, cxx=compiler.cxx, linker=build_std.linker)
+    return [
+        ("RUSTC_BOOTSTRAP", "1"),
+        ("RUSTC", build_std.source.rustc),
+        (f"CARGO_TARGET_{triple_upper(triple)}_RUSTFLAGS", flags),
+        *_c_compiler_env(triple, linked),
+    ]
 
 
 def c_compiler_for(

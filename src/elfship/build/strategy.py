@@ -50,20 +50,32 @@ def _version_key(version: str) -> tuple[int, ...]:
 
 
 def std_missing_error(triple: str) -> ToolMissingError:
+    # musl's std can be built from source (a distribution's Rust has no rustup): say so first.
+    build_std = "add --build-std to build it from source, or " if triple.endswith("-musl") else ""
     return ToolMissingError(
         f"the Rust standard library for {triple} is not installed",
-        fix=f"rustup target add {triple}",
+        fix=f"{build_std}rustup target add {triple}",
     )
 
 
 def choose_strategy(
-    requested: Strategy, targets: Sequence[TargetLibc], toolchain: Toolchain, arch: str
+    requested: Strategy,
+    targets: Sequence[TargetLibc],
+    toolchain: Toolchain,
+    arch: str,
+    *,
+    build_std: bool = False,
 ) -> StrategyChoice:
-    """Validate an explicit strategy, or pick the first that can work here (musl, glibc-static, glibc-pinned)."""
+    """Validate an explicit strategy, or pick the first that can work here (musl, glibc-static, glibc-pinned).
+
+    build_std: musl's std is built from source (--build-std), so it need not be installed; auto then means musl.
+    """
     if arch not in SUPPORTED_ARCHES:
         raise UsageError(
             f"unsupported architecture {arch!r}", fix=f"use one of: {', '.join(SUPPORTED_ARCHES)}"
         )
+    if build_std:
+        return _build_std_choice(requested, toolchain, arch)
     if requested is Strategy.AUTO:
         return _auto(targets, toolchain, arch)
     problem = _why_not(requested, targets, toolchain, arch)
@@ -71,6 +83,23 @@ def choose_strategy(
         raise problem
     pin = glibc_pin(targets) if requested is Strategy.GLIBC_PINNED else None
     return StrategyChoice(requested, "asked for with --strategy", pin)
+
+
+def _build_std_choice(requested: Strategy, toolchain: Toolchain, arch: str) -> StrategyChoice:
+    if requested not in (Strategy.MUSL, Strategy.AUTO):
+        raise UsageError(
+            f"--build-std is for --strategy musl, not {requested.value}",
+            fix="drop --build-std, or use --strategy musl",
+        )
+    if arch not in toolchain.musl_gcc:
+        raise ToolMissingError(
+            f"--build-std links with musl-gcc, and there is none for {arch}",
+            fix="apt-get install musl-tools" if arch == "x86_64" else "install a musl cross gcc for " + arch,
+        )
+    why = "musl std built from source (--build-std): a fully static binary runs on any Linux of this architecture"
+    return StrategyChoice(
+        Strategy.MUSL, why if requested is Strategy.AUTO else "asked for with --strategy; " + why
+    )
 
 
 def _auto(targets: Sequence[TargetLibc], toolchain: Toolchain, arch: str) -> StrategyChoice:

@@ -75,6 +75,25 @@ def glibc_within_pin(path: str | os.PathLike[str], pin: str) -> VerifyFinding | 
     return None
 
 
+def not_fully_static(path: str | os.PathLike[str]) -> tuple[VerifyFinding, ...]:
+    """musl's promise: no loader and no shared library, so the binary runs on any Linux of its arch
+    (what `ldd` reports as "not a dynamic executable")."""
+    info = read_elf(path)
+    if info.interpreter is None and not info.needed:
+        return ()
+    parts = ([f"INTERP {info.interpreter}"] if info.interpreter else []) + [
+        f"NEEDED {n}" for n in info.needed
+    ]
+    return (
+        VerifyFinding(
+            "not-static",
+            "error",
+            f"not fully static: {', '.join(parts)}",
+            "link with +crt-static (elfship sets it; check RUSTFLAGS and .cargo/config.toml for -crt-static)",
+        ),
+    )
+
+
 def _culprits(path: str | os.PathLike[str], version: str) -> str:
     names: list[str] = []
     for versions in read_version_symbols(path).values():

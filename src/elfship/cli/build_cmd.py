@@ -20,7 +20,9 @@ then check it against every --for target (the build fails if it would not run th
 
 strategies:
   musl          fully static (x86_64/aarch64-unknown-linux-musl, +crt-static said explicitly); needs the musl
-                std (rustup target add x86_64-unknown-linux-musl); -sys crates compile C with musl-gcc or zig
+                std (rustup target add x86_64-unknown-linux-musl), or --build-std to build it from source
+                (rust-src and musl-gcc; Debian 12: rustc-web cargo-web rust-web-src musl-tools
+                libunwind-22-dev); -sys crates compile C with musl-gcc or zig
   glibc-static  fully static glibc (+crt-static with an explicit --target, so proc-macros still build);
                 warns when the binary uses NSS (getaddrinfo, getpwnam, ...)
   glibc-pinned  dynamic, linked by zig against the oldest glibc of the --for targets (debian:10 -> 2.28);
@@ -37,6 +39,7 @@ examples:
   elfship build --release --for debian:10
   elfship build --strategy glibc-pinned --for debian:11 --for ubuntu:20.04 --release -o dist/
   elfship build --strategy glibc-static --release --strip --slim
+  elfship build --strategy musl --build-std --release
   elfship build -p server --bin api --release --for debian:12 -- --features postgres
   cargo elfship build --release --for debian:11 --json
 
@@ -91,6 +94,16 @@ def register(subparsers: Any) -> None:
         "--slim",
         action="store_true",
         help="opt-level z, fat LTO, one codegen unit, panic=abort (via cargo's env)",
+    )
+    parser.add_argument(
+        "--build-std",
+        action="store_true",
+        help="musl: build the std from source (no musl std installed; needs rust-src and musl-gcc)",
+    )
+    parser.add_argument(
+        "--static-pie",
+        action="store_true",
+        help="with --build-std: link a static-pie executable (default: static, not position-independent)",
     )
     parser.add_argument("-o", "--output", type=Path, metavar="DIR", help="directory for the binaries")
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
@@ -167,6 +180,8 @@ def run(args: argparse.Namespace) -> int:
             bins=tuple(args.bin),
             slim=args.slim,
             cargo_args=_cargo_args(args.cargo_args),
+            build_std=args.build_std,
+            static_pie=args.static_pie,
         ),
         arch=args.arch,
         strip=args.strip,
