@@ -73,13 +73,23 @@ def test_a_run_that_contradicts_the_prediction_exits_1(root: Path) -> None:
 
 
 def test_a_run_cut_short_before_it_started_is_timed_out(root: Path) -> None:
+    """1 ms is less than bwrap needs to set up, so the program is killed before its exec: "timed out", not
+    "started". On a loaded machine the parent may first look after the exec (then "started" is the truth),
+    so a few tries are allowed for the cut-short case to happen."""
     sleeper = escape_build("sleep")
-    proc = elfship("check", str(sleeper), "--root", str(root), "--run", "--timeout", "0.001", "--json")
-    (result,) = json.loads(proc.stdout)["results"]
-    jsonschema.validate(json.loads(proc.stdout), SCHEMA)
+    for _attempt in range(5):
+        proc = elfship("check", str(sleeper), "--root", str(root), "--run", "--timeout", "0.001", "--json")
+        jsonschema.validate(json.loads(proc.stdout), SCHEMA)
+        (result,) = json.loads(proc.stdout)["results"]
+        assert proc.returncode == 0  # unconfirmed or started, never contradicted: the verdict decides
+        if result["run"]["status"] == "timed-out":
+            break
+        assert result["run"]["status"] == "started" and result["run"]["prediction_held"] is True
     assert result["run"]["status"] == "timed-out" and result["run"]["prediction_held"] is None
-    assert proc.returncode == 0  # unconfirmed, not contradicted: the prediction's verdict decides
-    text = elfship("check", str(sleeper), "--root", str(root), "--run", "--timeout", "0.001")
+    for _attempt in range(5):
+        text = elfship("check", str(sleeper), "--root", str(root), "--run", "--timeout", "0.001")
+        if "timed out before it was shown to have loaded everything" in text.stdout:
+            break
     assert "timed out before it was shown to have loaded everything" in text.stdout
 
 
