@@ -6,6 +6,7 @@ structures are bounded by what the file could possibly hold.
 
 from __future__ import annotations
 
+import errno
 import mmap
 import os
 import stat
@@ -13,6 +14,7 @@ import struct
 from collections.abc import Iterator
 from types import TracebackType
 
+from elfship.elf.budget import MAX_STRING_BYTES, Budget
 from elfship.errors import ElfError
 
 # Files up to this size are read into memory (cheaper than mmap for the many small ELF files in /usr/bin).
@@ -61,7 +63,9 @@ class Image:
         fd, st = open_regular_file(path)
         self.size = st.st_size
         self.inode = (st.st_dev, st.st_ino)
+        self.budget = Budget(path)
         self._mmap: mmap.mmap | None = None
+        self._extents: tuple[tuple[int, int], ...] = ((0, self.size),)
         try:
             if self.size == 0:
                 self.data: bytes | mmap.mmap = b""
@@ -71,6 +75,7 @@ class Image:
             else:
                 self._mmap = mmap.mmap(fd, self.size, access=mmap.ACCESS_READ)
                 self.data = self._mmap
+                self._extents = _data_extents(fd, self.size)
         except OSError as exc:
             raise ElfError(path, f"cannot read: {exc.strerror}") from None
         finally:
@@ -112,15 +117,91 @@ class Image:
         self.check_range(offset, length, what)
         return bytes(self.data[offset : offset + length])
 
-    def cstring(self, offset: int, end: int, what: str) -> str:
-        """A NUL-terminated string starting at offset that must end before `end` (a table's limit)."""
-        end = min(end, self.size)
-        if offset < 0 or offset >= end:
-            raise self.fail(f"corrupt: {what} string offset {offset:#x} is outside its table")
-        stop = self.data.find(b"\0", offset, end)
-        if stop < 0:
-            raise self.fail(f"corrupt: {what} string at {offset:#x} is not terminated")
-        return bytes(self.data[offset:stop]).decode("utf-8", "surrogateescape")
-
     def contains(self, needle: bytes) -> bool:
-        return self.data.find(needle) >= 0
+        """Whether needle occurs in the file. Holes of a sparse file are skipped: they hold only zeros."""
+        pad = len(needle)  # a needle may start or end with NULs that lie in a hole next to the data
+        find = self.data.find
+        return any(find(needle, max(start - pad, 0), end + pad) >= 0 for start, end in self._extents)
+
+    def strings(self, offset: int, size: int) -> StringTable:
+        """The string table at [offset, offset + size), cut to the file; nothing is copied."""
+        offset = min(max(offset, 0), self.size)
+        return StringTable(self, offset, max(min(size, self.size - offset), 0))
+
+
+MAX_EXTENTS = 64  # past this many data runs, the rest of the file is searched as one
+
+
+def _data_extents(fd: int, size: int) -> tuple[tuple[int, int], ...]:
+    """The (start, end) runs of a file that hold data, by SEEK_DATA/SEEK_HOLE: a 2 GB sparse file with
+    4 KiB of data is searched in microseconds. A file without holes is one run (two lseek calls)."""
+    extents: list[tuple[int, int]] = []
+    position = 0
+    try:
+        while position < size and len(extents) < MAX_EXTENTS:
+            start = os.lseek(fd, position, os.SEEK_DATA)
+            position = os.lseek(fd, start, os.SEEK_HOLE)
+            extents.append((start, position))
+    except OSError as exc:  # ENXIO: no data past position; other errors: no hole support, search it all
+        if exc.errno != errno.ENXIO:
+            return ((0, size),)
+    if position < size and len(extents) >= MAX_EXTENTS:
+        extents.append((position, size))
+    return tuple(extents)
+
+
+class StringTable:
+    """A NUL-terminated string table inside an Image. Each offset is decoded once (hostile files point
+    thousands of entries at one long string) and every string handed out is charged to the file's budget,
+    so no file can make elfship hold more than budget.MAX_STRING_BYTES of its strings."""
+
+    __slots__ = ("_cache", "_image", "size", "start")
+
+    def __init__(self, image: Image, start: int, size: int) -> None:
+        self._image = image
+        self.start = start
+        self.size = size
+        self._cache: dict[int, str] = {}
+
+    def get(self, offset: int, what: str) -> str:
+        text = self._cache.get(offset)
+        if text is None:
+            text = self._cache[offset] = self._decode(offset, what)
+        self._image.budget.spend_strings(len(text))
+        return text
+
+    def many(self, offsets: set[int], what: str) -> dict[int, str]:
+        """Strings by offset for a set of offsets (symbol names): an ASCII table is decoded once, whole."""
+        budget = self._image.budget
+        if self.size > budget.strings_left:
+            return {o: self.get(o, what) for o in offsets}
+        raw = self._image.data[self.start : self.start + self.size]
+        if not raw.isascii():
+            return {o: self.get(o, what) for o in offsets}
+        text = raw.decode("ascii")
+        find = text.find
+        left = budget.strings_left
+        names: dict[int, str] = {}
+        for offset in offsets:
+            stop = find("\0", offset, offset + left + 1)
+            if stop < 0 or offset < 0:
+                if offset >= 0 and find("\0", offset) >= 0:
+                    raise budget.exceeded(f"more than {MAX_STRING_BYTES >> 20} MiB of strings")
+                raise self._image.fail(f"corrupt: {what} offset {offset:#x} is outside the string table")
+            left -= stop - offset
+            names[offset] = text[offset:stop]
+        budget.spend_strings(sum(map(len, names.values())))
+        return names
+
+    def _decode(self, offset: int, what: str) -> str:
+        image = self._image
+        if offset < 0 or offset >= self.size:
+            raise image.fail(f"corrupt: {what} string offset {offset:#x} is outside the string table")
+        start, end = self.start + offset, self.start + self.size
+        limit = min(end, start + image.budget.strings_left + 1)  # never scan further than could be paid for
+        stop = image.data.find(b"\0", start, limit)
+        if stop < 0:
+            if limit < end:
+                raise image.budget.exceeded(f"more than {MAX_STRING_BYTES >> 20} MiB of strings")
+            raise image.fail(f"corrupt: {what} string offset {offset:#x} is outside the string table")
+        return bytes(image.data[start:stop]).decode("utf-8", "surrogateescape")

@@ -1,0 +1,54 @@
+"""The work budget of one parse: how many string bytes and table entries one file may make elfship decode.
+
+Offsets and counts in an ELF file are chosen by whoever wrote it. Without a budget, 60,000 DT_NEEDED entries
+pointing at one 256 KiB string cost 15 GB, and 4,096 version needs sharing one 4,096-entry chain cost 16
+million entries. Every cap below is far above any real file (the largest on a Debian 12 machine with LLVM
+and node: 21 NEEDED, 83 version entries, 127 KB of symbol names, 75,000 dynamic symbols, 64 sections,
+tests/test_elf_truth.py reads them all) and low enough that any file is answered in well under a second
+and 200 MB. Exceeding one is an ElfError naming the cap: the file is refused as hostile or corrupt.
+docs/elf.md lists the caps.
+"""
+
+from __future__ import annotations
+
+from elfship.errors import ElfError
+
+MAX_STRING_BYTES = 16 << 20  # characters of strings handed out per file, cache hits included
+MAX_NEEDED = 1024  # DT_NEEDED entries (the real maximum is about 20; ld.so maps each one)
+MAX_VERSION_ENTRIES = 4096  # version needs, their entries and version definitions together
+MAX_DYNAMIC_SYMBOLS = 1 << 20  # .dynsym entries as DT_HASH or DT_GNU_HASH count them
+MAX_VERSIONED_SYMBOLS = 1 << 18  # undefined symbols bound to a required version
+MAX_NOTES = 4096  # notes over all note segments
+MAX_NOTE_SEGMENTS = 256  # PT_NOTE/PT_GNU_PROPERTY segments (or SHT_NOTE sections) read
+MAX_SECTIONS = 1 << 18  # section headers (e_shnum, or section 0's sh_size with extended numbering)
+MAX_NOTE_DESC = 4096  # a note descriptor larger than this is skipped, never copied (build-ids are 8-64)
+
+
+class Budget:
+    """Counters for one parse of one file; raise an ElfError naming the cap when one runs out."""
+
+    __slots__ = ("entries", "path", "string_bytes")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.string_bytes = 0
+        self.entries: dict[str, int] = {}
+
+    @property
+    def strings_left(self) -> int:
+        return MAX_STRING_BYTES - self.string_bytes
+
+    def spend_strings(self, count: int) -> None:
+        self.string_bytes += count
+        if self.string_bytes > MAX_STRING_BYTES:
+            raise self.exceeded(f"more than {MAX_STRING_BYTES >> 20} MiB of strings")
+
+    def count(self, what: str, number: int, limit: int) -> None:
+        """Add number entries of one kind; more than limit in the file is refused."""
+        total = self.entries.get(what, 0) + number
+        self.entries[what] = total
+        if total > limit:
+            raise self.exceeded(f"more than {limit:,} {what}")
+
+    def exceeded(self, what: str) -> ElfError:
+        return ElfError(self.path, f"refused: {what} (elfship's cap per file; real files stay far below)")
