@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from elfship.errors import ElfError
 
-MAX_STRING_BYTES = 16 << 20  # characters of strings handed out per file, cache hits included
+MAX_STRING_BYTES = 256 << 10  # library names, paths, version names handed out, cache hits included
+MAX_SECTION_NAME_BYTES = 4 << 20  # section names (a C++ object built with -ffunction-sections has many)
+MAX_SYMBOL_NAME_BYTES = 16 << 20  # symbol names (read only with with_symbols, never kept by a scan)
 MAX_NEEDED = 1024  # DT_NEEDED entries (the real maximum is about 20; ld.so maps each one)
 MAX_VERSION_ENTRIES = 4096  # version needs, their entries and version definitions together
 MAX_DYNAMIC_SYMBOLS = 1 << 20  # .dynsym entries as DT_HASH or DT_GNU_HASH count them
@@ -24,24 +26,34 @@ MAX_SECTIONS = 1 << 18  # section headers (e_shnum, or section 0's sh_size with 
 MAX_NOTE_DESC = 4096  # a note descriptor larger than this is skipped, never copied (build-ids are 8-64)
 
 
+STRINGS, SECTION_NAMES, SYMBOL_NAMES = "strings", "section names", "symbol names"
+STRING_CAPS = {
+    STRINGS: MAX_STRING_BYTES,
+    SECTION_NAMES: MAX_SECTION_NAME_BYTES,
+    SYMBOL_NAMES: MAX_SYMBOL_NAME_BYTES,
+}
+
+
 class Budget:
     """Counters for one parse of one file; raise an ElfError naming the cap when one runs out."""
 
-    __slots__ = ("entries", "path", "string_bytes")
+    __slots__ = ("entries", "path", "spent")
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.string_bytes = 0
+        self.spent = dict.fromkeys(STRING_CAPS, 0)  # characters handed out, by kind
         self.entries: dict[str, int] = {}
 
-    @property
-    def strings_left(self) -> int:
-        return MAX_STRING_BYTES - self.string_bytes
+    def left(self, kind: str) -> int:
+        return STRING_CAPS[kind] - self.spent[kind]
 
-    def spend_strings(self, count: int) -> None:
-        self.string_bytes += count
-        if self.string_bytes > MAX_STRING_BYTES:
-            raise self.exceeded(f"more than {MAX_STRING_BYTES >> 20} MiB of strings")
+    def spend(self, kind: str, count: int) -> None:
+        self.spent[kind] += count
+        if self.spent[kind] > STRING_CAPS[kind]:
+            raise self.out_of_strings(kind)
+
+    def out_of_strings(self, kind: str) -> ElfError:
+        return self.exceeded(f"more than {STRING_CAPS[kind] >> 10:,} KiB of {kind}")
 
     def count(self, what: str, number: int, limit: int) -> None:
         """Add number entries of one kind; more than limit in the file is refused."""

@@ -6,7 +6,7 @@ import struct
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from elfship.elf.budget import MAX_SECTIONS, MAX_STRING_BYTES
+from elfship.elf.budget import MAX_SECTION_NAME_BYTES, MAX_SECTIONS, SECTION_NAMES
 from elfship.elf.constants import ELF_MAGIC, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, PT_LOAD
 from elfship.elf.image import Image
 
@@ -208,7 +208,7 @@ def read_sections(image: Image, header: Header) -> tuple[tuple[str, Section], ..
 def _section_names(image: Image, names: bytes, offsets: list[int]) -> list[str]:
     """Each section's name; a bad offset reads as "" so it cannot hide the rest of the file's facts."""
     # The usual case: no name can be longer than the table, so all of them together stay in budget.
-    if names.isascii() and len(names) * len(offsets) <= MAX_STRING_BYTES:
+    if names.isascii() and len(names) * len(offsets) <= MAX_SECTION_NAME_BYTES:
         text = names.decode("ascii")  # decode once, then cut str slices
         return [text[o:stop] if (stop := text.find("\0", o)) >= 0 else "" for o in offsets]
     return _budgeted_names(image, names, offsets)
@@ -221,12 +221,12 @@ def _budgeted_names(image: Image, names: bytes, offsets: list[int]) -> list[str]
     for offset in offsets:
         name = cache.get(offset)
         if name is None:
-            left = image.budget.strings_left
+            left = image.budget.left(SECTION_NAMES)
             stop = names.find(b"\0", offset, offset + left + 1)
             if stop < 0 and 0 <= offset < len(names) and offset + left + 1 < len(names):
-                raise image.budget.exceeded(f"more than {MAX_STRING_BYTES >> 20} MiB of strings")
+                raise image.budget.out_of_strings(SECTION_NAMES)
             name = cache[offset] = names[offset:stop].decode("utf-8", "surrogateescape") if stop >= 0 else ""
-        image.budget.spend_strings(len(name))
+        image.budget.spend(SECTION_NAMES, len(name))
         result.append(name)
     return result
 

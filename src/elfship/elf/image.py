@@ -14,7 +14,7 @@ import struct
 from collections.abc import Iterator
 from types import TracebackType
 
-from elfship.elf.budget import MAX_STRING_BYTES, Budget
+from elfship.elf.budget import STRINGS, SYMBOL_NAMES, Budget
 from elfship.errors import ElfError
 
 # Files up to this size are read into memory (cheaper than mmap for the many small ELF files in /usr/bin).
@@ -153,7 +153,7 @@ def _data_extents(fd: int, size: int) -> tuple[tuple[int, int], ...]:
 class StringTable:
     """A NUL-terminated string table inside an Image. Each offset is decoded once (hostile files point
     thousands of entries at one long string) and every string handed out is charged to the file's budget,
-    so no file can make elfship hold more than budget.MAX_STRING_BYTES of its strings."""
+    so no file can make elfship hold more than budget.STRING_CAPS of its strings."""
 
     __slots__ = ("_cache", "_image", "size", "start")
 
@@ -163,45 +163,43 @@ class StringTable:
         self.size = size
         self._cache: dict[int, str] = {}
 
-    def get(self, offset: int, what: str) -> str:
+    def get(self, offset: int, what: str, kind: str = STRINGS) -> str:
         text = self._cache.get(offset)
         if text is None:
-            text = self._cache[offset] = self._decode(offset, what)
-        self._image.budget.spend_strings(len(text))
+            text = self._cache[offset] = self._decode(offset, what, kind)
+        self._image.budget.spend(kind, len(text))
         return text
 
     def many(self, offsets: set[int], what: str) -> dict[int, str]:
-        """Strings by offset for a set of offsets (symbol names): an ASCII table is decoded once, whole."""
+        """Symbol names by offset: an ASCII table (nearly all) is decoded once, whole, then sliced."""
         budget = self._image.budget
-        if self.size > budget.strings_left:
-            return {o: self.get(o, what) for o in offsets}
-        raw = self._image.data[self.start : self.start + self.size]
-        if not raw.isascii():
-            return {o: self.get(o, what) for o in offsets}
+        left = budget.left(SYMBOL_NAMES)
+        raw = self._image.data[self.start : self.start + self.size] if self.size <= left else b""
+        if not raw or not raw.isascii():
+            return {o: self.get(o, what, SYMBOL_NAMES) for o in offsets}
         text = raw.decode("ascii")
         find = text.find
-        left = budget.strings_left
         names: dict[int, str] = {}
         for offset in offsets:
-            stop = find("\0", offset, offset + left + 1)
-            if stop < 0 or offset < 0:
-                if offset >= 0 and find("\0", offset) >= 0:
-                    raise budget.exceeded(f"more than {MAX_STRING_BYTES >> 20} MiB of strings")
+            stop = find("\0", offset, offset + left + 1)  # never scan further than could be paid for
+            if stop < 0:
+                if find("\0", offset) >= 0:
+                    raise budget.out_of_strings(SYMBOL_NAMES)
                 raise self._image.fail(f"corrupt: {what} offset {offset:#x} is outside the string table")
             left -= stop - offset
             names[offset] = text[offset:stop]
-        budget.spend_strings(sum(map(len, names.values())))
+        budget.spend(SYMBOL_NAMES, sum(map(len, names.values())))
         return names
 
-    def _decode(self, offset: int, what: str) -> str:
+    def _decode(self, offset: int, what: str, kind: str) -> str:
         image = self._image
         if offset < 0 or offset >= self.size:
             raise image.fail(f"corrupt: {what} string offset {offset:#x} is outside the string table")
         start, end = self.start + offset, self.start + self.size
-        limit = min(end, start + image.budget.strings_left + 1)  # never scan further than could be paid for
+        limit = min(end, start + image.budget.left(kind) + 1)  # never scan further than could be paid for
         stop = image.data.find(b"\0", start, limit)
         if stop < 0:
             if limit < end:
-                raise image.budget.exceeded(f"more than {MAX_STRING_BYTES >> 20} MiB of strings")
+                raise image.budget.out_of_strings(kind)
             raise image.fail(f"corrupt: {what} string offset {offset:#x} is outside the string table")
         return bytes(image.data[start:stop]).decode("utf-8", "surrogateescape")

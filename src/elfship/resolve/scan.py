@@ -180,6 +180,7 @@ def _parse_chunk(paths: Sequence[str]) -> list[tuple[str, tuple[int, int, int, i
             info = _ELF_CACHE.info(found)
             # Only what resolving and the summary use crosses the process boundary: 2.5x less to pickle.
             slim = replace(info, sections=(), version_needs=(), version_definitions=())
+            _ELF_CACHE.store_info(ElfCache.key(found), slim)  # this worker keeps no more than it sends
             parsed.append((path, ElfCache.key(found), slim))
         except ElfError as exc:
             parsed.append((path, ElfCache.key(found), exc.problem))
