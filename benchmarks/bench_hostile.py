@@ -12,9 +12,6 @@ answered in <= 1 s and <= 200 MB, a 2 GB sparse file in <= 1 s, the deep chain w
 from __future__ import annotations
 
 import argparse
-import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.hostile_corpus import build_chain, build_corpus
+from benchmarks.hostile_corpus import build_chain, build_corpus, measure
 
 GOAL_SECONDS, GOAL_MB = 1.0, 200.0
 PYELFTOOLS = """
@@ -40,24 +37,9 @@ with open(sys.argv[1], "rb") as f:
 """
 
 
-def measure(argv: list[str], timeout: float) -> tuple[float, float, int | str]:
-    """(wall seconds, peak RSS in MB, exit code or "timeout") of one command in its own process group."""
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-    deadline = start + timeout
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            process.returncode = os.waitstatus_to_exitcode(status)
-            return time.perf_counter() - start, usage.ru_maxrss / 1024, process.returncode
-        if time.perf_counter() > deadline:
-            os.killpg(process.pid, signal.SIGKILL)
-            _, status, usage = os.wait4(process.pid, 0)
-            process.returncode = -9
-            return time.perf_counter() - start, usage.ru_maxrss / 1024, "timeout"
-        time.sleep(0.005)
+def timed(argv: list[str], timeout: float) -> tuple[float, float, int | str]:
+    result = measure(argv, timeout=timeout)
+    return result.seconds, result.rss_mb, result.code
 
 
 def elfship(*args: str) -> list[str]:
@@ -88,25 +70,31 @@ def main() -> int:
             f"corpus: {len(corpus)} files in {directory / 'bombs'}; goal <= {GOAL_SECONDS} s, <= {GOAL_MB} MB"
         )
         good = True
+        row(
+            "baseline: /usr/bin/true",
+            "elfship inspect",
+            timed(elfship("inspect", "/usr/bin/true"), 60),
+            False,
+        )
         for name, path in corpus.items():
-            good &= row(name, "elfship inspect", measure(elfship("inspect", str(path)), args.timeout), True)
-            good &= row(name, "elfship tree", measure(elfship("tree", str(path)), args.timeout), True)
+            good &= row(name, "elfship inspect", timed(elfship("inspect", str(path)), args.timeout), True)
+            good &= row(name, "elfship tree", timed(elfship("tree", str(path)), args.timeout), True)
             if args.anchors:
-                row(name, "readelf -d -V -n", measure(["readelf", "-dVn", str(path)], args.timeout), False)
+                row(name, "readelf -d -V -n", timed(["readelf", "-dVn", str(path)], args.timeout), False)
                 pyelf = [sys.executable, "-c", PYELFTOOLS, str(path)]
-                row(name, "pyelftools", measure(pyelf, args.timeout), False)
+                row(name, "pyelftools", timed(pyelf, args.timeout), False)
         good &= row(
-            "whole corpus", "elfship scan", measure(elfship("scan", str(directory / "bombs")), 60), False
+            "whole corpus", "elfship scan", timed(elfship("scan", str(directory / "bombs")), 60), False
         )
         started = time.perf_counter()
         program = build_chain(directory / "chain", args.depth)
         print(f"chain: {args.depth} libraries built in {time.perf_counter() - started:.1f} s")
         chain = f"chain {args.depth} deep"
         for tool in ("tree", "tree --json"):
-            row(chain, f"elfship {tool}", measure(elfship(*tool.split(), str(program)), 120), False)
+            row(chain, f"elfship {tool}", timed(elfship(*tool.split(), str(program)), 120), False)
         if args.anchors:
             ldso = "/lib64/ld-linux-x86-64.so.2"
-            row(chain, "ld.so --list", measure([ldso, "--list", str(program)], 120), False)
+            row(chain, "ld.so --list", timed([ldso, "--list", str(program)], 120), False)
     print("all bombs within the goal" if good else "SOME BOMB OVER THE GOAL")
     return 0 if good else 1
 

@@ -48,6 +48,15 @@ def read_elf(path: PathLike, *, with_symbols: bool = False) -> ElfInfo:
     version) in the same parse, instead of a second read_version_symbols() call.
     """
     name = os.fspath(path)
+    try:
+        return _read(name, with_symbols)
+    except ElfError as exc:
+        # Raised again from here, the error no longer holds the parse's frames: callers cache errors
+        # (a scan keeps one per bad file), and those frames hold the file's tables, megabytes for a bomb.
+        raise exc.with_traceback(None) from None
+
+
+def _read(name: str, with_symbols: bool) -> ElfInfo:
     with Image(name) as image:
         try:
             return _parse(image, with_symbols)
@@ -58,6 +67,13 @@ def read_elf(path: PathLike, *, with_symbols: bool = False) -> ElfInfo:
 def read_version_symbols(path: PathLike) -> dict[str, dict[str, tuple[str, ...]]]:
     """library -> version -> the undefined symbols that need it: the culprits behind a too-new version."""
     name = os.fspath(path)
+    try:
+        return _read_version_symbols(name)
+    except ElfError as exc:
+        raise exc.with_traceback(None) from None  # as in read_elf: keep no parse frames alive
+
+
+def _read_version_symbols(name: str) -> dict[str, dict[str, tuple[str, ...]]]:
     with Image(name) as image:
         try:
             header = read_header(image)

@@ -183,6 +183,7 @@ def _parse_chunk(paths: Sequence[str]) -> list[tuple[str, tuple[int, int, int, i
             _ELF_CACHE.store_info(ElfCache.key(found), slim)  # this worker keeps no more than it sends
             parsed.append((path, ElfCache.key(found), slim))
         except ElfError as exc:
+            _ELF_CACHE.store_info(ElfCache.key(found), ElfError(exc.path, exc.problem))  # no traceback kept
             parsed.append((path, ElfCache.key(found), exc.problem))
         except Exception as exc:  # one file must never end the scan of thousands
             parsed.append((path, ElfCache.key(found), _internal(exc)))
@@ -302,6 +303,7 @@ def _run(
     if workers == 1:
         _init_resolver(root, llp, isa)
         for chunk in chunks:
+            _parse_chunk(chunk)  # caches the slim parse, as the workers do: a scan keeps no section names
             chunk_reports, chunk_warnings = _scan_chunk(chunk)
             reports.extend(chunk_reports)
             warnings.update(chunk_warnings)
