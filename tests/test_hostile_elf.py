@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from benchmarks.hostile_corpus import BOMBS, build_corpus, measure
+from benchmarks.hostile_corpus import BOMBS, DT_NEEDED, DT_STRSZ, DT_STRTAB, Elf, build_corpus, measure
 
+from elfship.elf import read_elf
+from elfship.errors import ElfError
 from tests.support.binaries import versioned_library
 from tests.support.fixtures import build_c
 
@@ -153,3 +155,59 @@ def test_tree_on_each_bomb_and_some_mutants(corpus: Path, sandbox: Path) -> None
         outcomes = list(pool.map(lambda p: run(["tree", str(p)], sandbox), files))
     for outcome in outcomes:
         assert_bounded(outcome)
+
+
+# In process: the exact answer for each bomb ---------------------------------------------------------------
+
+
+def _problem(path: Path) -> str:
+    with pytest.raises(ElfError) as caught:
+        read_elf(path, with_symbols=True)
+    frames = [entry.name for entry in caught.traceback]
+    assert frames[-1] == "read_elf", frames  # raised bare: no parse frame (and its tables) kept alive
+    return caught.value.problem
+
+
+@pytest.mark.parametrize(
+    ("bomb", "problem"),
+    [
+        ("needed-one-string", "more than 1,024 DT_NEEDED entries"),
+        ("needed-60000-names", "more than 1,024 DT_NEEDED entries"),
+        ("version-need-shared-chain", "more than 4,096 version entries"),
+        ("version-definitions", "more than 256 KiB of strings"),
+        ("gnu-hash-endless-chain", "a GNU hash chain past 1,048,576 symbols"),
+        ("gnu-hash-huge-buckets", "a GNU hash table for more than 1,048,576 symbols"),
+        ("hash-million-symbols", "more than 262,144 version-bound symbols"),
+        ("note-count", "more than 4,096 notes"),
+        ("note-segments", "more than 4,096 notes"),
+        ("section-names", "more than 4,096 KiB of section names"),
+        ("string-20mib", "more than 256 KiB of strings"),
+    ],
+)
+def test_each_bomb_is_refused_naming_its_cap(corpus: Path, bomb: str, problem: str) -> None:
+    assert _problem(corpus / bomb).startswith(f"refused: {problem} ")
+
+
+def test_sparse_and_oversized_files_get_their_facts(corpus: Path) -> None:
+    library = read_elf(corpus / "sparse-2gb-library")
+    assert (library.needed, library.soname, library.size) == (("libc.so.6",), "libsparse.so", 2 << 30)
+    assert read_elf(corpus / "interp-2gb").interpreter == "/lib64/ld-linux-x86-64.so.2"
+    assert read_elf(corpus / "note-size").build_id is None  # a 2 GB descriptor is skipped, not copied
+    assert read_elf(corpus / "sparse-2gb-static").libc.family.value == "unknown"
+
+
+def test_strings_are_decoded_once_and_paid_for_every_time(tmp_path: Path) -> None:
+    """1,000 DT_NEEDED entries naming one string: the budget counts each entry, so 200-byte names pass and
+    300-byte names (300 KB in all) are refused, whatever the cache saves."""
+    for length, refused in ((200, False), (300, True)):
+        path = tmp_path / f"needed-{length}"
+        elf = Elf()
+        name = b"n" * (length - 3) + b".so"
+        at = elf.add(b"\0" + name + b"\0")
+        elf.dynamic([(DT_STRTAB, at), (DT_STRSZ, length + 2), *[(DT_NEEDED, 1)] * 1000])
+        elf.write(path)
+        if refused:
+            assert _problem(path).startswith("refused: more than 256 KiB of strings")
+        else:
+            needed = read_elf(path).needed
+            assert needed == (name.decode(),) * 1000 and len({id(n) for n in needed}) == 1
