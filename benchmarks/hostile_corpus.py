@@ -383,14 +383,17 @@ def measure(
     address_space: int | None = None,
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
+    keep_output: bool = True,
 ) -> Measured:
-    """Run argv in its own process group under an optional RLIMIT_AS; its exit, wall time and peak RSS."""
+    """Run argv in its own process group under an optional RLIMIT_AS; its exit, wall time and peak RSS.
+    keep_output=False discards stdout and stderr (a tool may print gigabytes for a bomb)."""
     with tempfile.TemporaryDirectory(prefix="elfship-measure-") as scratch:
         report = Path(scratch) / "report.json"
         spec = json.dumps([address_space, timeout, argv, str(report)])
         runner = subprocess.run(
             [sys.executable, "-c", RUNNER, spec],
-            capture_output=True,
+            stdout=subprocess.PIPE if keep_output else subprocess.DEVNULL,
+            stderr=subprocess.PIPE if keep_output else subprocess.DEVNULL,
             text=True,
             errors="replace",
             cwd=cwd,
@@ -399,4 +402,4 @@ def measure(
             check=False,
         )
         code, seconds, rss = json.loads(report.read_text())
-    return Measured(code, seconds, rss, runner.stdout, runner.stderr)
+    return Measured(code, seconds, rss, runner.stdout or "", runner.stderr or "")
