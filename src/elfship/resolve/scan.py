@@ -80,7 +80,7 @@ class _Found:
 
 def find_elf_files(directories: Sequence[str], *, cross_filesystems: bool = False) -> _Found:
     """Every ELF file below the directories. Symlinks are not followed; each inode counts once; only
-    regular files are opened; directories on another filesystem than their top are skipped unless
+    regular files are opened; directories on another filesystem than their top are not entered unless
     cross_filesystems (so `scan /` does not wander into /proc, /sys or network mounts)."""
     seen: set[tuple[int, int]] = set()
     found = _Found()
@@ -122,10 +122,13 @@ def _walk(top: str, found: _Found, cross_filesystems: bool) -> Iterator[tuple[st
             except OSError as exc:
                 problems.append(ScanProblem(entry.path, f"cannot stat ({exc.strerror})"))
                 continue
-            if st.st_dev != device and not cross_filesystems:
-                found.other_filesystems.append(entry.path)
-            elif stat.S_ISDIR(st.st_mode):
-                subdirs.append(entry.path)
+            if stat.S_ISDIR(st.st_mode):
+                # As find -xdev: only directories are judged by device. Files are not, because overlayfs
+                # can report each layer's device for files of one container filesystem.
+                if st.st_dev == device or cross_filesystems:
+                    subdirs.append(entry.path)
+                else:
+                    found.other_filesystems.append(entry.path)
             elif stat.S_ISREG(st.st_mode):
                 yield entry.path, st
         pending.extend(reversed(subdirs))
