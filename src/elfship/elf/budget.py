@@ -26,7 +26,8 @@ MAX_SECTIONS = 1 << 18  # section headers (e_shnum, or section 0's sh_size with 
 MAX_NOTE_DESC = 4096  # a note descriptor larger than this is skipped, never copied (build-ids are 8-64)
 
 
-STRINGS, SECTION_NAMES, SYMBOL_NAMES = "strings", "section names", "symbol names"
+# Kinds of strings, each with its own cap; each is also the name of the Budget attribute that counts it.
+STRINGS, SECTION_NAMES, SYMBOL_NAMES = "strings", "section_names", "symbol_names"
 STRING_CAPS = {
     STRINGS: MAX_STRING_BYTES,
     SECTION_NAMES: MAX_SECTION_NAME_BYTES,
@@ -35,25 +36,29 @@ STRING_CAPS = {
 
 
 class Budget:
-    """Counters for one parse of one file; raise an ElfError naming the cap when one runs out."""
+    """Counters for one parse of one file; raise an ElfError naming the cap when one runs out.
 
-    __slots__ = ("entries", "path", "spent")
+    Plain attributes, not a dict: the string counter is charged on the hot path (StringTable.get)."""
+
+    __slots__ = ("entries", "path", "section_names", "strings", "symbol_names", "version_entries")
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.spent = dict.fromkeys(STRING_CAPS, 0)  # characters handed out, by kind
+        self.strings = self.section_names = self.symbol_names = 0  # characters handed out, by kind
+        self.version_entries = 0  # counted inline by the version readers (hot path)
         self.entries: dict[str, int] = {}
 
     def left(self, kind: str) -> int:
-        return STRING_CAPS[kind] - self.spent[kind]
+        return STRING_CAPS[kind] - int(getattr(self, kind))
 
     def spend(self, kind: str, count: int) -> None:
-        self.spent[kind] += count
-        if self.spent[kind] > STRING_CAPS[kind]:
+        total = getattr(self, kind) + count
+        setattr(self, kind, total)
+        if total > STRING_CAPS[kind]:
             raise self.out_of_strings(kind)
 
     def out_of_strings(self, kind: str) -> ElfError:
-        return self.exceeded(f"more than {STRING_CAPS[kind] >> 10:,} KiB of {kind}")
+        return self.exceeded(f"more than {STRING_CAPS[kind] >> 10:,} KiB of {kind.replace('_', ' ')}")
 
     def count(self, what: str, number: int, limit: int) -> None:
         """Add number entries of one kind; more than limit in the file is refused."""
@@ -61,6 +66,9 @@ class Budget:
         self.entries[what] = total
         if total > limit:
             raise self.exceeded(f"more than {limit:,} {what}")
+
+    def too_many_versions(self) -> ElfError:
+        return self.exceeded(f"more than {MAX_VERSION_ENTRIES:,} version entries")
 
     def exceeded(self, what: str) -> ElfError:
         return ElfError(self.path, f"refused: {what} (elfship's cap per file; real files stay far below)")

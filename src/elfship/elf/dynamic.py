@@ -19,7 +19,8 @@ from elfship.elf.headers import AddressMap, Layout, Segment
 from elfship.elf.image import Image, StringTable
 
 MAX_DYNAMIC_ENTRIES = 1 << 16
-CHAIN_BLOCK = 4096  # GNU hash chain bytes searched per step for the end bit
+CHAIN_BLOCK = 64  # GNU hash chain bytes searched in the first step for the end bit (real chains: 1-5 words)
+CHAIN_BLOCK_MAX = 1 << 16  # each further step searches 16 times more, up to this
 # Maps each byte to 1 when its low bit is set: the end-of-chain bit of a GNU hash chain word.
 LOW_BIT = bytes(b & 1 for b in range(256))
 GNU_HASH_HEADER = {True: struct.Struct("<III"), False: struct.Struct(">III")}  # nbuckets, symoffset, bloom
@@ -87,7 +88,10 @@ def needed_names(image: Image, table: DynamicTable) -> tuple[str, ...]:
     offsets = table.values(c.DT_NEEDED)
     if len(offsets) > MAX_NEEDED:
         raise image.budget.exceeded(f"more than {MAX_NEEDED:,} DT_NEEDED entries")
-    return tuple(dynamic_string(image, table, v, "DT_NEEDED") for v in offsets)
+    if table.strtab is None:
+        return tuple(dynamic_string(image, table, v, "DT_NEEDED") for v in offsets)  # raises for any entry
+    get = table.strtab.get
+    return tuple([get(v, "DT_NEEDED") for v in offsets])
 
 
 def split_path_list(value: str) -> tuple[str, ...]:
@@ -122,9 +126,12 @@ def read_version_needs(
         raise image.fail(f"corrupt: DT_VERNEED address {address:#x} is outside every loadable segment")
     declared = table.first(c.DT_VERNEEDNUM) or MAX_VERSION_ENTRIES
     needs: list[VersionNeedEntry] = []
+    budget = image.budget
     for _ in range(min(declared, MAX_VERSION_ENTRIES)):
         _, count, file_name, aux, next_offset = image.unpack(layout.verneed, offset, "version need")
-        image.budget.count("version entries", 1, MAX_VERSION_ENTRIES)
+        budget.version_entries += 1
+        if budget.version_entries > MAX_VERSION_ENTRIES:
+            raise budget.too_many_versions()
         library = dynamic_string(image, table, file_name, "version need file")
         needs.append(VersionNeedEntry(library, _read_vernaux(image, layout, table, offset + aux, count)))
         if next_offset == 0:
@@ -137,10 +144,13 @@ def _read_vernaux(
     image: Image, layout: Layout, table: DynamicTable, offset: int, count: int
 ) -> tuple[tuple[int, str], ...]:
     versions = []
+    budget = image.budget
     for _ in range(min(count, MAX_VERSION_ENTRIES)):
         _, _, other, name, next_offset = image.unpack(layout.vernaux, offset, "version need entry")
         # Counted over the whole file: hostile needs can all share one long chain of entries.
-        image.budget.count("version entries", 1, MAX_VERSION_ENTRIES)
+        budget.version_entries += 1
+        if budget.version_entries > MAX_VERSION_ENTRIES:
+            raise budget.too_many_versions()
         versions.append((other, dynamic_string(image, table, name, "version need name")))
         if next_offset == 0:
             break
@@ -162,7 +172,9 @@ def read_version_definitions(
     names: list[str] = []
     for _ in range(min(declared, MAX_VERSION_ENTRIES)):
         _, flags, _, count, _, aux, next_offset = image.unpack(layout.verdef, offset, "version definition")
-        image.budget.count("version entries", 1, MAX_VERSION_ENTRIES)
+        image.budget.version_entries += 1
+        if image.budget.version_entries > MAX_VERSION_ENTRIES:
+            raise image.budget.too_many_versions()
         if count and not flags & c.VER_FLG_BASE:
             name_offset, _ = image.unpack(layout.verdaux, offset + aux, "version definition name")
             names.append(dynamic_string(image, table, name_offset, "version definition name"))
@@ -229,8 +241,10 @@ def _gnu_hash_count(image: Image, layout: Layout, offset: int) -> int | None:
     position = start
     end = min(image.size, start + 4 * (MAX_DYNAMIC_SYMBOLS - last + 1))
     low = 0 if little_endian else 3
+    block = CHAIN_BLOCK
     while True:
-        stop = min(position + CHAIN_BLOCK, end - (end - position) % 4)
+        stop = min(position + block, end - (end - position) % 4)
+        block = min(block * 16, CHAIN_BLOCK_MAX)
         if stop <= position:
             if end < image.size:
                 raise image.budget.exceeded(f"a GNU hash chain past {MAX_DYNAMIC_SYMBOLS:,} symbols")

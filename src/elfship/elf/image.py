@@ -14,7 +14,7 @@ import struct
 from collections.abc import Iterator
 from types import TracebackType
 
-from elfship.elf.budget import STRINGS, SYMBOL_NAMES, Budget
+from elfship.elf.budget import MAX_STRING_BYTES, STRINGS, SYMBOL_NAMES, Budget
 from elfship.errors import ElfError
 
 # Files up to this size are read into memory (cheaper than mmap for the many small ELF files in /usr/bin).
@@ -155,19 +155,35 @@ class StringTable:
     thousands of entries at one long string) and every string handed out is charged to the file's budget,
     so no file can make elfship hold more than budget.STRING_CAPS of its strings."""
 
-    __slots__ = ("_cache", "_image", "size", "start")
+    __slots__ = ("_budget", "_cache", "_image", "size", "start")
 
     def __init__(self, image: Image, start: int, size: int) -> None:
         self._image = image
+        self._budget = image.budget
         self.start = start
         self.size = size
         self._cache: dict[int, str] = {}
 
-    def get(self, offset: int, what: str, kind: str = STRINGS) -> str:
+    def get(self, offset: int, what: str) -> str:
+        """The string at offset (names, paths, versions), charged to the file's string budget."""
+        budget = self._budget
         text = self._cache.get(offset)
         if text is None:
-            text = self._cache[offset] = self._decode(offset, what, kind)
-        self._image.budget.spend(kind, len(text))
+            text = self._cache[offset] = self._decode(
+                offset, what, STRINGS, MAX_STRING_BYTES - budget.strings
+            )
+        budget.strings += len(text)  # inline, not budget.spend(): this runs for every name of every file
+        if budget.strings > MAX_STRING_BYTES:
+            raise budget.out_of_strings(STRINGS)
+        return text
+
+    def _get_symbol_name(self, offset: int, what: str) -> str:
+        text = self._cache.get(offset)
+        if text is None:
+            text = self._cache[offset] = self._decode(
+                offset, what, SYMBOL_NAMES, self._budget.left(SYMBOL_NAMES)
+            )
+        self._budget.spend(SYMBOL_NAMES, len(text))
         return text
 
     def many(self, offsets: set[int], what: str) -> dict[int, str]:
@@ -176,10 +192,17 @@ class StringTable:
         left = budget.left(SYMBOL_NAMES)
         raw = self._image.data[self.start : self.start + self.size] if self.size <= left else b""
         if not raw or not raw.isascii():
-            return {o: self.get(o, what, SYMBOL_NAMES) for o in offsets}
+            return {o: self._get_symbol_name(o, what) for o in offsets}
         text = raw.decode("ascii")
         find = text.find
-        names: dict[int, str] = {}
+        # Hot path, a comprehension: each name may use an equal share of the budget, so the whole set stays
+        # within it. A file with a longer name (or a bad offset) takes the exact loop below.
+        share = left // max(len(offsets), 1)
+        names = {o: text[o:stop] for o in offsets if (stop := find("\0", o, o + share + 1)) >= 0}
+        if len(names) == len(offsets):
+            budget.spend(SYMBOL_NAMES, sum(map(len, names.values())))
+            return names
+        names = {}
         for offset in offsets:
             stop = find("\0", offset, offset + left + 1)  # never scan further than could be paid for
             if stop < 0:
@@ -191,15 +214,16 @@ class StringTable:
         budget.spend(SYMBOL_NAMES, sum(map(len, names.values())))
         return names
 
-    def _decode(self, offset: int, what: str, kind: str) -> str:
+    def _decode(self, offset: int, what: str, kind: str, left: int) -> str:
+        """The string at offset, searched for no further than left characters (what the budget can pay)."""
         image = self._image
         if offset < 0 or offset >= self.size:
             raise image.fail(f"corrupt: {what} string offset {offset:#x} is outside the string table")
         start, end = self.start + offset, self.start + self.size
-        limit = min(end, start + image.budget.left(kind) + 1)  # never scan further than could be paid for
+        limit = end if end - start <= left else start + left + 1
         stop = image.data.find(b"\0", start, limit)
         if stop < 0:
             if limit < end:
-                raise image.budget.out_of_strings(kind)
+                raise self._budget.out_of_strings(kind)
             raise image.fail(f"corrupt: {what} string offset {offset:#x} is outside the string table")
-        return bytes(image.data[start:stop]).decode("utf-8", "surrogateescape")
+        return image.data[start:stop].decode("utf-8", "surrogateescape")  # bytes, from bytes or mmap
