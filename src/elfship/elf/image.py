@@ -155,27 +155,42 @@ class StringTable:
     thousands of entries at one long string) and every string handed out is charged to the file's budget,
     so no file can make elfship hold more than budget.STRING_CAPS of its strings."""
 
-    __slots__ = ("_budget", "_cache", "_image", "size", "start")
+    __slots__ = ("_budget", "_cache", "_data", "_find", "_image", "end", "size", "start")
 
     def __init__(self, image: Image, start: int, size: int) -> None:
         self._image = image
         self._budget = image.budget
+        self._data = image.data
+        self._find = image.data.find
         self.start = start
         self.size = size
+        self.end = start + size
         self._cache: dict[int, str] = {}
 
     def get(self, offset: int, what: str) -> str:
-        """The string at offset (names, paths, versions), charged to the file's string budget."""
+        """The string at offset (names, paths, versions), charged to the file's string budget.
+
+        The hot path of the reader (every name of every file), so written out in full, without helpers."""
         budget = self._budget
         text = self._cache.get(offset)
         if text is None:
-            text = self._cache[offset] = self._decode(
-                offset, what, STRINGS, MAX_STRING_BYTES - budget.strings
-            )
-        budget.strings += len(text)  # inline, not budget.spend(): this runs for every name of every file
+            start, end = self.start + offset, self.end
+            left = MAX_STRING_BYTES - budget.strings  # never scan further than could be paid for
+            limit = end if end - start <= left else start + left + 1
+            stop = self._find(b"\0", start, limit)
+            if stop < 0 or offset < 0 or start >= end:
+                raise self._failure(offset, what, STRINGS, limit < end)
+            text = self._cache[offset] = self._data[start:stop].decode("utf-8", "surrogateescape")
+        budget.strings += len(text)
         if budget.strings > MAX_STRING_BYTES:
             raise budget.out_of_strings(STRINGS)
         return text
+
+    def _failure(self, offset: int, what: str, kind: str, budget_reached: bool) -> ElfError:
+        """Why no string could be read at offset: outside the table, unterminated, or over the budget."""
+        if budget_reached and 0 <= offset < self.size:
+            return self._budget.out_of_strings(kind)
+        return self._image.fail(f"corrupt: {what} string offset {offset:#x} is outside the string table")
 
     def _get_symbol_name(self, offset: int, what: str) -> str:
         text = self._cache.get(offset)
@@ -216,14 +231,9 @@ class StringTable:
 
     def _decode(self, offset: int, what: str, kind: str, left: int) -> str:
         """The string at offset, searched for no further than left characters (what the budget can pay)."""
-        image = self._image
-        if offset < 0 or offset >= self.size:
-            raise image.fail(f"corrupt: {what} string offset {offset:#x} is outside the string table")
-        start, end = self.start + offset, self.start + self.size
+        start, end = self.start + offset, self.end
         limit = end if end - start <= left else start + left + 1
-        stop = image.data.find(b"\0", start, limit)
-        if stop < 0:
-            if limit < end:
-                raise self._budget.out_of_strings(kind)
-            raise image.fail(f"corrupt: {what} string offset {offset:#x} is outside the string table")
-        return image.data[start:stop].decode("utf-8", "surrogateescape")  # bytes, from bytes or mmap
+        stop = self._find(b"\0", start, limit)
+        if stop < 0 or offset < 0 or start >= end:
+            raise self._failure(offset, what, kind, limit < end)
+        return self._data[start:stop].decode("utf-8", "surrogateescape")  # bytes, from bytes or mmap
