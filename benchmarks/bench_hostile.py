@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.hostile_corpus import build_chain, build_corpus, measure
+from benchmarks.hostile_corpus import build_chain, build_corpus
+from benchmarks.measure import measure
 
 GOAL_SECONDS, GOAL_MB = 1.0, 200.0
 PYELFTOOLS = """

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from benchmarks.hostile_corpus import BOMBS, DT_NEEDED, DT_STRSZ, DT_STRTAB, Elf, build_corpus, measure
+from benchmarks.hostile_corpus import BOMBS, DT_NEEDED, DT_STRSZ, DT_STRTAB, Elf, build_corpus
+from benchmarks.measure import measure
 
 from elfship.elf import read_elf
 from elfship.errors import ElfError
@@ -49,7 +50,7 @@ class Outcome:
 
 def run(args: list[str], sandbox: Path) -> Outcome:
     """One elfship command in its own process: limited address space, empty HOME/TMPDIR/cwd, a hang guard,
-    and its own peak RSS (measured by a small runner: see hostile_corpus.measure)."""
+    and its own peak RSS (measured by a small runner: see benchmarks/measure.py)."""
     env = {**os.environ, "HOME": str(sandbox), "TMPDIR": str(sandbox), "XDG_CACHE_HOME": str(sandbox)}
     argv = [sys.executable, "-m", "elfship", *args]
     result = measure(argv, timeout=HANG_GUARD, address_space=ADDRESS_SPACE, cwd=sandbox, env=env)
