@@ -16,10 +16,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from benchmarks.measure import measure
 
 from elfship.check.run import run_in_root
 from tests.support.fixtures import build_c
-from tests.support.peak import run_measured
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (a root of our own, --unsafe-chroot)")
 SCHEMA = json.loads(
@@ -97,11 +97,10 @@ def test_a_flood_keeps_elfship_small(root: Path, tmp_path: Path) -> None:
     """GBs on stdout for 4 s: elfship (and everything it waited for) stays under 200 MB of RSS."""
     flood = escape_build("flood")
     command = [sys.executable, "-m", "elfship", "check", str(flood), "--root", str(root), "--run"]
-    with open(tmp_path / "out", "wb") as out, open(tmp_path / "err", "wb") as err:
-        measured = run_measured([*command, "--timeout", "4"], stdout=out, stderr=err)
-    assert measured.returncode == 0, (tmp_path / "err").read_text()
-    assert measured.max_rss_mb < 200, measured.max_rss_mb
-    text = (tmp_path / "out").read_text()
+    measured = measure([*command, "--timeout", "4"], timeout=60, cwd=tmp_path)
+    assert measured.code == 0, measured.stderr
+    assert measured.rss_mb < 200, measured.rss_mb
+    text = measured.stdout
     assert "still running at the timeout" in text and len(text) < 100_000
 
 

@@ -94,6 +94,15 @@ class Image:
             self._mmap.close()
             self._mmap = None
 
+    def copy_out(self, offset: int, length: int) -> bytes:
+        """A copy of a range, whose mapped pages are then given back: a scan of a large file (sparse or not)
+        keeps only the copies it asked for resident, not every page it passed through."""
+        piece = bytes(self.data[offset : offset + length])
+        if self._mmap is not None and piece:
+            start = offset - offset % mmap.PAGESIZE
+            self._mmap.madvise(mmap.MADV_DONTNEED, start, offset + len(piece) - start)
+        return piece
+
     def fail(self, problem: str) -> ElfError:
         return ElfError(self.path, problem)
 

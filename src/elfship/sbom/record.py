@@ -87,7 +87,7 @@ def _embedded(path: str, size: int, mtime: int, inode: int) -> tuple[tuple[str, 
     from elfship.sbom.collect import inventory
 
     try:
-        inv = inventory(path, libraries=False)
+        inv = inventory(path, libraries=False, digest=False)  # check needs names, not a hash
     except ElfError:
         return ()
     return tuple((c.name, c.version) for c in inv.embedded_c_libraries)
