@@ -243,12 +243,17 @@ def _library_findings(
 def _not_in_base(context: _Context, needer: str | None, soname: str, install: str | None) -> Finding:
     target = context.target
     package = target.package_for(soname)
+    base = f"{target.display_name}'s base system"
+    if target.base_basis:  # say how the base is known when it was not measured in a root
+        base = f"the base image of {target.display_name}, {target.base_basis}"
     if target.package_index is not None and package is None:
-        where = f"is not in {target.display_name}'s base system, and no package of it ships it"
+        where = f"is not in {base}, and no package of it ships it"
     else:
-        where = f"is not in {target.display_name}'s base system"
+        where = f"is not in {base}"
         if install:
             where += f" (install: {install})"
+        elif hint := target.package_hint(soname):
+            where += f" (on {hint[1]} it is in package {hint[0]})"
     return Finding.make(
         LIBRARY_NOT_IN_BASE,
         Severity.ERROR,
