@@ -8,6 +8,8 @@ Packages are mapped to sonames by a stated method, and every soname so found is 
 1. Debian's Contents-amd64 indexes (the same ones the package maps come from): the sonames the
    same-named package ships in the library directories, taken from the first suite in the image's
    `suites` order that has the package (the suite nearest the release first).
+   A "t64" package (Debian's and Ubuntu's 64-bit time_t rename, soname unchanged) is also looked up
+   without that suffix.
 2. A package no suite knows is mapped by Debian's library package naming policy (Policy 8.1: a shared
    library package is named after the soname, `libfoo6` ships `libfoo.so.6`, `libfoo-1.0-2` ships
    `libfoo-1.0.so.2`).
@@ -40,6 +42,7 @@ class ImageSource(NamedTuple):
 IMAGES: tuple[ImageSource, ...] = (
     ImageSource("debian:10", "debian-10.txt", ("bullseye", "bookworm", "trixie", "sid")),
     ImageSource("ubuntu:22.04", "ubuntu-22.04.txt", ("bookworm", "bullseye", "trixie", "sid")),
+    ImageSource("ubuntu:24.04", "ubuntu-24.04.txt", ("trixie", "bookworm", "sid")),
 )
 
 # Packages named before (or outside) the policy, whose one library file is known from the release's
@@ -95,10 +98,23 @@ def package_sonames(contents: Path) -> dict[str, set[str]]:
 
 def policy_soname(package: str) -> str | None:
     match = _POLICY_NAME.match(package)
-    if match is None:
+    if match is None or package.endswith("t64"):
         return None
     stem, number = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
     return f"{stem}.so.{number}"
+
+
+def _in_contents(
+    package: str, suites: list[str], contents: dict[str, dict[str, set[str]]]
+) -> set[str] | None:
+    """The package's sonames in the first suite that has it; Debian's 64-bit time_t transition renamed
+    libfoo1 to libfoo1t64 without changing the soname, so the name without "t64" is looked up as well."""
+    names = [package, package.removesuffix("t64")] if package.endswith("t64") else [package]
+    for name in names:
+        for suite in suites:
+            if name in contents[suite]:
+                return contents[suite][name]
+    return None
 
 
 def image_base(
@@ -112,7 +128,7 @@ def image_base(
     sonames: set[str] = set()
     by_rule: list[str] = []
     for package in manifest.packages:
-        found = next((contents[suite][package] for suite in suites if package in contents[suite]), None)
+        found = _in_contents(package, suites, contents)
         if found is not None:
             sonames |= found
         elif package in KNOWN_FILES:

@@ -53,6 +53,7 @@ def test_policy_names() -> None:
     assert targets_images.policy_soname("libtasn1-6") == "libtasn1.so.6"
     assert targets_images.policy_soname("libbz2-1.0") is None  # not a plain policy name: left unmapped
     assert targets_images.policy_soname("bash") is None
+    assert targets_images.policy_soname("libdb5.3t64") is None  # t64 names are looked up, never guessed
 
 
 def test_generator_is_deterministic_and_the_committed_data_is_its_output() -> None:
@@ -82,6 +83,9 @@ def test_inferred_base_settles_presence_and_leaves_the_rest_unknown() -> None:
         assert target.ships_soname("libpq.so.5") is False
         assert target.base_basis is not None and "inferred from its image manifest" in target.base_basis
     assert debian10.ships_soname("libgcc_s.so.1") is True  # libgcc1, by its file list, not the policy rule
+    assert debian10.ships_soname("libdb-5.3.so") is True  # an unversioned soname of a non -dev package
+    noble = get_target("ubuntu:24.04")  # t64 packages: libssl3t64 ships libssl.so.3
+    assert noble.ships_soname("libssl.so.3") is True and noble.ships_soname("libapt-pkg.so.6.0") is True
     assert debian10.ships_soname("libffi.so.6") is True and debian10.ships_soname("libffi.so.8") is False
     assert jammy.ships_soname("libssl.so.3") is True and debian10.ships_soname("libssl.so.1.1") is False
     # Buster's libc6 held libcrypt.so.1; bullseye's Contents cannot say so: unknown, never "absent".
@@ -89,7 +93,7 @@ def test_inferred_base_settles_presence_and_leaves_the_rest_unknown() -> None:
     assert not any(re.match(r"^\w+-2\.\d+\.so$", name) for name in debian10.base_sonames or ())
     # Releases with no manifest stay unknown; measured ones keep no basis note.
     assert get_target("debian:9").ships_soname("libpq.so.5") is None
-    assert get_target("ubuntu:24.04").ships_soname("libpq.so.5") is None
+    assert get_target("ubuntu:24.10").ships_soname("libpq.so.5") is None
     assert get_target("debian:12").base_basis is None
     assert get_target("debian:10", arch="aarch64").base_sonames is None  # the manifests are amd64 images
 
@@ -101,7 +105,11 @@ def story_binary() -> Path:
 
 @pytest.mark.parametrize(
     ("target", "manifest"),
-    [("debian:10", "repos/debian/local/10.13.md"), ("ubuntu:22.04", "repos/ubuntu/local/22.04.md")],
+    [
+        ("debian:10", "repos/debian/local/10.13.md"),
+        ("ubuntu:22.04", "repos/ubuntu/local/22.04.md"),
+        ("ubuntu:24.04", "repos/ubuntu/local/24.04.md"),
+    ],
 )
 def test_story_libpq_is_an_error_naming_the_source(story_binary: Path, target: str, manifest: str) -> None:
     proc = elfship("check", str(story_binary), "-t", target, "--json")
