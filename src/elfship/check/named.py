@@ -24,11 +24,11 @@ from elfship.check.model import (
     Severity,
 )
 from elfship.check.program import STATIC_KINDS, program_findings
-from elfship.check.shipped import Shipped, shipped_libraries
+from elfship.check.shipped import Shipped, offered_by_shipped, shipped_libraries
 from elfship.check.versions import SymbolTable, missing_version_findings
 from elfship.elf import ElfInfo, read_version_symbols
 from elfship.resolve.walk import MUSL_RESERVED
-from elfship.targets import Target, highest_version, split_version_node, version_key
+from elfship.targets import Target, version_key
 
 # musl's C library under the names a musl program needs it by: part of every musl system.
 MUSL_LIBC_PREFIXES = ("libc.musl-", "ld-musl-")
@@ -161,7 +161,7 @@ def _version_findings(
         if shipped is not None:  # judged against the very file that travels along, as ld.so would
             defined = set(shipped.info.version_definitions)
             answers: dict[str, bool | None] = {v: v in defined for v in need.versions}
-            offered = functools.partial(_offered_by_shipped, shipped)
+            offered = functools.partial(offered_by_shipped, shipped)
         else:
             answers = {v: target.provides_version(need.library, v) for v in need.versions}
             offered = functools.partial(_offered, target, need.library)
@@ -187,14 +187,6 @@ def _version_findings(
             )
         )
     return findings
-
-
-def _offered_by_shipped(shipped: Shipped, namespace: str) -> str:
-    ours = [split_version_node(node) for node in shipped.info.version_definitions]
-    newest = highest_version({version for space, version in ours if space == namespace})
-    if newest is None:
-        return f"the {shipped.soname} shipped along ({shipped.path}) defines no {namespace} version"
-    return f"the {shipped.soname} shipped along ({shipped.path}) defines up to {namespace}_{newest}"
 
 
 def _offered(target: Target, library: str, namespace: str) -> str:
