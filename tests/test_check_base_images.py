@@ -135,3 +135,10 @@ def test_sonames_in_the_image_pass(story_binary: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (result,) = json.loads(proc.stdout)["results"]
     assert result["verdict"] == "runs" and not result["findings"]
+
+
+def test_targets_says_how_the_base_is_known() -> None:
+    shown = elfship("targets", "ubuntu:22.04", "debian:12").stdout
+    assert "sonames, inferred from its image manifest (github.com/docker-library/repo-info" in shown
+    assert "repos/ubuntu/local/22.04.md" in shown
+    assert shown.count("inferred from its image manifest (") == 1  # debian:12's base is measured
