@@ -246,6 +246,8 @@ def _install_text(target: Target) -> str:
 def _base_text(target: Target) -> str:
     if target.base_sonames is None:
         return "not known"
+    if target.base_basis:  # not measured in a root: say how it is known
+        return f"{len(target.base_sonames)} sonames, {target.base_basis}"
     return f"{len(target.base_sonames)} sonames" + (" (read from the root)" if target.root else "")
 
 

@@ -39,6 +39,8 @@ def _target_from_record(record: dict[str, Any]) -> Target:
         elts_end=_date(record.get("elts_end")),
         rolling=bool(record.get("rolling")),
         base_sonames=None if base is None else frozenset(base),
+        base_open=frozenset(record.get("base_open", ())),
+        base_basis=record.get("base_basis"),
         package_manager=record["package_manager"],
         sources=tuple(record["sources"]),
         kind=record.get("kind", "release"),
