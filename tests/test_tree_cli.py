@@ -63,6 +63,16 @@ def test_json_follows_the_schema(app: Path) -> None:
     assert document["libraries"][3] == document["interpreter"]
 
 
+def test_ld_library_path_is_split_as_glibc_splits_it(app: Path) -> None:
+    """';' separates elements too (glibc's _dl_init_paths), for --ld-library-path as for the variable."""
+    (app / "lib/libdep.so.1").write_bytes(Path(dep()).read_bytes())
+    for value in (f"/nonexistent;{app / 'lib'}", f"/nonexistent:{app / 'lib'}"):
+        result = tree("--json", "--ld-library-path", value, str(app / "prog"))
+        assert result.returncode == 0, result.stderr
+        libdep = next(lib for lib in json.loads(result.stdout)["libraries"] if lib["soname"] == "libdep.so.1")
+        assert libdep["found_via"] == "LD_LIBRARY_PATH", value
+
+
 def test_json_lists_missing_libraries_with_their_steps(app: Path) -> None:
     result = tree("--json", "--ld-library-path", "", str(app / "prog"))
     document = json.loads(result.stdout)

@@ -21,6 +21,7 @@ from elfship.elf.constants import ELF_MAGIC
 from elfship.elf.libc import version_key
 from elfship.errors import ElfError, ElfshipError
 from elfship.resolve.engine import Resolver, check_root
+from elfship.resolve.llpath import environment_ld_library_path
 from elfship.resolve.probe import ElfCache
 from elfship.resolve.rootfs import FileView, Located
 
@@ -269,7 +270,7 @@ def scan(
     """Resolve every ELF file below DIRECTORIES. progress(done, total) is called as work completes."""
     if root is not None:
         check_root(root)
-    llp = tuple(ld_library_path) if ld_library_path is not None else _env_llp()
+    llp = tuple(ld_library_path) if ld_library_path is not None else environment_ld_library_path()
     found = find_elf_files(directories, cross_filesystems=cross_filesystems)
     files = found.files
     if workers is None:  # automatic: both cores, unless the job is too small to pay for the processes
@@ -283,11 +284,6 @@ def scan(
             "--cross-filesystems scans them"
         )
     return summarise(directories, found.regular, reports, found.problems, warnings, root, workers)
-
-
-def _env_llp() -> tuple[str, ...]:
-    value = os.environ.get("LD_LIBRARY_PATH", "")
-    return tuple(value.replace(";", ":").split(":")) if value else ()
 
 
 def _run(
