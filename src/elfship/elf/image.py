@@ -38,21 +38,23 @@ def open_regular_file(path: str) -> tuple[int, os.stat_result]:
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
         os.close(fd)
-        raise ElfError(path, f"not a regular file ({_file_type(st.st_mode)})")
+        raise ElfError(path, f"not a regular file ({file_type(st.st_mode)})")
     return fd, st
 
 
-def _file_type(mode: int) -> str:
+def file_type(mode: int) -> str:
+    """What a stat mode names, in words for an error message ("a FIFO", "a directory", ...)."""
     for test, name in (
         (stat.S_ISDIR, "a directory"),
         (stat.S_ISFIFO, "a FIFO"),
         (stat.S_ISCHR, "a character device"),
         (stat.S_ISBLK, "a block device"),
         (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISLNK, "a symlink"),
     ):
         if test(mode):
             return name
-    return "a special file"
+    return "a regular file" if stat.S_ISREG(mode) else "a special file"
 
 
 class Image:
