@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from elfship.abi import version_key
 from elfship.build.toolchain import Toolchain, static_library_available
 from elfship.errors import ToolMissingError, UsageError
 
@@ -42,11 +43,7 @@ def rust_triple(strategy: Strategy, arch: str) -> str:
 def glibc_pin(targets: Sequence[TargetLibc]) -> str | None:
     """The oldest glibc among the targets: the newest version a binary may need and still run on all."""
     versions = [t.libc_version for t in targets if t.libc == "glibc" and t.libc_version]
-    return min(versions, key=_version_key) if versions else None
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
+    return min(versions, key=version_key) if versions else None
 
 
 def std_missing_error(triple: str) -> ToolMissingError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from elfship.abi import version_key
 from elfship.check import fixes
 from elfship.check.model import (
     EMBEDDED_LIBRARIES,
@@ -15,7 +16,6 @@ from elfship.check.model import (
     Finding,
     Severity,
 )
-from elfship.elf.libc import version_key
 from elfship.elf.model import ElfInfo, Kind, LibcFamily
 from elfship.targets import Target
 

@@ -7,10 +7,10 @@ import datetime
 from pathlib import Path
 from typing import Any
 
+from elfship.abi import version_key
 from elfship.errors import EXIT_OK, UsageError
 from elfship.report.jsonout import emit
 from elfship.targets import Target, all_targets, get_target, known_arches, target_from_root
-from elfship.targets.families import version_key
 from elfship.targets.packages import index_info
 
 DESCRIPTION = """\

@@ -16,9 +16,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
+from elfship.abi import version_key
 from elfship.elf import ElfInfo
 from elfship.elf.constants import ELF_MAGIC
-from elfship.elf.libc import version_key
 from elfship.errors import ElfError, ElfshipError
 from elfship.resolve.engine import Resolver, check_root
 from elfship.resolve.llpath import environment_ld_library_path

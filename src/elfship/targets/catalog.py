@@ -8,9 +8,10 @@ import functools
 from types import MappingProxyType
 from typing import Any
 
+from elfship.abi import version_key
 from elfship.errors import UsageError
 from elfship.targets import data
-from elfship.targets.families import FAMILY_SPELLINGS, MAJOR_ONLY_FAMILIES, version_key
+from elfship.targets.families import FAMILY_SPELLINGS, MAJOR_ONLY_FAMILIES
 from elfship.targets.model import Target
 from elfship.targets.packages import release_rank
 

@@ -5,7 +5,7 @@ Used both at run time (name lookup, roots) and by scripts/gen_targets.py, so the
 
 from __future__ import annotations
 
-import re
+from elfship.abi import highest_version, is_private_node, split_version_node, version_key  # noqa: F401
 
 # Other spellings of a family name -> canonical family. Canonical names are what `Target.family` holds.
 FAMILY_SPELLINGS: dict[str, str] = {
@@ -142,39 +142,6 @@ INTERPRETERS: dict[tuple[str, str], str] = {
     ("musl", "x86_64"): "/lib/ld-musl-x86_64.so.1",
     ("musl", "aarch64"): "/lib/ld-musl-aarch64.so.1",
 }
-
-_NUMERIC = re.compile(r"^\d+(\.\d+)*$")
-
-
-def split_version_node(node: str) -> tuple[str, str]:
-    """Split a version node name into (namespace, version).
-
-    GLIBC_2.29 -> ("GLIBC", "2.29"); GLIBCXX_3.4.30 -> ("GLIBCXX", "3.4.30"); CXXABI_TM_1 -> ("CXXABI", "TM_1");
-    GLIBC_PRIVATE -> ("GLIBC", "PRIVATE"). A name without an underscore (a VERDEF base name such as
-    "libc.so.6") has no namespace: (node, "").
-    """
-    namespace, sep, version = node.partition("_")
-    if not sep or not namespace or not version:
-        return node, ""
-    return namespace, version
-
-
-def is_private_node(node: str) -> bool:
-    """GLIBC_PRIVATE and friends: tied to one exact build of the library, never portable across releases."""
-    return split_version_node(node)[1] == "PRIVATE"
-
-
-def version_key(version: str) -> tuple[int, ...]:
-    """Sort key for dotted versions ("2.2.5" < "2.10"); non-numeric versions sort before every number."""
-    if not _NUMERIC.match(version):
-        return (-1,)
-    return tuple(int(part) for part in version.split("."))
-
-
-def highest_version(versions: frozenset[str] | set[str] | tuple[str, ...]) -> str | None:
-    """The highest numeric version of a set, e.g. the newest GLIBC node a release offers."""
-    numeric = [v for v in versions if _NUMERIC.match(v)]
-    return max(numeric, key=version_key) if numeric else None
 
 
 def rpm_capability(soname: str, arch: str) -> str:

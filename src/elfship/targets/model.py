@@ -7,13 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from elfship.abi import highest_version, is_private_node, split_version_node
 from elfship.targets import data, packages
 from elfship.targets.families import (
     INTERPRETERS,
     NAMESPACE_OWNERS,
-    highest_version,
-    is_private_node,
-    split_version_node,
 )
 
 
