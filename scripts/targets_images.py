@@ -26,7 +26,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from elfship.targets.families import GLIBC_LIBRARIES
+from elfship.abi import GLIBC_LIBRARIES, GLIBC_LOADER_SONAMES
 from targets_debian import _LIBRARY_LINE, _NOT_NATURAL
 
 DATA = Path(__file__).resolve().parent / "data" / "images"
@@ -140,7 +140,7 @@ def image_base(
     # glibc's real file names (ld-2.31.so, libm-2.31.so) name the suite's glibc, never the image's.
     sonames = {name for name in sonames if not _GLIBC_FILE.match(name)}
     # Other architectures' loaders are simply absent; glibc's other libraries may have moved packages.
-    open_names = sorted(name for name in GLIBC_LIBRARIES - sonames if not name.startswith("ld-"))
+    open_names = sorted(GLIBC_LIBRARIES - GLIBC_LOADER_SONAMES - sonames)
     notes = [f"mapped without a Contents entry: {', '.join(by_rule)}"] if by_rule else []
     return sorted(sonames - set(open_names)), open_names, notes
 

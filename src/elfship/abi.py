@@ -1,7 +1,9 @@
-"""Facts about ELF symbol versioning shared by every layer: how version nodes are named and ordered.
+"""ABI facts shared by every layer: how version nodes are named and ordered, where each architecture's loader
+lives, and which sonames belong to glibc.
 
-The one home of these rules: the ELF reader, the targets, check, inspect's report and build all ask here, so
-"GLIBC_2.29" can never be split or ordered two ways.
+The one home of these facts: the ELF reader, the resolver, the targets, check, inspect's report, build and
+bundle all ask here, so "GLIBC_2.29" can never be split or ordered two ways, and a loader path never has two
+spellings.
 """
 
 from __future__ import annotations
@@ -10,6 +12,52 @@ import re
 from collections.abc import Iterable
 
 _NUMERIC = re.compile(r"^\d+(\.\d+)*$")
+
+# glibc's loader per (ELF machine, ELF class): what PT_INTERP says and where it is installed.
+GLIBC_LOADERS: dict[tuple[str, int], str] = {
+    ("x86_64", 64): "/lib64/ld-linux-x86-64.so.2",
+    ("x86_64", 32): "/libx32/ld-linux-x32.so.2",
+    ("i386", 32): "/lib/ld-linux.so.2",
+    ("aarch64", 64): "/lib/ld-linux-aarch64.so.1",
+    ("arm", 32): "/lib/ld-linux-armhf.so.3",
+    ("ppc64le", 64): "/lib64/ld64.so.2",
+    ("ppc64", 64): "/lib64/ld64.so.1",
+    ("s390x", 64): "/lib/ld64.so.1",
+    ("riscv64", 64): "/lib/ld-linux-riscv64-lp64d.so.1",
+    ("loongarch64", 64): "/lib64/ld-linux-loongarch-lp64d.so.1",
+}
+# musl names its loader after its own architecture names, not the ELF machine's.
+MUSL_ARCH_BY_MACHINE = {"x86_64": "x86_64", "i386": "i386", "aarch64": "aarch64", "arm": "armhf"}
+
+GLIBC_LOADER_SONAMES = frozenset(path.rsplit("/", 1)[1] for path in GLIBC_LOADERS.values())
+# glibc's own libraries (one release ships them all, with one set of GLIBC_* nodes), and every loader above.
+GLIBC_LIBRARIES = frozenset(
+    {
+        "libc.so.6",
+        "libm.so.6",
+        "libpthread.so.0",
+        "libdl.so.2",
+        "librt.so.1",
+        "libresolv.so.2",
+        "libutil.so.1",
+        "libanl.so.1",
+        "libnsl.so.1",
+        "libcrypt.so.1",
+        "libBrokenLocale.so.1",
+        "libmvec.so.1",
+        "libthread_db.so.1",
+        "libc_malloc_debug.so.0",
+        "libnss_files.so.2",
+        "libnss_dns.so.2",
+        "libnss_compat.so.2",
+    }
+    | GLIBC_LOADER_SONAMES
+)
+
+
+def musl_loader(machine: str) -> str:
+    """musl's loader path for an ELF machine: /lib/ld-musl-x86_64.so.1."""
+    return f"/lib/ld-musl-{MUSL_ARCH_BY_MACHINE.get(machine, machine)}.so.1"
 
 
 def version_key(version: str) -> tuple[int, ...]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from elfship.targets.families import GLIBC_LIBRARIES
-
 # Libraries whose Rust -sys crates can build them in (a static rebuild then no longer needs them).
 CRATE_FEATURES = {
     "libpq.so.5": "pq-sys feature `bundled`",
@@ -16,16 +14,6 @@ CRATE_FEATURES = {
     "libcurl.so.4": "curl-sys feature `static-curl`",
     "libmysqlclient.so.21": "mysqlclient-sys feature `bundled`",
 }
-
-# Part of every glibc system: glibc's own libraries, plus the loaders of the other architectures.
-GLIBC_SONAMES = GLIBC_LIBRARIES | {
-    "ld-linux-armhf.so.3",
-    "ld64.so.1",
-    "ld64.so.2",
-    "ld-linux-riscv64-lp64d.so.1",
-    "ld-linux-loongarch-lp64d.so.1",
-}
-GCC_RUNTIME_SONAMES = frozenset({"libgcc_s.so.1", "libstdc++.so.6", "libatomic.so.1", "libgomp.so.1"})
 
 
 def glibc_too_new(path: str, target_name: str, glibc: str) -> str:

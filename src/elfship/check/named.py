@@ -11,6 +11,7 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from elfship.abi import GLIBC_LIBRARIES
 from elfship.check import fixes
 from elfship.check.model import (
     KERNEL_TOO_OLD,
@@ -136,7 +137,7 @@ def library_presence(
     if shipped is not None:
         return shipped
     if target.libc == "glibc":
-        if soname in fixes.GLIBC_SONAMES:
+        if soname in GLIBC_LIBRARIES:
             return True
         if soname == "libgcc_s.so.1" and target.version_nodes.get("GCC"):
             return True

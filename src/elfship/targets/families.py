@@ -5,7 +5,15 @@ Used both at run time (name lookup, roots) and by scripts/gen_targets.py, so the
 
 from __future__ import annotations
 
-from elfship.abi import highest_version, is_private_node, split_version_node, version_key  # noqa: F401
+from elfship.abi import (  # noqa: F401
+    GLIBC_LIBRARIES,
+    GLIBC_LOADERS,
+    highest_version,
+    is_private_node,
+    musl_loader,
+    split_version_node,
+    version_key,
+)
 
 # Other spellings of a family name -> canonical family. Canonical names are what `Target.family` holds.
 FAMILY_SPELLINGS: dict[str, str] = {
@@ -83,30 +91,6 @@ RPM_CAPABILITY_INSTALLERS: dict[str, str] = {
 
 # Which library defines the version nodes of each namespace. A node of namespace N needed from library L is
 # judged against the release's N nodes only when L is one of N's owners; otherwise the answer is unknown.
-GLIBC_LIBRARIES = frozenset(
-    {
-        "libc.so.6",
-        "libm.so.6",
-        "libpthread.so.0",
-        "libdl.so.2",
-        "librt.so.1",
-        "libresolv.so.2",
-        "libutil.so.1",
-        "libanl.so.1",
-        "libnsl.so.1",
-        "libcrypt.so.1",
-        "libBrokenLocale.so.1",
-        "libmvec.so.1",
-        "libthread_db.so.1",
-        "libc_malloc_debug.so.0",
-        "libnss_files.so.2",
-        "libnss_dns.so.2",
-        "libnss_compat.so.2",
-        "ld-linux-x86-64.so.2",
-        "ld-linux-aarch64.so.1",
-        "ld-linux.so.2",
-    }
-)
 NAMESPACE_OWNERS: dict[str, frozenset[str]] = {
     "GLIBC": GLIBC_LIBRARIES,
     "GLIBCXX": frozenset({"libstdc++.so.6"}),
@@ -136,11 +120,10 @@ NODE_SOURCE_LIBRARIES: tuple[str, ...] = (
 )
 
 # The dynamic loader a release's libc provides, per (libc, arch): what a binary's PT_INTERP must name.
+# The loader a release of each (libc, architecture) has: the facts live in elfship.abi.
 INTERPRETERS: dict[tuple[str, str], str] = {
-    ("glibc", "x86_64"): "/lib64/ld-linux-x86-64.so.2",
-    ("glibc", "aarch64"): "/lib/ld-linux-aarch64.so.1",
-    ("musl", "x86_64"): "/lib/ld-musl-x86_64.so.1",
-    ("musl", "aarch64"): "/lib/ld-musl-aarch64.so.1",
+    **{("glibc", arch): GLIBC_LOADERS[(arch, 64)] for arch in ("x86_64", "aarch64")},
+    **{("musl", arch): musl_loader(arch) for arch in ("x86_64", "aarch64")},
 }
 
 
