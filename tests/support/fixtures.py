@@ -159,6 +159,21 @@ def binfmt_for(arch: str) -> Iterator[None]:
         yield
         return
     qemu = qemu_static(QEMU_FOR[arch])
+    with file_lock(ROOTS / ".binfmt.lock"), _registered(qemu):
+        yield
+
+
+@contextmanager
+def no_binfmt_for_aarch64() -> Iterator[None]:
+    """While inside: no registration of ours is active (others wait), and none of the host's runs aarch64."""
+    with file_lock(ROOTS / ".binfmt.lock"):
+        if (BINFMT / "register").exists() and _aarch64_handled():
+            pytest.skip("binfmt_misc runs aarch64 programs on this machine (a qemu registration with flag F)")
+        yield
+
+
+@contextmanager
+def _registered(qemu: str) -> Iterator[None]:
     mounted = False
     if not (BINFMT / "register").exists():
         if subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT)]).returncode != 0:
