@@ -3,6 +3,7 @@ from source (musl and glibc-pinned), the strategy choice, and `--for RELEASE/ARC
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,10 @@ from elfship.build.toolchain import Toolchain
 from elfship.build.verify import resolve_targets
 from elfship.build.zigwrap import HOST_OUTPUT_DIR_VAR, TARGET_OUTPUT_DIR_VAR, ZigWrappers
 from elfship.errors import ToolMissingError, UsageError
+from elfship.sandbox import find_emulator, runs_natively
+from elfship.sandbox.bwrap import bwrap_argv
+from elfship.sandbox.emulator import EMULATOR_DIR
+from elfship.sandbox.plan import make_plan as make_mount_plan
 
 BASE = Path("/work/app/target")
 SOURCE = StdSource("/usr/bin/cargo", "/usr/bin/rustc", "1.96.0", Path("/usr/lib/rustlib/src/rust/library"))
@@ -98,3 +103,41 @@ def test_for_names_its_architecture() -> None:
     assert resolve_targets(["debian:12"])[0].arch == "x86_64"
     with pytest.raises(UsageError, match="--for debian:12/aarch64 is for aarch64, but --arch says x86_64"):
         resolve_targets(["debian:12/aarch64"], "x86_64")
+
+
+# -- check --run: the emulator in the sandbox's plan -----------------------------------------------------------
+
+
+def test_the_emulator_is_placed_in_the_sandboxs_own_tmp(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "usr/local/bin").mkdir(parents=True)
+    for name in ("tmp", "proc", "dev"):
+        (root / name).mkdir()
+    inside = f"{EMULATOR_DIR}/qemu-aarch64"
+    plan = make_mount_plan(
+        root, str(root), "/usr/local/bin/app", place_program=True, tmp_size=1 << 20, emulator=inside
+    )
+    kinds = [(op.kind, op.dest) for op in plan.ops]
+    assert (
+        kinds.index(("tmpfs", "/tmp"))
+        < kinds.index(("dir", EMULATOR_DIR))
+        < kinds.index(("emulator", inside))
+    )
+    argv = bwrap_argv("/usr/bin/bwrap", plan, [inside, "/usr/local/bin/app"], 7, 9)
+    assert argv[argv.index(inside) - 3 : argv.index(inside) + 1] == ["0755", "--ro-bind-data", "9", inside]
+    assert argv[argv.index("/usr/local/bin/app") - 1] == "7"
+    assert argv[-3:] == ["--", inside, "/usr/local/bin/app"]
+
+
+def test_only_a_static_qemu_for_a_foreign_architecture_is_used(tmp_path: Path) -> None:
+    assert runs_natively("x86_64") and runs_natively("i386") and not runs_natively("aarch64")
+    dynamic = tmp_path / "qemu-aarch64"
+    dynamic.symlink_to(shutil.which("true") or "/bin/true")  # a dynamic executable: useless inside the root
+    assert find_emulator("aarch64", path=str(tmp_path)) is None
+    static = shutil.which("qemu-aarch64-static")
+    if static is None:
+        pytest.skip("qemu-aarch64-static not installed (apt-get install qemu-user-static)")
+    (tmp_path / "qemu-aarch64-static").symlink_to(static)
+    found = find_emulator("aarch64", path=str(tmp_path))
+    assert found is not None and found.name == "qemu-aarch64" and found.host_path == Path(static).resolve()
+    assert found.inside == f"{EMULATOR_DIR}/qemu-aarch64"
