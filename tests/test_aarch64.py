@@ -25,7 +25,7 @@ from elfship.resolve.rootfs import FileView, read_elf_located
 from elfship.sandbox import find_emulator
 from elfship.targets import get_target, target_from_root
 from elfship.targets.root import scan_libraries
-from tests.support.fixtures import CACHE, binfmt_for, debian_root, no_binfmt_for_aarch64, qemu_static
+from tests.support.fixtures import CACHE, binfmt_for, build_c, debian_root, no_binfmt_for_aarch64, qemu_static
 from tests.test_build_e2e import CARGO_FIXTURES, artifact_path, elfship, run_there
 
 AARCH64_TARGET_DIR = CACHE / "cargo-target" / "aarch64"
@@ -206,3 +206,15 @@ def test_the_complete_arm64_root_defines_what_the_aarch64_data_says(arm64_root: 
             )
     from_root = target_from_root(arm64_root)
     assert (from_root.name, from_root.arch) == ("debian:12", "aarch64")
+
+
+def test_a_program_still_running_is_confirmed_by_the_arm64_loader_through_qemu(arm64_root: Path) -> None:
+    """At the timeout the root's own ld-linux-aarch64.so.1 --list runs through qemu too, in the sandbox."""
+    sleeper = build_c(
+        "escape.c", compiler="zig", zig_target="aarch64-linux-gnu.2.17", cflags=['-DDEFAULT_MODE="sleep"'],
+        out_name="escape-sleep-aarch64",
+    )  # fmt: skip
+    code, result = check(str(sleeper), "--root", str(arm64_root), "--run", "--timeout", "3")
+    run = result["run"]
+    assert code == 0 and run["emulator"] == "qemu-aarch64" and run["timed_out"] is True  # type: ignore[index]
+    assert (run["status"], run["prediction_held"]) == ("started", True)  # type: ignore[index]
