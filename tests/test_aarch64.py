@@ -144,10 +144,13 @@ def test_check_run_starts_it_through_qemu_in_the_sandbox(
 
 def test_the_named_target_runs_it_and_x86_64_does_not(pinned: tuple[Path, dict[str, object]]) -> None:
     binary, _ = pinned
-    assert check(str(binary), "--target", "debian:12/aarch64") == (
-        0,
-        check(str(binary), "--target", "debian:12")[1],
+    code, named = check(str(binary), "--target", "debian:12/aarch64")
+    assert code == 0 and (named["target"], named["arch"], named["verdict"]) == (
+        "debian:12",
+        "aarch64",
+        "runs",
     )
+    assert check(str(binary), "--target", "debian:12") == (0, named)  # the file's own architecture by default
     code, result = check(str(binary), "--target", "debian:12/x86_64")
     assert code == 1 and result["verdict"] == "fails"
     assert [f["kind"] for f in result["findings"]] == ["wrong-architecture"]  # type: ignore[index]
