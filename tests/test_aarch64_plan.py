@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from elfship.build.buildstd import BUILD_STD_ARG, BuildStd, StdSource, prepare_support
+from elfship.build.buildstd import BUILD_STD_ARG, BuildStd, StdSource, build_std_for, prepare_support
 from elfship.build.plan import BuildOptions, c_compiler_for, make_plan
 from elfship.build.strategy import Strategy, StrategyChoice, TargetLibc, choose_strategy
 from elfship.build.toolchain import Toolchain
@@ -67,6 +67,12 @@ def test_glibc_pinned_builds_std_and_adds_no_static_flags() -> None:
     target_dir = BASE / "elfship" / "glibc-pinned-2.36-build-std"
     assert env[HOST_OUTPUT_DIR_VAR] == str(target_dir)
     assert env[TARGET_OUTPUT_DIR_VAR] == str(target_dir / "aarch64-unknown-linux-gnu")
+
+
+def test_static_pie_is_refused_where_zig_links() -> None:
+    """zig drops -static-pie (measured: the aarch64 hello came out a static non-PIE executable): said, not hidden."""
+    with pytest.raises(UsageError, match="--static-pie needs musl-gcc"):
+        build_std_for(True, True, "/usr/bin/cargo", "/usr/bin/rustc", Path("/"), None, {}, zig_cc=ZIG_MUSL.cc)
 
 
 def test_zig_needs_no_support_files(tmp_path: Path) -> None:

@@ -140,6 +140,11 @@ def build_std_for(
     if not build_std:
         return None
     if zig_cc is not None and (musl_gcc is None or not musl):
+        if static_pie:  # measured: zig drops -static-pie and links a static, non-PIE executable
+            raise UsageError(
+                "--static-pie needs musl-gcc; zig (aarch64 musl, glibc-pinned) links a static non-PIE executable",
+                fix="drop --static-pie",
+            )
         source = find_std_source(cargo, rustc, sysroot, env)
         return BuildStd(source, static_pie, "", "", Path(), zig_cc=zig_cc, musl=musl)
     if musl_gcc is None:
