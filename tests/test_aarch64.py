@@ -20,6 +20,7 @@ import pytest
 
 from elfship.build.buildstd import find_std_source
 from elfship.build.toolchain import find_zig
+from elfship.check.run import run_in_root
 from elfship.errors import ToolMissingError
 from elfship.resolve.rootfs import FileView, read_elf_located
 from elfship.sandbox import find_emulator
@@ -221,3 +222,19 @@ def test_a_program_still_running_is_confirmed_by_the_arm64_loader_through_qemu(a
     run = result["run"]
     assert code == 0 and run["emulator"] == "qemu-aarch64" and run["timed_out"] is True  # type: ignore[index]
     assert (run["status"], run["prediction_held"]) == ("started", True)  # type: ignore[index]
+
+
+def test_the_unshare_sandbox_runs_it_through_qemu_too(
+    musl: tuple[Path, dict[str, object]], arm64_root: Path
+) -> None:
+    """The fallback without bwrap places the same qemu copy (src/elfship/sandbox/inner.py)."""
+    binary, _ = musl
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare not installed (util-linux)")
+    outcome = run_in_root(str(binary), arm64_root, method="unshare")
+    assert (outcome.method, outcome.emulator, outcome.status, outcome.exit_code) == (
+        "unshare",
+        "qemu-aarch64",
+        "started",
+        0,
+    )
