@@ -72,7 +72,7 @@ def choose_strategy(
             f"unsupported architecture {arch!r}", fix=f"use one of: {', '.join(SUPPORTED_ARCHES)}"
         )
     if build_std:
-        return _build_std_choice(requested, toolchain, arch)
+        return _build_std_choice(requested, targets, toolchain, arch)
     if requested is Strategy.AUTO:
         return _auto(targets, toolchain, arch)
     problem = _why_not(requested, targets, toolchain, arch)
@@ -82,16 +82,24 @@ def choose_strategy(
     return StrategyChoice(requested, "asked for with --strategy", pin)
 
 
-def _build_std_choice(requested: Strategy, toolchain: Toolchain, arch: str) -> StrategyChoice:
+def _build_std_choice(
+    requested: Strategy, targets: Sequence[TargetLibc], toolchain: Toolchain, arch: str
+) -> StrategyChoice:
+    if requested is Strategy.GLIBC_PINNED:  # e.g. aarch64, whose gnu std is not installed: zig links
+        problem = _glibc_pinned_problem(targets, toolchain)
+        if problem is not None:
+            raise problem
+        why = "asked for with --strategy; std built from source (--build-std), linked by zig"
+        return StrategyChoice(requested, why, glibc_pin(targets))
     if requested not in (Strategy.MUSL, Strategy.AUTO):
         raise UsageError(
-            f"--build-std is for --strategy musl, not {requested.value}",
+            f"--build-std is for --strategy musl or glibc-pinned, not {requested.value}",
             fix="drop --build-std, or use --strategy musl",
         )
-    if arch not in toolchain.musl_gcc:
+    if arch not in toolchain.musl_gcc and toolchain.zig is None:  # zig links musl for any arch
         raise ToolMissingError(
-            f"--build-std links with musl-gcc, and there is none for {arch}",
-            fix="apt-get install musl-tools" if arch == "x86_64" else "install a musl cross gcc for " + arch,
+            f"--build-std links with musl-gcc or zig, and there is no musl-gcc for {arch}",
+            fix="apt-get install musl-tools" if arch == "x86_64" else "pip install ziglang",
         )
     why = "musl std built from source (--build-std): a fully static binary runs on any Linux of this architecture"
     return StrategyChoice(

@@ -92,6 +92,7 @@ class RunOutcome:
     stderr_head: str  # the first lines the loader or program printed on stderr
     method: str  # the sandbox: "bwrap" | "unshare" | "chroot" (--unsafe-chroot)
     status: str = RUN_STARTED  # RUN_STARTED | RUN_DID_NOT_START | RUN_TIMED_OUT
+    emulator: str = ""  # "qemu-aarch64": a program of another architecture ran through qemu-user
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--build-std",
         action="store_true",
-        help="musl: build the std from source (no musl std installed; needs rust-src and musl-gcc)",
+        help="build the std from source (no musl std, or no std for --arch, installed; needs rust-src, and "
+        "musl-gcc or zig)",
     )
     parser.add_argument(
         "--static-pie",

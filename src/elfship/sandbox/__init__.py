@@ -23,6 +23,7 @@ from pathlib import Path
 
 from elfship.errors import ElfshipError, ToolMissingError
 from elfship.sandbox.bwrap import ENVIRONMENT, bwrap_argv
+from elfship.sandbox.emulator import Emulator, find_emulator, runs_natively
 from elfship.sandbox.host import SCRATCH, VIEW, check_enterable, host_preexec, scratch_dir
 from elfship.sandbox.limits import Limits
 from elfship.sandbox.plan import MountPlan, make_plan
@@ -65,17 +66,19 @@ def run_sandboxed(
     inside: str | None = None,
     timeout: float = 10.0,
     method: str | None = None,
+    emulator: Emulator | None = None,
 ) -> SandboxRun:
-    """Run argv inside `root`; `program` (a host file) is first placed at `inside` (default argv[0])."""
+    """Run argv inside `root`; `program` (a host file) is first placed at `inside` (default argv[0]).
+    With an emulator (not for chroot), it is placed in the sandbox too and argv is started through it."""
     method = method or choose_method()
     inside = inside or argv[0]
     size = program.stat().st_size if program is not None else 0
+    if emulator is not None:
+        size += emulator.host_path.stat().st_size
     limits = Limits.for_run(timeout, size)
     with ExitStack() as stack:
-        program_fd = -1
-        if program is not None:
-            program_fd = os.open(program, os.O_RDONLY | os.O_CLOEXEC)
-            stack.callback(os.close, program_fd)
+        program_fd = _open(program, stack)
+        emulator_fd = _open(emulator.host_path if emulator else None, stack)
         if method == "chroot":
             from elfship.sandbox.unsafe import run_chrooted
 
@@ -84,26 +87,54 @@ def run_sandboxed(
         if as_root:
             check_enterable(root)
         view = VIEW if as_root else str(root)
-        plan = make_plan(root, view, inside, place_program=program is not None, tmp_size=limits.tmp_size)
+        plan = make_plan(
+            root,
+            view,
+            inside,
+            place_program=program is not None,
+            tmp_size=limits.tmp_size,
+            emulator=emulator.inside if emulator else None,
+        )
         preexec = host_preexec(root, as_root, limits)
+        if emulator is not None:
+            argv = [emulator.inside, *argv]
         if method == "bwrap":
-            command = bwrap_argv(_which("bwrap"), plan, argv, program_fd if program else None)
+            command = bwrap_argv(
+                _which("bwrap"), plan, argv, program_fd if program else None, _fd_or_none(emulator_fd)
+            )
             done = supervise(
-                command, timeout=timeout, preexec=preexec, pass_fds=_fds(program_fd), launchers=LAUNCHERS
+                command,
+                timeout=timeout,
+                preexec=preexec,
+                pass_fds=_fds(program_fd, emulator_fd),
+                launchers=LAUNCHERS,
             )
         else:
             scratch = SCRATCH if as_root else stack.enter_context(scratch_dir())
-            done = _run_unshared(plan, argv, program_fd, scratch, limits, timeout, preexec)
+            fds = (program_fd, emulator_fd)
+            done = _run_unshared(plan, argv, fds, scratch, limits, timeout, preexec)
     _raise_setup_failure(method, done)
     return SandboxRun(
         done.exit_code, done.timed_out, done.exec_seen, done.stdout, done.stderr, done.stdout_bytes, method
     )
 
 
+def _open(path: Path | None, stack: ExitStack) -> int:
+    if path is None:
+        return -1
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    stack.callback(os.close, fd)
+    return fd
+
+
+def _fd_or_none(fd: int) -> int | None:
+    return fd if fd >= 0 else None
+
+
 def _run_unshared(
     plan: MountPlan,
     argv: list[str],
-    program_fd: int,
+    data_fds: tuple[int, int],
     scratch: str,
     limits: Limits,
     timeout: float,
@@ -142,14 +173,14 @@ def _run_unshared(
         "-c",
         INNER_SOURCE.read_text(encoding="utf-8"),
         str(read_end),
-        str(program_fd),
+        *(str(fd) for fd in data_fds),  # the program's and the emulator's, -1 for none
     ]
     try:
         return supervise(
             command,
             timeout=timeout,
             preexec=preexec,
-            pass_fds=_fds(read_end, program_fd),
+            pass_fds=_fds(read_end, *data_fds),
             launchers=LAUNCHERS,
         )
     finally:
@@ -191,4 +222,12 @@ def _raise_setup_failure(method: str, done: Finished) -> None:
     raise ElfshipError(f"cannot create the sandbox for --run ({method}): {first}")
 
 
-__all__ = ["METHODS", "SandboxRun", "choose_method", "run_sandboxed"]
+__all__ = [
+    "METHODS",
+    "Emulator",
+    "SandboxRun",
+    "choose_method",
+    "find_emulator",
+    "run_sandboxed",
+    "runs_natively",
+]

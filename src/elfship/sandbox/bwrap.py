@@ -9,7 +9,9 @@ from elfship.sandbox.plan import MountPlan, Op
 ENVIRONMENT = (("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"), ("LANG", "C"))
 
 
-def bwrap_argv(bwrap: str, plan: MountPlan, argv: list[str], program_fd: int | None) -> list[str]:
+def bwrap_argv(
+    bwrap: str, plan: MountPlan, argv: list[str], program_fd: int | None, emulator_fd: int | None = None
+) -> list[str]:
     command = [
         bwrap,
         "--unshare-user",  # explicit: --unshare-all only *tries* the user namespace
@@ -31,11 +33,11 @@ def bwrap_argv(bwrap: str, plan: MountPlan, argv: list[str], program_fd: int | N
     for name, value in ENVIRONMENT:
         command += ["--setenv", name, value]
     for op in plan.ops:
-        command += _op_args(op, plan, program_fd)
+        command += _op_args(op, plan, emulator_fd if op.kind == "emulator" else program_fd)
     return [*command, "--chdir", "/", "--", *argv]
 
 
-def _op_args(op: Op, plan: MountPlan, program_fd: int | None) -> list[str]:
+def _op_args(op: Op, plan: MountPlan, data_fd: int | None) -> list[str]:
     if op.kind == "ro-bind":
         return ["--ro-bind", op.source, op.dest]
     if op.kind == "symlink":
@@ -43,9 +45,9 @@ def _op_args(op: Op, plan: MountPlan, program_fd: int | None) -> list[str]:
     if op.kind == "tmpfs":
         size = plan.tmp_size if op.dest == "/tmp" else 1 << 20
         return ["--size", str(size), "--tmpfs", op.dest]
-    if op.kind == "program":
-        assert program_fd is not None
-        return ["--perms", "0755", "--ro-bind-data", str(program_fd), op.dest]
+    if op.kind in ("program", "emulator"):
+        assert data_fd is not None
+        return ["--perms", "0755", "--ro-bind-data", str(data_fd), op.dest]
     if op.kind in ("dir", "proc", "dev", "remount-ro"):
         return [f"--{op.kind}", op.dest]
     raise ValueError(op.kind)

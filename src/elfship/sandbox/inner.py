@@ -70,7 +70,7 @@ def make_dev(target: str) -> None:
     read_only(target)
 
 
-def carry_out(op: dict[str, str], new: str, plan: dict[str, Any], program_fd: int) -> None:
+def carry_out(op: dict[str, str], new: str, plan: dict[str, Any], fds: dict[str, int]) -> None:
     kind, dest, source = op["kind"], new + op["dest"].rstrip("/"), op["source"]
     dest = dest or new
     if kind == "ro-bind":
@@ -86,9 +86,9 @@ def carry_out(op: dict[str, str], new: str, plan: dict[str, Any], program_fd: in
         mount("proc", dest, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     elif kind == "dev":
         make_dev(dest)
-    elif kind == "program":
-        copy = os.path.join(plan["scratch"], "program")
-        with open(copy, "wb") as out, os.fdopen(program_fd, "rb") as src:
+    elif kind in ("program", "emulator"):
+        copy = os.path.join(plan["scratch"], kind)
+        with open(copy, "wb") as out, os.fdopen(fds[kind], "rb") as src:
             while chunk := src.read(1 << 20):
                 out.write(chunk)
         os.chmod(copy, 0o755)
@@ -119,6 +119,7 @@ def become_nobody(new: str) -> None:
 
 def main() -> None:
     plan_fd, program_fd = int(sys.argv[1]), int(sys.argv[2])
+    fds = {"program": program_fd, "emulator": int(sys.argv[3]) if len(sys.argv) > 3 else -1}
     with os.fdopen(plan_fd, "rb") as handle:
         plan = json.loads(handle.read(1 << 24))
     scratch = plan["scratch"]
@@ -126,7 +127,7 @@ def main() -> None:
     new = os.path.join(scratch, "root")
     os.mkdir(new)
     for op in plan["ops"]:
-        carry_out(op, new, plan, program_fd)
+        carry_out(op, new, plan, fds)
     become_nobody(new)
     argv = plan["argv"]
     env = dict(plan["env"])

@@ -27,7 +27,8 @@ SYSTEM_DIRS = ("tmp", "proc", "dev")
 @dataclass(frozen=True)
 class Op:
     """One mount operation, in bwrap's vocabulary: ro-bind SRC DST, tmpfs DST, dir DST, symlink TARGET DST,
-    proc DST, dev DST, program DST (the program copy, mode 0755), remount-ro DST."""
+    proc DST, dev DST, program DST (the program copy, mode 0755), emulator DST (a static qemu-user copy, mode
+    0755, for a program of another architecture), remount-ro DST."""
 
     kind: str
     dest: str
@@ -41,7 +42,9 @@ class MountPlan:
     tmp_size: int = field(default=64 << 20)
 
 
-def make_plan(root: Path, view: str, inside: str, *, place_program: bool, tmp_size: int) -> MountPlan:
+def make_plan(
+    root: Path, view: str, inside: str, *, place_program: bool, tmp_size: int, emulator: str | None = None
+) -> MountPlan:
     """`root` is read by elfship to plan; `view` is the host path the sandbox tool binds (the same tree)."""
     ops: list[Op] = [Op("ro-bind", "/", view)]
     shadows: dict[str, set[str]] = {}
@@ -55,6 +58,8 @@ def make_plan(root: Path, view: str, inside: str, *, place_program: bool, tmp_si
     if "/" in shadows:
         ops.extend(_shadow(root, view, "/", shadows["/"]))
     ops += [Op("tmpfs", "/tmp"), Op("proc", "/proc"), Op("dev", "/dev")]
+    if emulator is not None:  # in the sandbox's fresh /tmp: nothing of the root's is covered or changed
+        ops += [Op("dir", posixpath.dirname(emulator)), Op("emulator", emulator)]
     for directory in sorted((d for d in shadows if d != "/"), key=lambda d: d.count("/")):
         ops.extend(_shadow(root, view, directory, shadows[directory]))
     ops += [Op("dir", d) for d in made_dirs]
