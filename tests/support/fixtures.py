@@ -237,17 +237,20 @@ def _make_enterable(root: Path) -> None:
 def run_in_root(
     root: Path, program: Path, *args: str, timeout: float = 30
 ) -> subprocess.CompletedProcess[str]:
-    """Ground truth: copy a program into the root and run it there with chroot, as that release would."""
+    """Ground truth: copy a program into the root and run it there with chroot, as that release would.
+    Holds the binfmt lock: a qemu registration made by another test's binfmt_for() would otherwise let the
+    kernel start a foreign program that the real server would refuse."""
     inside = root / "tmp" / "elfship-test"
     inside.mkdir(parents=True, exist_ok=True)
     copy = inside / program.name
     shutil.copy2(program, copy)
-    return subprocess.run(
-        ["chroot", str(root), f"/tmp/elfship-test/{program.name}", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    with file_lock(ROOTS / ".binfmt.lock"):
+        return subprocess.run(
+            ["chroot", str(root), f"/tmp/elfship-test/{program.name}", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
 
 RUST_SOURCES = TESTS / "fixtures" / "rust"
