@@ -29,15 +29,28 @@ MIRROR = os.environ.get("ELFSHIP_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 SUITE_NUMBERS = {"bullseye": "11", "bookworm": "12", "trixie": "13"}
 
 
+_HELD: dict[Path, int] = {}  # locks this process holds: taking one again nests instead of deadlocking
+
+
 @contextmanager
 def file_lock(path: Path) -> Iterator[None]:
-    """Serialise work on one cache entry between processes (xdist workers, parallel CI jobs)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    """Serialise work on one cache entry between processes (xdist workers, parallel CI jobs). Reentrant
+    within a process: flock() on a second descriptor of the same file would wait for ourselves."""
+    if path in _HELD:
+        _HELD[path] += 1
         try:
             yield
         finally:
+            _HELD[path] -= 1
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        _HELD[path] = 1
+        try:
+            yield
+        finally:
+            del _HELD[path]
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
