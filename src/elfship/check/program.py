@@ -95,7 +95,7 @@ def _embedded_findings(info: ElfInfo) -> list[Finding]:
     """The static cure's price: the distribution no longer patches what is inside (see `elfship audit`)."""
     from elfship.sbom.record import embedded_libraries
 
-    embedded = embedded_libraries(info.path)
+    embedded = embedded_libraries(info.path, info.inode)
     if not embedded:
         return []
     names = ", ".join(f"{name} {version or '(version not recorded)'}" for name, version in embedded)

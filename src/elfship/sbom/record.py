@@ -71,12 +71,16 @@ def write_cyclonedx(inventories: list[Inventory], destination: Path) -> None:
         raise
 
 
-def embedded_libraries(path: str) -> tuple[tuple[str, str | None], ...]:
+def embedded_libraries(path: str, inode: tuple[int, int] | None = None) -> tuple[tuple[str, str | None], ...]:
     """(name, version) of the upstream C libraries inside a file: what its owner answers CVEs for. Cached by
-    the file's identity, because check asks once per target."""
+    the file's identity, because check asks once per target. With `inode` (the (st_dev, st_ino) the ELF facts
+    were read from), a path that now names another file (a root's symlink that points out of the root, read
+    from this machine) answers nothing rather than describing the wrong file."""
     try:
         st = os.stat(path)
     except OSError:
+        return ()
+    if inode is not None and inode != (st.st_dev, st.st_ino):
         return ()
     return _embedded(path, st.st_size, st.st_mtime_ns, st.st_ino)
 
