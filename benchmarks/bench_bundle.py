@@ -7,12 +7,20 @@ Two programs, built here with gcc: a trivial one (tests/fixtures/src/exit42.c) a
 its bundle's launcher (dir format) and its self-extracting file (already unpacked: the first start, which
 unpacks, is reported on its own). Starts are interleaved round by round so machine noise hits all alike.
 Prints numbers only; no thresholds (the issue's target: at most 0.5 ms added per start).
+
+For the libpq program it also builds, in the same run, the other tools' single-file bundles of the same binary
+(staticx, exodus: `pip install staticx exodus-bundler`; each is skipped, named, when missing) and elfship's
+with `--with-gconv all`, and prints one size table. "payload as xz" is what the same files would weigh
+compressed per file with xz -9e and the x86 BCJ filter (Python's lzma): the launcher inflates DEFLATE only
+today, so that row is an estimate of what an xz payload would give, not a format elfship writes.
 """
 
 from __future__ import annotations
 
 import argparse
+import lzma
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -83,6 +91,55 @@ def report_program(label: str, program: Path, args: list[str], work: Path, start
     )
 
 
+def xz_estimate(directory: Path) -> int:
+    """Per-file xz (-9e, x86 BCJ) of the bundle's regular files: what an xz payload would weigh."""
+    filters: list[dict[str, int]] = [
+        {"id": lzma.FILTER_X86},
+        {"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME},
+    ]
+    total = 0
+    for path in sorted(directory.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            total += len(lzma.compress(path.read_bytes(), format=lzma.FORMAT_RAW, filters=filters))
+    return total
+
+
+def rival(command: list[str], out: Path, tool: str) -> int | None:
+    if shutil.which(command[0]) is None:
+        print(f"  {tool}: skipped ({command[0]} not on PATH: pip install {tool})", file=sys.stderr)
+        return None
+    began = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    print(f"  {tool}: built in {time.perf_counter() - began:.1f} s")
+    return out.stat().st_size
+
+
+def size_table(program: Path, work: Path) -> None:
+    """Every single-file bundle of the same program, built now."""
+    print("\nlibpq program: single-file bundles, built in this run")
+    rows: dict[str, int | None] = {}
+    minimal = make_bundle(str(program), str(work / "sizes" / "probe.run"))
+    everything = make_bundle(str(program), str(work / "sizes" / "probe-all.run"), gconv="all")
+    tarball = make_bundle(str(program), str(work / "sizes" / "probe.tar.gz"))
+    directory = make_bundle(str(program), str(work / "sizes" / "probe.bundle"))
+    rows["elfship .run (default: --with-gconv minimal)"] = minimal.output_size
+    rows["elfship .tar.gz"] = tarball.output_size
+    rows["elfship .run --with-gconv all"] = everything.output_size
+    rows["elfship payload as xz (estimate)"] = xz_estimate(Path(directory.output))
+    rows["staticx"] = rival(
+        ["staticx", str(program), str(work / "sizes" / "probe.staticx")],
+        work / "sizes" / "probe.staticx",
+        "staticx",
+    )
+    exodus_out = work / "sizes" / "probe-exodus.sh"
+    rows["exodus (installer script)"] = rival(
+        ["exodus", "-o", str(exodus_out), str(program)], exodus_out, "exodus-bundler"
+    )
+    for label, size in rows.items():
+        shown = "skipped" if size is None else f"{human_size(size):>10}  ({size} B)"
+        print(f"  {label:<46} {shown}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -96,6 +153,7 @@ def main() -> int:
         if Path("/usr/include/postgresql/libpq-fe.h").exists():
             probe = build(SOURCES / "bundle" / "probe.c", work / "probe", "-I/usr/include/postgresql", "-lpq")
             report_program("libpq program", probe, ["exit", "0"], work, args.starts)
+            size_table(probe, work)
         else:
             print("\nlibpq program: skipped (apt-get install libpq-dev)", file=sys.stderr)
     return 0
