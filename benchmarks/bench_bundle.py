@@ -11,8 +11,8 @@ Prints numbers only; no thresholds (the issue's target: at most 0.5 ms added per
 For the libpq program it also builds, in the same run, the other tools' single-file bundles of the same binary
 (staticx, exodus: `pip install staticx exodus-bundler`; each is skipped, named, when missing) and elfship's
 with `--with-gconv all`, and prints one size table. "payload as xz" is what the same files would weigh
-compressed per file with xz -9e and the x86 BCJ filter (Python's lzma): the launcher inflates DEFLATE only
-today, so that row is an estimate of what an xz payload would give, not a format elfship writes.
+compressed per file with xz -9e and the x86 BCJ filter (Python's lzma): the launcher decodes plain LZMA (no
+BCJ filter), so that row estimates what a BCJ step would add, not a format elfship writes.
 """
 
 from __future__ import annotations
@@ -118,6 +118,7 @@ def size_table(program: Path, work: Path) -> None:
     """Every single-file bundle of the same program, built now."""
     print("\nlibpq program: single-file bundles, built in this run")
     rows: dict[str, int | None] = {}
+    (work / "sizes").mkdir()
     minimal = make_bundle(str(program), str(work / "sizes" / "probe.run"))
     everything = make_bundle(str(program), str(work / "sizes" / "probe-all.run"), gconv="all")
     tarball = make_bundle(str(program), str(work / "sizes" / "probe.tar.gz"))
