@@ -9,7 +9,7 @@ unpacks, is reported on its own). Starts are interleaved round by round so machi
 Prints numbers only; no thresholds (the issue's target: at most 0.5 ms added per start).
 
 For the libpq program it also builds, in the same run, the other tools' single-file bundles of the same binary
-(staticx, exodus: `pip install staticx exodus-bundler`; each is skipped, named, when missing) and elfship's
+(staticx, exodus: `pip install -e ".[bench]"`, i.e. staticx and exodus-bundler; each is skipped, named, when missing) and elfship's
 with `--with-gconv all`, and prints one size table. "payload as xz" is what the same files would weigh
 compressed per file with xz -9e and the x86 BCJ filter (Python's lzma): the launcher decodes plain LZMA (no
 BCJ filter), so that row estimates what a BCJ step would add, not a format elfship writes.
