@@ -10,15 +10,12 @@ Prints numbers only; no thresholds (the issue's target: at most 0.5 ms added per
 
 For the libpq program it also builds, in the same run, the other tools' single-file bundles of the same binary
 (staticx, exodus: `pip install -e ".[bench]"`, i.e. staticx and exodus-bundler; each is skipped, named, when missing) and elfship's
-with `--with-gconv all`, and prints one size table. "payload as xz" is what the same files would weigh
-compressed per file with xz -9e and the x86 BCJ filter (Python's lzma): the launcher decodes plain LZMA (no
-BCJ filter), so that row estimates what a BCJ step would add, not a format elfship writes.
+with `--with-gconv all`, and prints one size table.
 """
 
 from __future__ import annotations
 
 import argparse
-import lzma
 import os
 import shutil
 import statistics
@@ -91,19 +88,6 @@ def report_program(label: str, program: Path, args: list[str], work: Path, start
     )
 
 
-def xz_estimate(directory: Path) -> int:
-    """Per-file xz (-9e, x86 BCJ) of the bundle's regular files: what an xz payload would weigh."""
-    filters: list[dict[str, int]] = [
-        {"id": lzma.FILTER_X86},
-        {"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME},
-    ]
-    total = 0
-    for path in sorted(directory.rglob("*")):
-        if path.is_file() and not path.is_symlink():
-            total += len(lzma.compress(path.read_bytes(), format=lzma.FORMAT_RAW, filters=filters))
-    return total
-
-
 def rival(command: list[str], out: Path, tool: str) -> int | None:
     if shutil.which(command[0]) is None:
         print(f"  {tool}: skipped ({command[0]} not on PATH: pip install {tool})", file=sys.stderr)
@@ -122,11 +106,9 @@ def size_table(program: Path, work: Path) -> None:
     minimal = make_bundle(str(program), str(work / "sizes" / "probe.run"))
     everything = make_bundle(str(program), str(work / "sizes" / "probe-all.run"), gconv="all")
     tarball = make_bundle(str(program), str(work / "sizes" / "probe.tar.gz"))
-    directory = make_bundle(str(program), str(work / "sizes" / "probe.bundle"))
     rows["elfship .run (default: --with-gconv minimal)"] = minimal.output_size
     rows["elfship .tar.gz"] = tarball.output_size
     rows["elfship .run --with-gconv all"] = everything.output_size
-    rows["elfship payload as xz (estimate)"] = xz_estimate(Path(directory.output))
     rows["staticx"] = rival(
         ["staticx", str(program), str(work / "sizes" / "probe.staticx")],
         work / "sizes" / "probe.staticx",

@@ -22,7 +22,7 @@
  *   payload_size=N      self-extracting: bytes of payload just before the config text
  *   payload_hash=HEX    self-extracting: cache directory name
  *
- * Payload entries (little endian): u8 type ('d' dir, 'x' LZMA file (unlzma.c), 'f' deflated file, 'r' raw file,
+ * Payload entries (little endian): u8 type ('d' dir, 'x' x86-BCJ + LZMA file (unlzma.c), 'f' deflated file, 'r' raw file,
  * 'l' symlink), u8 0,
  * u16 path length, u32 mode, u64 size, u64 stored length, u32 crc32 of the content, path, stored bytes.
  * Parents come before children; paths are relative with plain components; a symlink's target (its stored

@@ -192,3 +192,59 @@ static int unlzma_raw(const unsigned char *in, size_t in_len, unsigned char *out
     }
     return rc.failed || pos != out_len ? -1 : 0;
 }
+
+/*
+ * Undo the x86 BCJ filter archive.py puts before LZMA (Python's lzma FILTER_X86, start offset 0): the
+ * encoder turned the relative targets of CALL (E8) and JMP (E9) into absolute ones, which repeat across a
+ * library and so compress better; this turns them back. Same state machine as liblzma's simple/x86.c, run
+ * over the whole file at once. Touches only bytes inside the buffer; any input is "valid" here (the CRC of
+ * the result is what catches damage).
+ */
+static int bcj_x86_msbyte(uint8_t b) { return b == 0x00 || b == 0xFF; }
+
+static void bcj_x86_decode(unsigned char *buf, size_t size) {
+    static const int allowed[8] = {1, 1, 1, 0, 1, 0, 0, 0};
+    static const unsigned bit_num[8] = {0, 1, 2, 2, 3, 3, 3, 3};
+    size_t prev_pos = (size_t)-1;
+    uint32_t prev_mask = 0;
+    if (size <= 4) return;
+    size -= 4;
+    for (size_t i = 0; i < size; ++i) {
+        if ((buf[i] & 0xFE) != 0xE8) continue;
+        prev_pos = i - prev_pos;
+        if (prev_pos > 3) {
+            prev_mask = 0;
+        } else {
+            prev_mask = (prev_mask << (prev_pos - 1)) & 7;
+            if (prev_mask != 0) {
+                uint8_t b = buf[i + 4 - bit_num[prev_mask]];
+                if (!allowed[prev_mask] || bcj_x86_msbyte(b)) {
+                    prev_pos = i;
+                    prev_mask = (prev_mask << 1) | 1;
+                    continue;
+                }
+            }
+        }
+        prev_pos = i;
+        if (bcj_x86_msbyte(buf[i + 4])) {
+            uint32_t src = le32(buf + i + 1), dest;
+            for (;;) {
+                dest = src - ((uint32_t)i + 5);
+                if (prev_mask == 0) break;
+                unsigned j = bit_num[prev_mask] * 8;
+                uint8_t b = (uint8_t)(dest >> (24 - j));
+                if (!bcj_x86_msbyte(b)) break;
+                src = dest ^ ((1u << (32 - j)) - 1);
+            }
+            dest &= 0x01FFFFFF;
+            dest |= 0u - (dest & 0x01000000);
+            buf[i + 1] = (unsigned char)dest;
+            buf[i + 2] = (unsigned char)(dest >> 8);
+            buf[i + 3] = (unsigned char)(dest >> 16);
+            buf[i + 4] = (unsigned char)(dest >> 24);
+            i += 4;
+        } else {
+            prev_mask = (prev_mask << 1) | 1;
+        }
+    }
+}

@@ -102,6 +102,7 @@ static int file_content(int type, const unsigned char *data, uint64_t size, uint
         int failed = type == 'f' ? inflate_raw(data, (size_t)stored, *content, (size_t)size)
                                  : unlzma_raw(data, (size_t)stored, *content, (size_t)size);
         if (failed) return UNPACK_CORRUPT;
+        if (type == 'x') bcj_x86_decode(*content, (size_t)size);
     }
     return crc32_of(*content, (size_t)size) == crc ? UNPACK_OK : UNPACK_CORRUPT;
 }
