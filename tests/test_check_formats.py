@@ -1,7 +1,7 @@
 """check --format junit|github|json: the CI formats say what --json says, in the shape CI systems read.
 
-JUnit XML is validated against the Jenkins xUnit plugin's JUnit schema (tests/fixtures/junit-10.xsd, source
-noted in the file); GitHub annotations are parsed back and compared finding by finding with the JSON.
+JUnit XML is validated against a strict schema of the format as CI servers read it (tests/fixtures/junit.xsd,
+written for these tests); GitHub annotations are parsed back and compared finding by finding with the JSON.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import xmlschema
 
 from tests.support.binaries import MATRIX_BINARIES
 
-SCHEMA = xmlschema.XMLSchema(str(Path(__file__).parent / "fixtures" / "junit-10.xsd"))
-TARGETS = ["-t", "debian:10", "-t", "debian:13", "-t", "ubuntu:22.04"]
+SCHEMA = xmlschema.XMLSchema(str(Path(__file__).parent / "fixtures" / "junit.xsd"))
+TARGETS = ["-t", "debian:10", "-t", "debian:13", "-t", "ubuntu:24.10"]  # 24.10: no base-system data
 ANNOTATION = re.compile(r"^::(error|warning) file=([^,:]*),title=([^,:]*)::(.*)$")
 
 
@@ -157,3 +157,16 @@ def test_junit_for_a_root() -> None:
     SCHEMA.validate(proc.stdout)
     (case,) = ET.fromstring(proc.stdout).iter("testcase")
     assert case.get("name", "").startswith(f"root:{root}") and not list(case.iter("failure"))
+
+
+def test_the_junit_schema_rejects_what_ci_servers_would_not_read() -> None:
+    """The schema can fail: an unknown element, a missing name, a negative count."""
+    for bad in (
+        "<testsuites><testsuite name='x' tests='1'><testcase name='a'><oops/></testcase></testsuite></testsuites>",
+        "<testsuites><testsuite tests='1'><testcase name='a'/></testsuite></testsuites>",
+        "<testsuites><testsuite name='x' tests='-1'/></testsuites>",
+    ):
+        assert not SCHEMA.is_valid(bad), bad
+    assert SCHEMA.is_valid(
+        "<testsuites><testsuite name='x' tests='1'><testcase name='a'/></testsuite></testsuites>"
+    )

@@ -18,6 +18,7 @@ import pytest
 from elfship.report.sbom_cyclonedx import to_cyclonedx, validation_errors
 from elfship.report.sbom_spdx import to_spdx
 from elfship.sbom import ComponentKind, Confidence, inventory
+from tests.support.fixtures import build_c
 from tests.support.sbom_fixtures import (
     CARGO_FIXTURES,
     dpkg_version,
