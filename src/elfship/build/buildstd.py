@@ -33,6 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from elfship.atomic import write_bytes
 from elfship.errors import ToolMissingError, UsageError
 
 BUILD_STD_ARG = "-Zbuild-std=std,panic_abort"
@@ -329,7 +330,4 @@ def _run(argv: list[str]) -> None:
 def _write_atomically(path: Path, data: bytes) -> None:
     if path.exists() and path.read_bytes() == data:
         return
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "wb") as out:
-        out.write(data)
-    os.replace(temp, path)
+    write_bytes(path, data)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from elfship.atomic import write_bytes
 from elfship.sbom.model import Inventory
 
 OPT_OUT = "ELFSHIP_NO_AUDITABLE"  # set (to anything) to build without cargo-auditable
@@ -61,14 +61,7 @@ def write_cyclonedx(inventories: list[Inventory], destination: Path) -> None:
 
     text = to_cyclonedx(inventories)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".elfship-tmp", dir=destination.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-        os.replace(tmp, destination)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes(destination, (text + "\n").encode())
 
 
 def embedded_libraries(path: str, inode: tuple[int, int] | None = None) -> tuple[tuple[str, str | None], ...]:
