@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-# Libraries whose Rust -sys crates can build them in (a static rebuild then no longer needs them).
-CRATE_FEATURES = {
-    "libpq.so.5": "pq-sys feature `bundled`",
-    "libssl.so.3": "openssl feature `vendored`, or rustls instead of OpenSSL",
-    "libssl.so.1.1": "openssl feature `vendored`, or rustls instead of OpenSSL",
-    "libcrypto.so.3": "openssl feature `vendored`",
-    "libcrypto.so.1.1": "openssl feature `vendored`",
-    "libsqlite3.so.0": "libsqlite3-sys feature `bundled`",
-    "libz.so.1": "libz-sys feature `static`",
-    "libcurl.so.4": "curl-sys feature `static-curl`",
-    "libmysqlclient.so.21": "mysqlclient-sys feature `bundled`",
-}
+from elfship.syscrates import BY_SONAME
 
 
 def glibc_too_new(path: str, target_name: str, glibc: str) -> str:
@@ -44,8 +33,8 @@ def private_glibc(path: str) -> str:
 
 def missing_library(path: str, soname: str, install: str | None) -> str:
     ways = [f"`{install}`"] if install else []
-    feature = CRATE_FEATURES.get(soname)
-    ways.append(f"build it in statically ({feature})" if feature else "link it statically")
+    crate = BY_SONAME.get(soname)
+    ways.append(f"build it in statically ({crate.hint})" if crate else "link it statically")
     ways.append(f"`elfship bundle {path}`")
     return "; or ".join(ways)
 
