@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
     # Imported here: `elfship <other command>` should not pay for loading the build pipeline.
     from elfship.build.pipeline import BuildRequest, run_build
     from elfship.build.plan import BuildOptions
-    from elfship.build.summary import render_text, to_document
+    from elfship.report.build_report import render_text, to_document
 
     request = BuildRequest(
         cwd=Path.cwd(),

@@ -10,9 +10,9 @@ from types import FrameType
 from elfship.bundle import DEFAULT_EXCLUDES, Format, make_bundle
 from elfship.bundle.api import LAUNCHER_CHOICES
 from elfship.bundle.policy import GCONV_CHOICES
-from elfship.bundle.summary import to_json, to_text
 from elfship.errors import EXIT_OK
 from elfship.report import jsonout
+from elfship.report.bundle_report import to_json, to_text
 from elfship.report.progress import log
 
 
