@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 from benchmarks.hostile_corpus import needed_bomb, version_need_bomb
 
-from elfship.resolve.scan import scan
+from elfship.scan import scan
 from tests.test_resolve_support import RUNPATH, dep, layout, program, require_host_loader
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "src/elfship/schemas/scan.schema.json").read_text())

@@ -9,7 +9,7 @@ from elfship.errors import EXIT_FAILS, EXIT_OK
 from elfship.report import jsonout
 from elfship.report.progress import Progress
 from elfship.report.scan_text import render_scan, scan_document
-from elfship.resolve.scan import scan
+from elfship.scan import scan
 
 EXAMPLES = """\
 examples:
