@@ -59,7 +59,7 @@ class Resolver:
         elf_cache: ElfCache | None = None,
     ) -> None:
         if root is not None:
-            check_root(os.fspath(root))
+            require_root_directory(os.fspath(root))
         self.view = FileView(root)
         self.host_view = self.view if self.view.is_host else FileView(None)  # only to read outside programs
         if ld_library_path is None:
@@ -169,7 +169,8 @@ def _stat(path: str) -> os.stat_result | None:
         return None
 
 
-def check_root(root: str) -> None:
+def require_root_directory(root: str) -> None:
+    """A root given by the user: it must exist, be a directory and be readable (else a one-line error)."""
     if not os.path.exists(root):
         raise ElfshipError(f"root {root} does not exist", fix="give the directory of a root filesystem")
     if not os.path.isdir(root):

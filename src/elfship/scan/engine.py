@@ -20,7 +20,7 @@ from elfship.abi import version_key
 from elfship.elf import ElfInfo
 from elfship.elf.constants import ELF_MAGIC
 from elfship.errors import ElfError, ElfshipError
-from elfship.resolve.engine import Resolver, check_root
+from elfship.resolve.engine import Resolver, require_root_directory
 from elfship.resolve.llpath import environment_ld_library_path
 from elfship.resolve.probe import ElfCache
 from elfship.resolve.rootfs import FileView, Located
@@ -269,7 +269,7 @@ def scan(
 ) -> ScanSummary:
     """Resolve every ELF file below DIRECTORIES. progress(done, total) is called as work completes."""
     if root is not None:
-        check_root(root)
+        require_root_directory(root)
     llp = tuple(ld_library_path) if ld_library_path is not None else environment_ld_library_path()
     found = find_elf_files(directories, cross_filesystems=cross_filesystems)
     files = found.files
