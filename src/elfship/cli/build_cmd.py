@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from elfship.build.strategy import SUPPORTED_ARCHES, Strategy
+from elfship.cli.interrupt import sigterm_as_interrupt
 from elfship.errors import EXIT_FAILS, EXIT_OK, UsageError
 from elfship.report.jsonout import emit
 from elfship.report.progress import log
@@ -140,10 +139,6 @@ def _cargo_args(raw: list[str]) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def _write_sbom(result: Any, sbom: str | None) -> None:
     """--sbom: what the delivered binaries carry, as CycloneDX (one file for all at PATH, else one next to
     each binary)."""
@@ -189,11 +184,8 @@ def run(args: argparse.Namespace) -> int:
         output_dir=args.output,
     )
     # SIGTERM (CI cancelling a job) unwinds like Ctrl-C, so temp files are removed and cargo is stopped.
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
+    with sigterm_as_interrupt():
         result = run_build(request, log=log)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     _write_sbom(result, args.sbom)
     if args.json:
         emit(to_document(result))

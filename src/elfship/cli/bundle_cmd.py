@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-from types import FrameType
 
 from elfship.bundle import DEFAULT_EXCLUDES, Format, make_bundle
 from elfship.bundle.api import LAUNCHER_CHOICES
 from elfship.bundle.policy import GCONV_CHOICES
+from elfship.cli.interrupt import sigterm_as_interrupt
 from elfship.errors import EXIT_OK
 from elfship.report import jsonout
 from elfship.report.bundle_report import to_json, to_text
@@ -96,14 +95,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def run(args: argparse.Namespace) -> int:
     # SIGTERM unwinds like Ctrl-C: make_bundle removes its temporary files, main() exits 130.
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
+    with sigterm_as_interrupt():
         result = make_bundle(
             args.file,
             args.output,
@@ -115,8 +109,6 @@ def run(args: argparse.Namespace) -> int:
             ld_library_path=os.environ.get("LD_LIBRARY_PATH"),
             gconv=args.with_gconv,
         )
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     for warning in result.warnings:
         log(f"warning: {warning}")
     if args.json:
