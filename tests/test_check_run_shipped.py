@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from elfship.errors import ElfshipError
+from elfship.sandbox.bwrap import bwrap_argv
+from elfship.sandbox.plan import make_plan
 from tests.support.binaries import versioned_library
 from tests.support.fixtures import build_c, debian_root
 
@@ -140,3 +143,29 @@ def test_without_the_library_beside_it_the_prediction_and_the_run_agree(app: Pat
     assert result["verdict"] == "fails" and result["run"]["status"] == "did-not-start", result
     assert result["run"]["prediction_held"] is True and proc.returncode == 1
     assert written(root) == []
+
+
+def test_the_plan_places_each_file_once_with_its_own_fd(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    for name in ("tmp", "proc", "dev", "opt"):
+        (root / name).mkdir(parents=True)
+    plan = make_plan(
+        root,
+        str(root),
+        "/opt/app/bin/app",
+        place_program=True,
+        tmp_size=1 << 20,
+        along=["/opt/app/lib/libx.so.1"],
+    )
+    ops = [(op.kind, op.dest, op.source) for op in plan.ops]
+    made = [dest for kind, dest, _ in ops if kind == "dir"]
+    assert made == ["/opt/app", "/opt/app/bin", "/opt/app/lib"]  # each once, parents first
+    assert [op for op in ops if op[0] == "file"] == [
+        ("file", "/opt/app/bin/app", "0"),
+        ("file", "/opt/app/lib/libx.so.1", "1"),
+    ]
+    argv = bwrap_argv("/usr/bin/bwrap", plan, ["/opt/app/bin/app"], (7, 8))
+    assert argv[argv.index("/opt/app/lib/libx.so.1") - 2 :][:2] == ["--ro-bind-data", "8"]
+    assert argv[argv.index("/opt/app/bin/app") - 1] == "7"
+    with pytest.raises(ElfshipError, match="two files"):
+        make_plan(root, str(root), "/opt/a", place_program=True, tmp_size=1 << 20, along=["/opt/./a"])
