@@ -103,6 +103,9 @@ class CheckResult:
     run: RunOutcome | None = None
     placed_at: str | None = None  # against a root: where a program from outside was placed inside it
     arch: str = ""  # the architecture the answer is for (x86_64, aarch64); "" when not known
+    # against a root: (host path, in-root path) of each library that travels with a program placed from
+    # outside (the shipped-along finding's libraries); `--run` places them there too
+    travelling: tuple[tuple[str, str], ...] = ()
 
     @property
     def verdict(self) -> str:

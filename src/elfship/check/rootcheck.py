@@ -58,6 +58,7 @@ def check_in_root(
         info = resolver.read_program(place)
     placed_at = place.path if place.placed else None
     findings = program_findings(info, target)
+    carried: tuple[tuple[str, str], ...] = ()
     if info.kind not in STATIC_KINDS and not any(f.kind == "wrong-architecture" for f in findings):
         resolution = resolver.resolve_info(path, info, place=place)
         travelling = _travelling(info, resolution) if place.placed else {}
@@ -66,8 +67,16 @@ def check_in_root(
             f for f in found if not (f.kind == LIBRARY_MISSING and f.evidence.get("library") in travelling)
         )
         findings.extend(_shipped_findings(path, info, place, travelling, resolver, target))
+        carried = tuple(
+            (lib.path, placed_beside(lib, place.host_path, place.path)) for lib in travelling.values()
+        )
     return CheckResult(
-        path, root_label(root), tuple(_dedupe(findings)), placed_at=placed_at, arch=_arch(target)
+        path,
+        root_label(root),
+        tuple(_dedupe(findings)),
+        placed_at=placed_at,
+        arch=_arch(target),
+        travelling=carried,
     )
 
 

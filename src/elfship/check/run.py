@@ -6,7 +6,7 @@ list mode) only ever runs through elfship.sandbox, never as the host's root.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from elfship.check.model import RUN_DID_NOT_START, RUN_STARTED, RUN_TIMED_OUT, RunOutcome
@@ -41,24 +41,36 @@ def run_in_root(
     root: Path,
     *,
     inside: str | None = None,
+    travelling: tuple[tuple[str, str], ...] = (),
     args: tuple[str, ...] = (),
     timeout: float = 10.0,
     method: str | None = None,
     arch: str | None = None,
 ) -> RunOutcome:
     """Start `path` in `root`. A program already inside the root runs at its own path; any other is placed
-    at `inside` (default: /usr/local/bin/NAME), as the prediction assumed. `arch`: the root's architecture
+    at `inside` (default: /usr/local/bin/NAME), as the prediction assumed, and with it each library that
+    travels with it, at the in-root path the check gave it (CheckResult.travelling: (host path, in-root
+    path)). `arch`: the root's architecture
     ("" unknown; None: read from the root), which decides whether a foreign program runs through qemu-user."""
     own = _path_in_root(path, root)
     where = own or inside or place_in_root(Path(path).name)
     program = None if own else Path(path)
+    along = () if own else tuple((Path(host), dest) for host, dest in travelling)
     method = method or choose_method()
     root_arch = target_from_root(root).arch if arch is None else arch
     emulator = _emulator(read_program(path, [root]).machine, root_arch, method)
     run = run_sandboxed(
-        root, [where, *args], program=program, inside=where, timeout=timeout, method=method, emulator=emulator
+        root,
+        [where, *args],
+        program=program,
+        inside=where,
+        along=along,
+        timeout=timeout,
+        method=method,
+        emulator=emulator,
     )
-    outcome = _finished(run) if not run.timed_out else _at_timeout(path, root, where, program, run, emulator)
+    placed = _Placed(where, program, along)
+    outcome = _finished(run) if not run.timed_out else _at_timeout(path, root, placed, run, emulator)
     return replace(outcome, emulator=emulator.name if emulator else "")
 
 
@@ -79,8 +91,15 @@ def _finished(run: SandboxRun) -> RunOutcome:
     return RunOutcome(not refused, code, False, _head(run.stderr), run.method, status)
 
 
+@dataclass(frozen=True)
+class _Placed:
+    where: str  # the program's in-root path
+    program: Path | None  # its host file (None: the root's own)
+    along: tuple[tuple[Path, str], ...]  # the libraries travelling with it: (host file, in-root path)
+
+
 def _at_timeout(
-    path: str, root: Path, where: str, program: Path | None, run: SandboxRun, emulator: Emulator | None
+    path: str, root: Path, placed: _Placed, run: SandboxRun, emulator: Emulator | None
 ) -> RunOutcome:
     """Still running: it started only if it was exec'd and its loader (if any) loads everything."""
     interpreter = read_program(path, [root]).interpreter
@@ -89,9 +108,10 @@ def _at_timeout(
     if loaded and interpreter is not None:
         listing = run_sandboxed(
             root,
-            [interpreter, "--list", where],
-            program=program,
-            inside=where,
+            [interpreter, "--list", placed.where],
+            program=placed.program,
+            inside=placed.where,
+            along=placed.along,
             timeout=LIST_TIMEOUT,
             method=run.method,
             emulator=emulator,

@@ -74,9 +74,11 @@ def _find(soname: str, directories: list[str], program: ElfInfo) -> ElfInfo | No
 
 def placed_beside(shipped: Shipped, program_host_path: str, program_placed_at: str) -> str:
     """Where a shipped library stands when the program is placed at `program_placed_at` inside a root:
-    the same path relative to the program's directory as on this machine (lib/ beside bin/ stays so)."""
+    the same path relative to the program's directory as on this machine (lib/ beside bin/ stays so), under
+    the name the loader opens (the soname, even where that is a link to libfoo.so.1.2.3 on this machine)."""
     origin = directory_of(os.path.realpath(program_host_path))
-    relative = os.path.relpath(os.path.realpath(shipped.path), origin)
+    directory, name = os.path.split(shipped.path)
+    relative = os.path.relpath(os.path.join(os.path.realpath(directory), name), origin)
     return os.path.normpath(join(directory_of(program_placed_at), relative))
 
 

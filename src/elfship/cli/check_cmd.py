@@ -238,7 +238,14 @@ def _check_root(
     if not args.run:
         return result
     method = "chroot" if args.unsafe_chroot else None
-    outcome = run_in_root(path, root, inside=result.placed_at, timeout=args.timeout, method=method)
+    outcome = run_in_root(
+        path,
+        root,
+        inside=result.placed_at,
+        travelling=result.travelling,
+        timeout=args.timeout,
+        method=method,
+    )
     return replace(result, run=outcome)
 
 

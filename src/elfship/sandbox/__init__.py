@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,25 +64,30 @@ def run_sandboxed(
     *,
     program: Path | None = None,
     inside: str | None = None,
+    along: Sequence[tuple[Path, str]] = (),
     timeout: float = 10.0,
     method: str | None = None,
     emulator: Emulator | None = None,
 ) -> SandboxRun:
-    """Run argv inside `root`; `program` (a host file) is first placed at `inside` (default argv[0]).
+    """Run argv inside `root`; `program` (a host file) is first placed at `inside` (default argv[0]), and
+    each (host file, in-root path) of `along` (the libraries that travel with it) at its path, read-only.
     With an emulator (not for chroot), it is placed in the sandbox too and argv is started through it."""
     method = method or choose_method()
     inside = inside or argv[0]
-    size = program.stat().st_size if program is not None else 0
+    files = [(program, inside), *along] if program is not None else []
+    size = sum(host.stat().st_size for host, _ in files)
     if emulator is not None:
         size += emulator.host_path.stat().st_size
     limits = Limits.for_run(timeout, size)
     with ExitStack() as stack:
-        program_fd = _open(program, stack)
+        # Opened once, here: what the sandbox copies is what was checked, whatever happens to the paths.
+        file_fds = tuple(_open(host, stack) for host, _ in files)
         emulator_fd = _open(emulator.host_path if emulator else None, stack)
         if method == "chroot":
             from elfship.sandbox.unsafe import run_chrooted
 
-            return run_chrooted(root, argv, inside, program_fd, timeout, limits)
+            placed = tuple(zip(file_fds, (dest for _, dest in files), strict=True))
+            return run_chrooted(root, argv, placed, timeout, limits)
         as_root = os.geteuid() == 0
         if as_root:
             check_enterable(root)
@@ -94,25 +99,23 @@ def run_sandboxed(
             place_program=program is not None,
             tmp_size=limits.tmp_size,
             emulator=emulator.inside if emulator else None,
+            along=[dest for _, dest in along],
         )
         preexec = host_preexec(root, as_root, limits)
         if emulator is not None:
             argv = [emulator.inside, *argv]
         if method == "bwrap":
-            command = bwrap_argv(
-                _which("bwrap"), plan, argv, program_fd if program else None, _fd_or_none(emulator_fd)
-            )
+            command = bwrap_argv(_which("bwrap"), plan, argv, file_fds, _fd_or_none(emulator_fd))
             done = supervise(
                 command,
                 timeout=timeout,
                 preexec=preexec,
-                pass_fds=_fds(program_fd, emulator_fd),
+                pass_fds=_fds(*file_fds, emulator_fd),
                 launchers=LAUNCHERS,
             )
         else:
             scratch = SCRATCH if as_root else stack.enter_context(scratch_dir())
-            fds = (program_fd, emulator_fd)
-            done = _run_unshared(plan, argv, fds, scratch, limits, timeout, preexec)
+            done = _run_unshared(plan, argv, (emulator_fd, *file_fds), scratch, limits, timeout, preexec)
     _raise_setup_failure(method, done)
     return SandboxRun(
         done.exit_code, done.timed_out, done.exec_seen, done.stdout, done.stderr, done.stdout_bytes, method
@@ -134,7 +137,7 @@ def _fd_or_none(fd: int) -> int | None:
 def _run_unshared(
     plan: MountPlan,
     argv: list[str],
-    data_fds: tuple[int, int],
+    data_fds: tuple[int, ...],  # the emulator's (-1 for none), then one per placed file, the program first
     scratch: str,
     limits: Limits,
     timeout: float,
@@ -173,7 +176,7 @@ def _run_unshared(
         "-c",
         INNER_SOURCE.read_text(encoding="utf-8"),
         str(read_end),
-        *(str(fd) for fd in data_fds),  # the program's and the emulator's, -1 for none
+        *(str(fd) for fd in data_fds),
     ]
     try:
         return supervise(
