@@ -26,6 +26,8 @@ GLIBC_LOADERS: dict[tuple[str, int], str] = {
     ("riscv64", 64): "/lib/ld-linux-riscv64-lp64d.so.1",
     ("loongarch64", 64): "/lib64/ld-linux-loongarch-lp64d.so.1",
 }
+# musl maps these names to itself (ldso/dynlink.c: "c.pthread.rt.m.dl.util.xnet.").
+MUSL_RESERVED = ("libc.", "libpthread.", "librt.", "libm.", "libdl.", "libutil.", "libxnet.")
 # musl names its loader after its own architecture names, not the ELF machine's.
 MUSL_ARCH_BY_MACHINE = {"x86_64": "x86_64", "i386": "i386", "aarch64": "aarch64", "arm": "armhf"}
 

@@ -8,38 +8,29 @@ for f in result.findings: print(f.kind, f.message, f.fix)
 
 from __future__ import annotations
 
-from dataclasses import replace
-from pathlib import Path
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from elfship.check.model import CheckResult, Finding, RunOutcome, Severity
-from elfship.check.named import check_info
-from elfship.check.rootcheck import check_in_root
-from elfship.check.run import run_in_root
-from elfship.elf import read_elf
-from elfship.targets import Target, target_from_root
+if TYPE_CHECKING:
+    from elfship.check.api import check_path, check_root
+    from elfship.check.model import CheckResult, Finding, RunOutcome, Severity
+    from elfship.check.named import check_info
+    from elfship.check.rootcheck import check_in_root
+    from elfship.check.run import run_in_root
 
-
-def check_path(path: str, target: Target) -> CheckResult:
-    """Check one file against a named release. Raises ElfError for a file that is not ELF."""
-    return check_info(read_elf(path), target)
-
-
-def check_root(
-    path: str, root: Path | str, *, run: bool = False, timeout: float = 10.0, at: str | None = None
-) -> CheckResult:
-    """Check one file against a real root filesystem; with run=True also start it there (in the sandbox,
-    see elfship.sandbox) and record what happened.
-    at: where a program from outside the root stands inside it (default /usr/local/bin/NAME)."""
-    root = Path(root)
-    result = check_in_root(path, read_elf(path), root, target_from_root(root), at=at)
-    if not run:
-        return result
-    outcome = run_in_root(
-        path, root, inside=result.placed_at, travelling=result.travelling, timeout=timeout, arch=result.arch
-    )
-    return replace(result, run=outcome)
-
-
+# A lazy package: `elfship.check.model` (or named, for --target) is imported without the resolver, the
+# sandbox and the root checker; each name below is loaded from its module on first use.
+_HOMES = {
+    "CheckResult": "model",
+    "Finding": "model",
+    "RunOutcome": "model",
+    "Severity": "model",
+    "check_in_root": "rootcheck",
+    "check_info": "named",
+    "check_path": "api",
+    "check_root": "api",
+    "run_in_root": "run",
+}
 __all__ = [
     "CheckResult",
     "Finding",
@@ -51,3 +42,9 @@ __all__ = [
     "check_root",
     "run_in_root",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,7 +11,7 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from elfship.abi import GLIBC_LIBRARIES
+from elfship.abi import GLIBC_LIBRARIES, MUSL_RESERVED
 from elfship.check import fixes
 from elfship.check.model import (
     KERNEL_TOO_OLD,
@@ -28,7 +28,6 @@ from elfship.check.program import STATIC_KINDS, program_findings
 from elfship.check.shipped import Shipped, offered_by_shipped, shipped_libraries
 from elfship.check.versions import SymbolTable, missing_version_findings
 from elfship.elf import ElfInfo, read_version_symbols
-from elfship.resolve.walk import MUSL_RESERVED
 from elfship.targets import Target, version_key
 
 # musl's C library under the names a musl program needs it by: part of every musl system.

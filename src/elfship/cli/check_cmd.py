@@ -8,12 +8,11 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from elfship.check import check_in_root, check_info, run_in_root
 from elfship.check.model import CheckResult
+from elfship.check.named import check_info
 from elfship.check.payload import is_payload, payload_members
 from elfship.check.placement import place_in_root
-from elfship.check.rootcheck import read_program
-from elfship.elf import ElfInfo
+from elfship.elf import ElfInfo, read_elf
 from elfship.errors import EXIT_BAD_INPUT, EXIT_FAILS, EXIT_OK, EXIT_UNKNOWN, ElfError, UsageError
 from elfship.report import jsonout
 from elfship.report.check_github import to_github
@@ -141,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
             results.extend(_check_payload(path, args))
             continue
         try:
-            info = read_program(path, args.root)  # a file under a --root is read through that root
+            info = _read(path, args.root)
         except ElfError as exc:
             errors.append({"path": path, "error": exc.problem})
             if not args.json:
@@ -234,10 +233,14 @@ def _named_targets(specs: list[str], asked: str | None, info: ElfInfo) -> list[T
 def _check_root(
     path: str, info: ElfInfo, root: Path, target: Target, args: argparse.Namespace
 ) -> CheckResult:
+    from elfship.check.rootcheck import check_in_root  # the resolver: only --root pays for it
+
     result = check_in_root(path, info, root, target, at=args.at)
     if not args.run:
         return result
     method = "chroot" if args.unsafe_chroot else None
+    from elfship.check.run import run_in_root  # the sandbox: only --run pays for it
+
     outcome = run_in_root(
         path,
         root,
@@ -247,6 +250,14 @@ def _check_root(
         method=method,
     )
     return replace(result, run=outcome)
+
+
+def _read(path: str, roots: list[Path]) -> ElfInfo:
+    if not roots:
+        return read_elf(path)
+    from elfship.check.rootcheck import read_program
+
+    return read_program(path, roots)  # a file under a --root is read through that root
 
 
 def _check_at(args: argparse.Namespace) -> None:

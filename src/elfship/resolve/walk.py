@@ -6,6 +6,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 
+from elfship.abi import MUSL_RESERVED
 from elfship.elf import ElfInfo, Kind
 from elfship.resolve.dst import directory_of, expand_glibc
 from elfship.resolve.environment import CACHE_PATH, Environment, musl_path_elements
@@ -31,8 +32,6 @@ from elfship.resolve.search import (
 )
 from elfship.resolve.share import shape_key
 
-# musl maps these names to itself (ldso/dynlink.c: "c.pthread.rt.m.dl.util.xnet.").
-MUSL_RESERVED = ("libc.", "libpthread.", "librt.", "libm.", "libdl.", "libutil.", "libxnet.")
 NOT_LOADABLE = (Kind.OBJECT, Kind.CORE, Kind.OTHER)
 
 
