@@ -193,6 +193,15 @@ def test_musl_app_is_fully_static_and_build_warns_about_its_ca_directory(musl: B
     assert (info.kind, info.interpreter, info.needed) == (Kind.STATIC, None, ())
     (warning,) = [f for f in musl.findings if f["kind"] == "static-openssl-ca"]
     assert "/usr/local/ssl/cert.pem" in str(warning["message"])
+    # check, for the release it is built for: where Debian keeps the roots, and the fix naming it.
+    done = elfship("check", "--json", str(musl.binary), "--target", "debian:11", cwd=musl.binary.parent)
+    assert done.returncode == 0, done.stderr
+    (result,) = json.loads(done.stdout)["results"]
+    finding = ca_finding(result)
+    assert {k: finding[k] for k in ("severity", "found", "openssl_dir", "ca_bundle")} == {
+        "severity": "warning", "found": False, "openssl_dir": "/usr/local/ssl", "ca_bundle": BUNDLE,
+    }  # fmt: skip
+    assert f"SSL_CERT_FILE={BUNDLE}" in str(finding["fix"])
 
 
 def test_musl_app_verifies_tls_in_an_empty_root_once_pointed_at_the_bundle(
