@@ -7,12 +7,17 @@ Two programs, built here with gcc: a trivial one (tests/fixtures/src/exit42.c) a
 its bundle's launcher (dir format) and its self-extracting file (already unpacked: the first start, which
 unpacks, is reported on its own). Starts are interleaved round by round so machine noise hits all alike.
 Prints numbers only; no thresholds (the issue's target: at most 0.5 ms added per start).
+
+For the libpq program it also builds, in the same run, the other tools' single-file bundles of the same binary
+(staticx, exodus: `pip install -e ".[bench]"`, i.e. staticx and exodus-bundler; each is skipped, named, when missing) and elfship's
+with `--with-gconv all`, and prints one size table.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -83,6 +88,41 @@ def report_program(label: str, program: Path, args: list[str], work: Path, start
     )
 
 
+def rival(command: list[str], out: Path, tool: str) -> int | None:
+    if shutil.which(command[0]) is None:
+        print(f"  {tool}: skipped ({command[0]} not on PATH: pip install {tool})", file=sys.stderr)
+        return None
+    began = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    print(f"  {tool}: built in {time.perf_counter() - began:.1f} s")
+    return out.stat().st_size
+
+
+def size_table(program: Path, work: Path) -> None:
+    """Every single-file bundle of the same program, built now."""
+    print("\nlibpq program: single-file bundles, built in this run")
+    rows: dict[str, int | None] = {}
+    (work / "sizes").mkdir()
+    minimal = make_bundle(str(program), str(work / "sizes" / "probe.run"))
+    everything = make_bundle(str(program), str(work / "sizes" / "probe-all.run"), gconv="all")
+    tarball = make_bundle(str(program), str(work / "sizes" / "probe.tar.gz"))
+    rows["elfship .run (default: --with-gconv minimal)"] = minimal.output_size
+    rows["elfship .tar.gz"] = tarball.output_size
+    rows["elfship .run --with-gconv all"] = everything.output_size
+    rows["staticx"] = rival(
+        ["staticx", str(program), str(work / "sizes" / "probe.staticx")],
+        work / "sizes" / "probe.staticx",
+        "staticx",
+    )
+    exodus_out = work / "sizes" / "probe-exodus.sh"
+    rows["exodus (installer script)"] = rival(
+        ["exodus", "-o", str(exodus_out), str(program)], exodus_out, "exodus-bundler"
+    )
+    for label, size in rows.items():
+        shown = "skipped" if size is None else f"{human_size(size):>10}  ({size} B)"
+        print(f"  {label:<46} {shown}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -96,6 +136,7 @@ def main() -> int:
         if Path("/usr/include/postgresql/libpq-fe.h").exists():
             probe = build(SOURCES / "bundle" / "probe.c", work / "probe", "-I/usr/include/postgresql", "-lpq")
             report_program("libpq program", probe, ["exit", "0"], work, args.starts)
+            size_table(probe, work)
         else:
             print("\nlibpq program: skipped (apt-get install libpq-dev)", file=sys.stderr)
     return 0

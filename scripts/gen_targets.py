@@ -6,7 +6,8 @@
 
 Inputs: the shared distros measurements and EOL.rst (read-only), the Alpine table in targets_alpine.py,
 auditwheel's manylinux/musllinux policy files (the installed auditwheel, or --auditwheel-policy DIR),
-Debian minbase roots made with `debootstrap --variant=minbase SUITE DIR` (base sonames and every version
+the official images' package lists in scripts/data/images (base sonames of debian:10, ubuntu:22.04,
+inferred through the Contents indexes; see targets_images.py), Debian minbase roots made with `debootstrap --variant=minbase SUITE DIR` (base sonames and every version
 node of every base library), and each Debian
 suite's Contents-amd64.gz (soname -> package; downloaded once into --cache). The output is deterministic:
 the same inputs give the same bytes. Commit only the output.
@@ -33,6 +34,7 @@ from targets_debian import (
     sha256_of,
     write_gzip_json,
 )
+from targets_images import IMAGES, add_image_bases, package_sonames
 from targets_releases import release_records
 from targets_wheels import PolicyUnavailable, policy_directory, replace_image_records, wheel_records
 
@@ -88,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
             indexes[name] = index
             record["package_index"] = name
             record["sources"].append(f"package_for: {', '.join(index['sources'])}")
+    for message in add_image_bases(records, _image_contents(args)):
+        log(message)
     _check_aliases(records)
     _remove_stale_indexes(args.out, {info["file"] for info in indexes.values()} | node_files)
     _write_releases(args.out / "releases.json", records, indexes)
@@ -164,6 +168,17 @@ def _write_package_index(name: str, suite: str, args: argparse.Namespace) -> dic
         "count": len(mapping),
         "sources": [f"{contents_url(suite)} (sha256 {sha256_of(contents)})"],
     }
+
+
+def _image_contents(args: argparse.Namespace) -> dict[str, dict[str, set[str]]]:
+    """package -> sonames of every Debian suite the image manifests are mapped through."""
+    mapped: dict[str, dict[str, set[str]]] = {}
+    for suite in sorted({suite for image in IMAGES for suite in image.suites}):
+        try:
+            mapped[suite] = package_sonames(fetch_contents(suite, args.cache, offline=args.offline))
+        except MirrorUnreachable as exc:
+            log(f"image bases without {suite}: {exc}")
+    return mapped
 
 
 def _check_aliases(records: list[dict[str, Any]]) -> None:

@@ -13,6 +13,7 @@ APT_PACKAGES=(
   rustc-web cargo-web rust-web-src libunwind-22-dev  # build --build-std: musl std from source (bookworm-security)
   libtree pax-utils            # reference resolvers compared against in tests and benchmarks
   bubblewrap                   # check --run: the sandbox (bwrap) the program is started in
+  qemu-user-static             # aarch64: check --run through qemu-aarch64; the arm64 root's debootstrap stage two
   patchelf file hyperfine
   busybox                      # bundle tests: the sh self-extracting stub under busybox's sh, ls, tar, gzip
   zlib1g-dev libsqlite3-dev golang-go  # sbom fixtures: programs linked against libz.a, libsqlite3.a; Go

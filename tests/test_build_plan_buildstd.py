@@ -109,7 +109,9 @@ def test_build_std_needs_no_installed_musl_std(tmp_path: Path) -> None:
 
 
 def test_build_std_is_for_musl_and_needs_musl_gcc(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="--build-std is for --strategy musl, not glibc-static"):
+    with pytest.raises(
+        UsageError, match="--build-std is for --strategy musl or glibc-pinned, not glibc-static"
+    ):
         choose_strategy(Strategy.GLIBC_STATIC, [], toolchain(tmp_path), "x86_64", build_std=True)
     with pytest.raises(ToolMissingError, match="musl-gcc") as raised:
         choose_strategy(Strategy.MUSL, [], toolchain(tmp_path, musl_gcc=False), "x86_64", build_std=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from elfship.bundle.policy import GCONV_MINIMAL
 from elfship.elf import read_elf
 from tests.support.fixtures import debian_root
 from tests.test_bundle_common import (
@@ -150,6 +151,28 @@ def test_stdin_and_stdout_pass_through(
 def test_iconv_uses_the_bundled_gconv_modules(root: Path, launchers: dict[str, str]) -> None:
     done = run_in(root, [launchers["dir"], "iconv"])
     assert done.stdout == b"iconv ok e9\n", done.stdout + done.stderr
+
+
+def test_gconv_minimal_by_default_all_on_request(
+    root: Path, space: tuple[Path, str], launchers: dict[str, str], tmp_path: Path
+) -> None:
+    """The default bundle carries glibc's core charsets only (CP1252 converts on the old-glibc root). On a
+    bare target (a root holding nothing but the bundles: no gconv directory of its own for glibc to fall back
+    to) IBM850, an "extra" module, fails cleanly (iconv_open: EINVAL, nothing crashes), and converts from a
+    --with-gconv all bundle."""
+    directory = Path(launchers["dir"].replace(space[1], str(space[0]), 1)).parent
+    carried = {p.name for p in (directory / "lib" / "gconv").iterdir()}
+    assert carried == {f"{m}.so" for m in GCONV_MINIMAL} | {"gconv-modules"}
+    assert run_in(root, [launchers["dir"], "iconv", "CP1252"]).stdout == b"iconv ok e9\n"
+    bare = tmp_path / "bare"
+    copy_bundle(directory, bare)
+    bundle(probe_program(), bare / "all.bundle", "--with-gconv", "all")
+    assert len(list((bare / "all.bundle" / "lib" / "gconv").iterdir())) > 200
+    assert run_in(bare, [f"/{directory.name}/probe", "iconv", "CP1252"]).stdout == b"iconv ok e9\n"
+    missing = run_in(bare, [f"/{directory.name}/probe", "iconv", "IBM850"])
+    assert (missing.returncode, missing.stdout) == (1, b"iconv_open failed: Invalid argument\n")
+    every = run_in(bare, ["/all.bundle/probe", "iconv", "IBM850"])
+    assert every.stdout == b"iconv ok 82\n", every.stdout + every.stderr  # é in code page 850
 
 
 def test_nss_files_module_of_the_bundled_glibc(root: Path, launchers: dict[str, str]) -> None:

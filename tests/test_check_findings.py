@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from elfship.check import check_path
@@ -124,3 +127,16 @@ def test_musl_reserved_names_are_musl_itself_where_the_base_system_is_measured()
     assert "libc.so" in read_elf(path).needed
     for name in ("alpine:3.21", "alpine:3.19", "musllinux_1_2"):
         assert check_path(path, get_target(name)).verdict == "runs", name
+
+
+def test_build_names_the_nss_functions_a_static_glibc_program_defines(tmp_path: Path) -> None:
+    """build's static-nss warning names the functions (from .symtab), or says stripped (glibc's marker)."""
+    from elfship.build.nss import nss_functions
+
+    program = build_c("nss.c", cflags=["-static"], out_name="nss-static")
+    assert {"getaddrinfo", "getpwnam"} <= set(nss_functions(program))
+    stripped = tmp_path / "nss-stripped"
+    subprocess.run(["strip", "-o", str(stripped), str(program)], check=True)
+    assert nss_functions(stripped) == ("<unknown: stripped>",)
+    plain = build_c("hello.c", cflags=["-static"], out_name="hello-static")
+    assert nss_functions(plain) == ()

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from benchmarks.measure import measure
 
 from elfship.check.run import run_in_root
 from tests.support.fixtures import build_c
-from tests.support.peak import run_measured
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (a root of our own, --unsafe-chroot)")
 SCHEMA = json.loads(
@@ -73,13 +73,23 @@ def test_a_run_that_contradicts_the_prediction_exits_1(root: Path) -> None:
 
 
 def test_a_run_cut_short_before_it_started_is_timed_out(root: Path) -> None:
+    """1 ms is less than bwrap needs to set up, so the program is killed before its exec: "timed out", not
+    "started". On a loaded machine the parent may first look after the exec (then "started" is the truth),
+    so a few tries are allowed for the cut-short case to happen."""
     sleeper = escape_build("sleep")
-    proc = elfship("check", str(sleeper), "--root", str(root), "--run", "--timeout", "0.001", "--json")
-    (result,) = json.loads(proc.stdout)["results"]
-    jsonschema.validate(json.loads(proc.stdout), SCHEMA)
+    for _attempt in range(5):
+        proc = elfship("check", str(sleeper), "--root", str(root), "--run", "--timeout", "0.001", "--json")
+        jsonschema.validate(json.loads(proc.stdout), SCHEMA)
+        (result,) = json.loads(proc.stdout)["results"]
+        assert proc.returncode == 0  # unconfirmed or started, never contradicted: the verdict decides
+        if result["run"]["status"] == "timed-out":
+            break
+        assert result["run"]["status"] == "started" and result["run"]["prediction_held"] is True
     assert result["run"]["status"] == "timed-out" and result["run"]["prediction_held"] is None
-    assert proc.returncode == 0  # unconfirmed, not contradicted: the prediction's verdict decides
-    text = elfship("check", str(sleeper), "--root", str(root), "--run", "--timeout", "0.001")
+    for _attempt in range(5):
+        text = elfship("check", str(sleeper), "--root", str(root), "--run", "--timeout", "0.001")
+        if "timed out before it was shown to have loaded everything" in text.stdout:
+            break
     assert "timed out before it was shown to have loaded everything" in text.stdout
 
 
@@ -87,11 +97,10 @@ def test_a_flood_keeps_elfship_small(root: Path, tmp_path: Path) -> None:
     """GBs on stdout for 4 s: elfship (and everything it waited for) stays under 200 MB of RSS."""
     flood = escape_build("flood")
     command = [sys.executable, "-m", "elfship", "check", str(flood), "--root", str(root), "--run"]
-    with open(tmp_path / "out", "wb") as out, open(tmp_path / "err", "wb") as err:
-        measured = run_measured([*command, "--timeout", "4"], stdout=out, stderr=err)
-    assert measured.returncode == 0, (tmp_path / "err").read_text()
-    assert measured.max_rss_mb < 200, measured.max_rss_mb
-    text = (tmp_path / "out").read_text()
+    measured = measure([*command, "--timeout", "4"], timeout=60, cwd=tmp_path)
+    assert measured.code == 0, measured.stderr
+    assert measured.rss_mb < 200, measured.rss_mb
+    text = measured.stdout
     assert "still running at the timeout" in text and len(text) < 100_000
 
 

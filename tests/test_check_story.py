@@ -51,10 +51,11 @@ def test_debian10_also_blames_exp_and_pow(story_binary: Path) -> None:
     libm = [f for f in findings if f["kind"] == "version-too-new" and f["library"] == "libm.so.6"]
     assert libm and libm[0]["symbols"]["GLIBC_2.29"] == ["exp", "pow"]
     assert "libm.so.6 needs GLIBC_2.29 for exp, pow; debian:10 has glibc 2.28" in proc.stdout
-    # Debian 10 is off the mirror: its base system is unknown, so libpq is unknown (never a pass), with the
-    # nearest hint; the GLIBC_2.29 error still decides the verdict.
+    # Debian 10 is off the mirror: its base system is inferred from the official image's package list, which
+    # has no libpq5, so libpq is an error that names where that knowledge comes from, with the nearest hint.
     libpq = [f for f in findings if f.get("library") == "libpq.so.5"]
-    assert libpq and libpq[0]["severity"] == "unknown"
+    assert libpq and libpq[0]["severity"] == "error" and libpq[0]["kind"] == "library-not-in-base"
+    assert "inferred from its image manifest" in libpq[0]["message"] and "10.13.md" in libpq[0]["message"]
     assert "libpq5" in libpq[0]["message"]
 
 

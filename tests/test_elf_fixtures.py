@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from elfship.abi import version_key
 from elfship.elf import ElfInfo, Kind, LibcFamily, read_elf, read_version_symbols
-from elfship.elf.libc import version_key
 from tests.support.binaries import versioned_library
 from tests.support.fixtures import build_c, build_cargo, copy_fixture, strip_section_headers
 

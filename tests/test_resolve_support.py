@@ -195,3 +195,15 @@ def ldconfig(root: Path, *extra: str) -> None:
     if not os.path.exists(tool):
         pytest.skip("ldconfig not installed (libc-bin)")
     subprocess.run([tool, "-r", str(root), *extra], check=True, capture_output=True)
+
+
+def test_version_nodes_are_split_and_ordered_one_way() -> None:
+    """elfship.abi is the one home of node naming: inspect, check and targets agree on every case."""
+    from elfship.abi import highest_node_per_namespace, split_version_node, version_key
+
+    assert split_version_node("CXXABI_TM_1") == ("CXXABI", "TM_1")
+    assert split_version_node("GLIBC_PRIVATE") == ("GLIBC", "PRIVATE")
+    assert split_version_node("libc.so.6") == ("libc.so.6", "")
+    assert version_key("2.2.5") < version_key("2.10") < version_key("2.29")
+    nodes = ["GLIBC_2.2.5", "GLIBC_2.29", "GLIBC_PRIVATE", "CXXABI_1.3.13", "CXXABI_TM_1", "GLIBCXX_3.4.9"]
+    assert highest_node_per_namespace(nodes) == ["CXXABI_1.3.13", "GLIBCXX_3.4.9", "GLIBC_2.29"]

@@ -103,8 +103,12 @@ def test_at_chooses_the_place_and_origin_follows_it(tmp_path: Path) -> None:
     root = glibc_root(tmp_path / "root")
     prog = program("use_dep.c", [dep()], (*RPATH, "-Wl,-rpath,$ORIGIN/../lib"))
     app = layout(tmp_path / "app", {"bin/prog": prog, "lib/libdep.so.1": dep()})  # shipped next to it
+    run = elfship("check", str(app / "bin/prog"), "--root", str(root), cwd=tmp_path)
+    run.assert_sane(allowed=(0,))  # app/lib beside it travels with it, placed beside the placed program
+    assert "shipped along" in run.stdout and "libdep.so.1 (/usr/local/lib/libdep.so.1" in run.stdout
+    (app / "lib/libdep.so.1").unlink()
     run = elfship("check", str(app / "bin/prog"), "--root", str(root), "--json", cwd=tmp_path)
-    run.assert_sane(allowed=(1,))  # this machine's app/lib never counts
+    run.assert_sane(allowed=(1,))  # nothing beside it: the root must have it
     assert "libdep.so.1 => not found" in run.stdout
     layout(root, {"opt/app/lib/libdep.so.1": dep()})
     for at in ("/opt/app/bin/prog", "/opt/app/bin/"):

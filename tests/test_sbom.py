@@ -18,6 +18,7 @@ import pytest
 from elfship.report.sbom_cyclonedx import to_cyclonedx, validation_errors
 from elfship.report.sbom_spdx import to_spdx
 from elfship.sbom import ComponentKind, Confidence, inventory
+from tests.support.fixtures import build_c
 from tests.support.sbom_fixtures import (
     CARGO_FIXTURES,
     dpkg_version,
@@ -311,3 +312,25 @@ def test_hostile_dep_v0_contents(payload: bytes, problem: str) -> None:
 
     with pytest.raises(ElfError, match=problem):
         decode_dep_v0(zlib.compress(payload, 9), "hostile")
+
+
+def test_check_in_a_root_describes_the_roots_file_not_the_host_file_a_symlink_names(tmp_path: Path) -> None:
+    """ROOT/usr/local/bin/tool -> /HOST/PATH: check reads the root's file at that path; the inventory behind
+    its embedded-libraries finding must not describe this machine's file of the same name."""
+    host = tmp_path / "host"
+    host.mkdir()
+    shutil.copy2(static_openssl_zlib(), host / "tool")  # on this machine: embeds OpenSSL and zlib
+    root = tmp_path / "root"
+    inside_copy = root / str(host).lstrip("/") / "tool"
+    inside_copy.parent.mkdir(parents=True)
+    plain = build_c("hello.c", compiler="zig", zig_target="x86_64-linux-musl", ldflags=["-static"])
+    shutil.copy2(plain, inside_copy)  # in the root: a static program that embeds nothing
+    (root / "usr/local/bin").mkdir(parents=True)
+    (root / "usr/local/bin/tool").symlink_to(host / "tool")
+    (root / "etc").mkdir()
+    done = elfship("check", str(root / "usr/local/bin/tool"), "--root", str(root), "--json")
+    (result,) = json.loads(done.stdout)["results"]
+    assert not [f for f in result["findings"] if f["kind"] == "embedded-libraries"], result["findings"]
+    outside = elfship("check", str(host / "tool"), "--root", str(root), "--json")
+    (placed,) = json.loads(outside.stdout)["results"]
+    assert [f for f in placed["findings"] if f["kind"] == "embedded-libraries"], placed["findings"]

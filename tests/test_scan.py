@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
+from benchmarks.hostile_corpus import needed_bomb, version_need_bomb
 
-from elfship.resolve.scan import scan
+from elfship.scan import scan
 from tests.test_resolve_support import RUNPATH, dep, layout, program, require_host_loader
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "src/elfship/schemas/scan.schema.json").read_text())
@@ -142,3 +145,68 @@ def test_ctrl_c_stops_the_workers_quietly() -> None:
     if process.returncode != 130:
         pytest.skip("the scan finished before it could be interrupted")
     assert err == "elfship: interrupted\n"
+
+
+# Hostile trees ---------------------------------------------------------------------------------------------
+
+
+def test_special_files_are_never_opened_and_bombs_are_problem_lines(tree: Path) -> None:
+    """A FIFO (open would block), devices, a symlink to /dev/zero and two ELF bombs: the scan finishes, each
+    bomb is one problem line, the rest of the tree is answered as before."""
+    os.mkfifo(tree / "bin/fifo")
+    (tree / "bin/zero").symlink_to("/dev/zero")
+    with contextlib.suppress(PermissionError):  # not root: the FIFO and the symlink still make the point
+        os.mknod(tree / "bin/null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # /dev/null's numbers
+    needed_bomb(tree / "bin/needed-bomb")
+    version_need_bomb(tree / "lib/version-bomb")
+    result = run_cli("scan", "--json", "--ld-library-path", "", str(tree))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr  # lonely misses libdep
+    document = json.loads(result.stdout)
+    jsonschema.validate(document, SCHEMA)
+    problems = {Path(p["path"]).name: p["problem"] for p in document["problems"]}
+    assert set(problems) == {"broken", "needed-bomb", "version-bomb"}
+    assert "more than 1,024 DT_NEEDED entries" in problems["needed-bomb"]
+    assert "more than 4,096 version entries" in problems["version-bomb"]
+    assert document["elf_files"] == 3
+
+
+def test_scan_of_proc_finishes_without_reading_its_files() -> None:
+    """/proc/kmsg is a "regular file" whose read drains the kernel log and then blocks: no /proc file is
+    long enough to be ELF (they all say size 0), so none is opened."""
+    if not os.path.isdir("/proc/self"):
+        pytest.skip("no /proc mounted")
+    result = run_cli("scan", "--json", "/proc")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    document = json.loads(result.stdout)
+    assert document["files_seen"] > 100
+    assert not any("kmsg" in p["path"] for p in document["problems"])
+
+
+def test_scan_stays_on_one_filesystem_unless_asked(tmp_path: Path) -> None:
+    """A tmpfs mounted below the scanned directory (in a private mount namespace) is skipped, and named in a
+    warning, unless --cross-filesystems."""
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare not installed (apt-get install util-linux)")
+    top = tmp_path / "top"
+    (top / "mnt").mkdir(parents=True)
+    shutil.copy("/bin/true", top / "true")
+    script = (
+        f'mount -t tmpfs none "{top}/mnt" && cp /bin/true "{top}/mnt/other" && '
+        f'"{sys.executable}" -m elfship scan --json "{top}"; '
+        f'"{sys.executable}" -m elfship scan --json --cross-filesystems "{top}"'
+    )
+    result = subprocess.run(["unshare", "--mount", "sh", "-c", script], capture_output=True, text=True)
+    if "Operation not permitted" in result.stderr or "unshare failed" in result.stderr:
+        pytest.skip(f"cannot make a mount namespace here: {result.stderr.strip()}")
+    assert "Traceback" not in result.stderr, result.stderr
+    decoder = json.JSONDecoder()
+    first, end = decoder.raw_decode(result.stdout)
+    second, _ = decoder.raw_decode(result.stdout[end:].lstrip())
+    assert [f["path"] for f in first["files"]] == [f"{top}/true"]
+    assert any(f"{top}/mnt" in w and "--cross-filesystems" in w for w in first["warnings"])
+    assert sorted(f["path"] for f in second["files"]) == [f"{top}/mnt/other", f"{top}/true"]
+
+
+def test_help_documents_cross_filesystems() -> None:
+    result = run_cli("scan", "--help")
+    assert "--cross-filesystems" in result.stdout and "do not change the exit code" in result.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -21,8 +22,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A venv holding only the freshly built wheel (its dependencies come from the system site-packages,
     where setup installed them: this test is about what the wheel itself carries)."""
     work = tmp_path_factory.mktemp("wheel")
+    # Built from a copy: setuptools writes build/ and *.egg-info into the tree it builds, and two xdist
+    # workers building in the checkout at once would trip over each other.
+    source = work / "source"
+    shutil.copytree(REPO / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, source / name)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", work, REPO],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", work, source],
         check=True,
         capture_output=True,
     )

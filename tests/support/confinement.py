@@ -6,15 +6,13 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
 import sys
-import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.measure import measure
+
 from tests.support.fixtures import build_c
-from tests.support.peak import run_measured
 from tests.test_resolve_support import layout, ldconfig, mini_root
 
 DEADLINE = 20.0  # seconds before a run counts as a hang (the goal is well under 1 s)
@@ -45,29 +43,10 @@ class Run:
 def elfship(*args: str, cwd: Path) -> Run:
     """`python3 -m elfship ARGS` in CWD, with TMPDIR and HOME there too (so any write would show)."""
     env = {**os.environ, "TMPDIR": str(cwd), "HOME": str(cwd), "LC_ALL": "C.UTF-8"}
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.monotonic()
-        try:
-            measured = run_measured(
-                [sys.executable, "-m", "elfship", *args],
-                cwd=cwd,
-                env=env,
-                stdout=out,
-                stderr=err,
-                timeout=DEADLINE,
-            )
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"elfship {' '.join(args)} hung for {DEADLINE} s") from None
-        seconds = time.monotonic() - start
-        out.seek(0)
-        err.seek(0)
-        return Run(
-            measured.returncode,
-            out.read().decode("utf-8", "replace"),
-            err.read().decode("utf-8", "replace"),
-            seconds,
-            measured.max_rss_mb,
-        )
+    measured = measure([sys.executable, "-m", "elfship", *args], timeout=DEADLINE, cwd=cwd, env=env)
+    if isinstance(measured.code, str):
+        raise AssertionError(f"elfship {' '.join(args)} hung for {DEADLINE} s")
+    return Run(measured.code, measured.stdout, measured.stderr, measured.seconds, measured.rss_mb)
 
 
 def snapshot(top: Path) -> dict[str, tuple[int, int, int]]:

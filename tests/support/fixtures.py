@@ -29,15 +29,28 @@ MIRROR = os.environ.get("ELFSHIP_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 SUITE_NUMBERS = {"bullseye": "11", "bookworm": "12", "trixie": "13"}
 
 
+_HELD: dict[Path, int] = {}  # locks this process holds: taking one again nests instead of deadlocking
+
+
 @contextmanager
 def file_lock(path: Path) -> Iterator[None]:
-    """Serialise work on one cache entry between processes (xdist workers, parallel CI jobs)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    """Serialise work on one cache entry between processes (xdist workers, parallel CI jobs). Reentrant
+    within a process: flock() on a second descriptor of the same file would wait for ourselves."""
+    if path in _HELD:
+        _HELD[path] += 1
         try:
             yield
         finally:
+            _HELD[path] -= 1
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        _HELD[path] = 1
+        try:
+            yield
+        finally:
+            del _HELD[path]
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
@@ -114,28 +127,108 @@ def copy_fixture(source: Path, directory: Path, name: str | None = None) -> Path
     return target
 
 
-def debian_root(suite: str) -> Path:
-    """A Debian minbase root made with debootstrap, cached across runs (made again when missing)."""
-    root = ROOTS / suite
-    if (root / "etc" / "os-release").exists():
+def debian_root(suite: str, arch: str = "amd64") -> Path:
+    """A Debian minbase root made with debootstrap, cached across runs (made again when missing).
+    arch="arm64": a complete arm64 root, its second stage run under qemu-user through binfmt_misc (minutes,
+    once); not the `--foreign` one (SUITE-arm64) that the generator tests read."""
+    name = suite if arch == "amd64" else f"{suite}-{arch}-complete"
+    root = ROOTS / name
+    done = root / "etc" / "os-release"
+    if done.exists() and not (root / "debootstrap").exists():  # debootstrap/ remains until stage two ends
         _make_enterable(root)
         return root
     if shutil.which("debootstrap") is None:
         pytest.skip("debootstrap not installed (apt-get install debootstrap)")
     if os.geteuid() != 0:
         pytest.skip("debootstrap needs root")
-    with file_lock(ROOTS / f".{suite}.lock"):
-        if not (root / "etc" / "os-release").exists():
-            _debootstrap(suite, root)
+    with file_lock(ROOTS / f".{name}.lock"):
+        if not done.exists() or (root / "debootstrap").exists():
+            with binfmt_for(arch):
+                _debootstrap(suite, root, arch)
     return root
 
 
-def _debootstrap(suite: str, root: Path) -> None:
+QEMU_FOR = {"arm64": "aarch64"}
+BINFMT = Path("/proc/sys/fs/binfmt_misc")
+# The ELF header of an aarch64 executable and the bits that matter (as Debian's qemu-user-static has them).
+AARCH64_MAGIC = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00"
+AARCH64_MASK = b"\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff"
+OUR_ENTRY = "elfship-test-aarch64"
+
+
+def qemu_static(machine: str = "aarch64") -> str:
+    found = shutil.which(f"qemu-{machine}-static")
+    if found is None:
+        pytest.skip(f"qemu-{machine}-static not installed (apt-get install qemu-user-static)")
+    return found
+
+
+@contextmanager
+def binfmt_for(arch: str) -> Iterator[None]:
+    """While inside: the kernel runs ARCH programs through a static qemu (flag F: the interpreter is opened
+    now, so it works inside a chroot). Uses a registration that is already there; otherwise registers its
+    own entry (and mounts binfmt_misc) and removes exactly that afterwards."""
+    if arch == "amd64":
+        yield
+        return
+    qemu = qemu_static(QEMU_FOR[arch])
+    with file_lock(ROOTS / ".binfmt.lock"), _registered(qemu):
+        yield
+
+
+@contextmanager
+def no_binfmt_for_aarch64() -> Iterator[None]:
+    """While inside: no registration of ours is active (others wait), and none of the host's runs aarch64."""
+    with file_lock(ROOTS / ".binfmt.lock"):
+        if (BINFMT / "register").exists() and _aarch64_handled():
+            pytest.skip("binfmt_misc runs aarch64 programs on this machine (a qemu registration with flag F)")
+        yield
+
+
+@contextmanager
+def _registered(qemu: str) -> Iterator[None]:
+    mounted = False
+    if not (BINFMT / "register").exists():
+        if subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT)]).returncode != 0:
+            pytest.skip("cannot mount binfmt_misc (needs root, and a kernel with binfmt_misc)")
+        mounted = True
+    registered = False
+    try:
+        if not _aarch64_handled():
+            line = b":" + OUR_ENTRY.encode() + b":M::" + _escape(AARCH64_MAGIC) + b":" + _escape(AARCH64_MASK)
+            (BINFMT / "register").write_bytes(line + b":" + qemu.encode() + b":F")
+            registered = True
+        yield
+    finally:
+        if registered:
+            (BINFMT / OUR_ENTRY).write_text("-1")
+        if mounted:
+            subprocess.run(["umount", str(BINFMT)])
+
+
+def _aarch64_handled() -> bool:
+    """An enabled entry with F for aarch64 ELF files (e.g. binfmt-support's qemu-aarch64) already there."""
+    magic = "magic " + AARCH64_MAGIC.hex()
+    for entry in BINFMT.iterdir():
+        if entry.name in ("register", "status"):
+            continue
+        text = entry.read_text(errors="replace")
+        flags = next((line for line in text.splitlines() if line.startswith("flags:")), "")
+        if text.startswith("enabled") and magic in text and "F" in flags:
+            return True
+    return False
+
+
+def _escape(data: bytes) -> bytes:
+    return b"".join(b"\\x%02x" % byte for byte in data)
+
+
+def _debootstrap(suite: str, root: Path, arch: str = "amd64") -> None:
     ROOTS.mkdir(parents=True, exist_ok=True)
     last_error = ""
     for _attempt in range(2):  # the mirror sometimes drops a connection; one retry is cheap
         tmp = Path(tempfile.mkdtemp(prefix=f".{suite}.", dir=ROOTS))
-        cmd = ["debootstrap", "--variant=minbase", suite, str(tmp), MIRROR]
+        cmd = ["debootstrap", f"--arch={arch}", "--variant=minbase", suite, str(tmp), MIRROR]
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode == 0:
             tmp.chmod(0o755)  # mkdtemp made it 0700: an ordinary user (check --run tests) must enter it
@@ -157,17 +250,20 @@ def _make_enterable(root: Path) -> None:
 def run_in_root(
     root: Path, program: Path, *args: str, timeout: float = 30
 ) -> subprocess.CompletedProcess[str]:
-    """Ground truth: copy a program into the root and run it there with chroot, as that release would."""
+    """Ground truth: copy a program into the root and run it there with chroot, as that release would.
+    Holds the binfmt lock: a qemu registration made by another test's binfmt_for() would otherwise let the
+    kernel start a foreign program that the real server would refuse."""
     inside = root / "tmp" / "elfship-test"
     inside.mkdir(parents=True, exist_ok=True)
     copy = inside / program.name
     shutil.copy2(program, copy)
-    return subprocess.run(
-        ["chroot", str(root), f"/tmp/elfship-test/{program.name}", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    with file_lock(ROOTS / ".binfmt.lock"):
+        return subprocess.run(
+            ["chroot", str(root), f"/tmp/elfship-test/{program.name}", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
 
 RUST_SOURCES = TESTS / "fixtures" / "rust"

@@ -15,6 +15,10 @@ sources (Debian: rust-web-src). Measured on Debian 12 with rustc-web 1.96:
 - musl-gcc's specs have no `-static-pie` case (the link comes out as a dynamic PIE with an INTERP):
   `-C relocation-model=static` gives a fully static binary; static-pie uses a specs file of elfship's that
   starts with `rcrt1.o` and links with `--no-dynamic-linker`, driven by gcc directly.
+- Another architecture (aarch64) has no musl-gcc here: zig (`zig cc -target aarch64-linux-musl`) links instead,
+  with its own musl, crt objects and libunwind, so no support files are needed. The same std-from-source
+  build serves glibc-pinned for an architecture whose std is not installed (`aarch64-unknown-linux-gnu`),
+  linked by zig against the pinned glibc.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from elfship.atomic import write_bytes
 from elfship.errors import ToolMissingError, UsageError
 
 BUILD_STD_ARG = "-Zbuild-std=std,panic_abort"
@@ -77,9 +82,13 @@ class BuildStd:
     musl_gcc: str  # the linker for static
     gcc: str  # the C compiler musl-gcc wraps: the linker for static-pie, with elfship's specs
     libunwind: Path  # LLVM's libunwind.a, copied with the shim into the support dir
+    zig_cc: str | None = None  # zig's cc wrapper links instead (no musl-gcc for the arch, or glibc-pinned)
+    musl: bool = True  # False: glibc-pinned (nothing but std from source)
 
     @property
     def linker(self) -> str:
+        if self.zig_cc is not None:
+            return self.zig_cc
         return self.gcc if self.static_pie else self.musl_gcc
 
     @property
@@ -94,6 +103,10 @@ class BuildStd:
                 f"--build-std cannot pass the path {str(support_dir)!r} to rustc: it contains whitespace",
                 fix="set CARGO_TARGET_DIR to a directory without spaces",
             )
+        if not self.musl:
+            return ""
+        if self.zig_cc is not None:  # zig brings musl's crt objects and libunwind itself
+            return "-C link-self-contained=no" + ("" if self.static_pie else " -C relocation-model=static")
         flags = ["-C link-self-contained=no", f"-L native={support_dir}"]
         if self.static_pie:
             flags.append(f"-C link-arg=-specs={support_dir / PIE_SPECS}")
@@ -118,11 +131,23 @@ def build_std_for(
     sysroot: Path,
     musl_gcc: str | None,
     env: Mapping[str, str],
+    *,
+    zig_cc: str | None = None,
+    musl: bool = True,
 ) -> BuildStd | None:
-    """Everything --build-std needs, found before cargo starts (a missing piece is one line, not a long build)."""
+    """Everything --build-std needs, found before cargo starts (a missing piece is one line, not a long build).
+    zig_cc: the zig wrapper to link with when there is no musl-gcc for the arch (or for glibc-pinned)."""
     check_link_mode(build_std, static_pie)
     if not build_std:
         return None
+    if zig_cc is not None and (musl_gcc is None or not musl):
+        if static_pie:  # measured: zig drops -static-pie and links a static, non-PIE executable
+            raise UsageError(
+                "--static-pie needs musl-gcc; zig (aarch64 musl, glibc-pinned) links a static non-PIE executable",
+                fix="drop --static-pie",
+            )
+        source = find_std_source(cargo, rustc, sysroot, env)
+        return BuildStd(source, static_pie, "", "", Path(), zig_cc=zig_cc, musl=musl)
     if musl_gcc is None:
         raise ToolMissingError(
             "--build-std links with musl-gcc, which is not installed", fix="apt-get install musl-tools"
@@ -264,6 +289,8 @@ def support_dir(target_dir: Path) -> Path:
 
 def prepare_support(build_std: BuildStd, target_dir: Path) -> None:
     """Write libunwind.a (LLVM's plus the shim) and the specs file, once per target dir: before cargo runs."""
+    if build_std.zig_cc is not None:
+        return  # zig links with its own crt objects and libunwind
     directory = support_dir(target_dir)
     directory.mkdir(parents=True, exist_ok=True)
     archive = directory / "libunwind.a"
@@ -303,7 +330,4 @@ def _run(argv: list[str]) -> None:
 def _write_atomically(path: Path, data: bytes) -> None:
     if path.exists() and path.read_bytes() == data:
         return
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "wb") as out:
-        out.write(data)
-    os.replace(temp, path)
+    write_bytes(path, data)

@@ -1,9 +1,7 @@
-"""-sys crates that link a system C library: what each reads to link statically, and which feature bundles it.
+"""-sys crates in a build graph: what each needs for a static link under the chosen strategy, and advice.
 
-Each entry is data. Names of environment variables come from the crates' build scripts: openssl-sys reads
-`<TRIPLE>_OPENSSL_STATIC` before `OPENSSL_STATIC`, pq-sys `PQ_LIB_STATIC_<TRIPLE>` after `PQ_LIB_STATIC`,
-the pkg-config crate `PKG_CONFIG_ALL_STATIC_<triple>` before the plain name (<TRIPLE> upper case, '-' -> '_').
-Target-scoped names are preferred so host build scripts are left alone where the crate allows it.
+The crates themselves (libraries, features, variables) are data in elfship.syscrates. The pkg-config crate
+reads `PKG_CONFIG_ALL_STATIC_<triple>` before the plain name (<triple> lower case, '-' -> '_').
 """
 
 from __future__ import annotations
@@ -13,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from elfship.build.strategy import Strategy
+from elfship.syscrates import BY_NAME, NativeCrate
 
 
 def triple_upper(triple: str) -> str:
@@ -23,87 +22,9 @@ def triple_lower(triple: str) -> str:
     return triple.replace("-", "_")
 
 
-@dataclass(frozen=True)
-class NativeCrate:
-    crate: str
-    libraries: tuple[str, ...]  # what it links: -lpq, -lssl -lcrypto
-    static_env: Callable[
-        [str], tuple[tuple[str, str], ...]
-    ]  # triple -> variables that ask for static linking
-    bundling_features: tuple[str, ...]  # any of these enabled: the C code is built from source, static
-    fix: str  # how to make it self-contained
-    system_static_works: bool = True  # False: the system .a needs a chain of other libraries (libpq, mysql)
-
-
-def _openssl_env(triple: str) -> tuple[tuple[str, str], ...]:
-    return ((f"{triple_upper(triple)}_OPENSSL_STATIC", "1"),)
-
-
-def _pq_env(triple: str) -> tuple[tuple[str, str], ...]:
-    return ((f"PQ_LIB_STATIC_{triple_upper(triple)}", "1"),)
-
-
-def _plain(name: str) -> Callable[[str], tuple[tuple[str, str], ...]]:
-    def env(_triple: str) -> tuple[tuple[str, str], ...]:
-        return ((name, "1"),)
-
-    return env
-
-
-def _none(_triple: str) -> tuple[tuple[str, str], ...]:
-    return ()
-
-
-NATIVE_CRATES: tuple[NativeCrate, ...] = (
-    NativeCrate(
-        crate="openssl-sys",
-        libraries=("ssl", "crypto"),
-        static_env=_openssl_env,
-        bundling_features=("vendored",),
-        fix='enable openssl\'s `vendored` feature (openssl = { version = "0.10", features = ["vendored"] }), '
-        "or switch to rustls",
-    ),
-    NativeCrate(
-        crate="pq-sys",
-        libraries=("pq",),
-        static_env=_pq_env,
-        bundling_features=("bundled", "bundled_without_openssl"),
-        fix='enable pq-sys\'s `bundled` feature (pq-sys 0.5 or later: pq-sys = { version = "0.7", '
-        'features = ["bundled"] }; since 0.6 also add openssl-sys = { version = "0.9", features = ["vendored"] })',
-        system_static_works=False,
-    ),
-    NativeCrate(
-        crate="libsqlite3-sys",
-        libraries=("sqlite3",),
-        static_env=_plain("SQLITE3_STATIC"),
-        bundling_features=("bundled", "bundled-sqlcipher", "bundled-sqlcipher-vendored-openssl"),
-        fix='enable libsqlite3-sys\'s `bundled` feature (rusqlite: features = ["bundled"])',
-    ),
-    NativeCrate(
-        crate="libz-sys",
-        libraries=("z",),
-        static_env=_plain("LIBZ_SYS_STATIC"),
-        bundling_features=("static", "zlib-ng", "zlib-ng-no-cmake-experimental-community-maintained"),
-        fix="enable libz-sys's `static` feature, or use flate2's pure-Rust default backend",
-    ),
-    NativeCrate(
-        crate="curl-sys",
-        libraries=("curl",),
-        static_env=_none,  # curl-sys asks pkg-config; PKG_CONFIG_ALL_STATIC covers it
-        bundling_features=("static-curl",),
-        fix="enable curl's `static-curl` and `static-ssl` features, or use reqwest with rustls",
-    ),
-    NativeCrate(
-        crate="mysqlclient-sys",
-        libraries=("mysqlclient",),
-        static_env=_plain("MYSQLCLIENT_STATIC"),
-        bundling_features=("bundled",),
-        fix="enable mysqlclient-sys's `bundled` feature (0.4.1 or later)",
-        system_static_works=False,
-    ),
-)
-
-BY_NAME: Mapping[str, NativeCrate] = {entry.crate: entry for entry in NATIVE_CRATES}
+def static_env(entry: NativeCrate, triple: str) -> tuple[tuple[str, str], ...]:
+    """The variables that ask ENTRY's build script for a static link, for this target triple."""
+    return tuple((template.format(TRIPLE=triple_upper(triple)), "1") for template in entry.static_env)
 
 
 @dataclass(frozen=True)
@@ -136,7 +57,7 @@ def find_native_dependencies(
             continue
         bundled = bool(features & set(entry.bundling_features))
         severity, advice = ("info", None) if bundled else _advice(entry, strategy, static_library_available)
-        found.append(NativeDependency(crate, version, bundled, entry.static_env(triple), severity, advice))
+        found.append(NativeDependency(crate, version, bundled, static_env(entry, triple), severity, advice))
     return tuple(found)
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 
-from elfship.elf.headers import read_header, read_sections
 from elfship.elf.image import Image
+from elfship.elf.libc import NSS_SIGNATURE
+from elfship.sbom.sections import SectionView
 
-SHT_SYMTAB = 2
 NSS_FUNCTIONS = frozenset(
     {
         "getaddrinfo",
@@ -43,28 +43,13 @@ NSS_FUNCTIONS = frozenset(
         "getspnam_r",
     }
 )
-NSS_MARKER = b"nsswitch.conf"
 
 
 def nss_functions(path: str | os.PathLike[str]) -> tuple[str, ...]:
-    """NSS functions named in the symbol table; ("<unknown: stripped>",) when only the marker says so."""
+    """NSS functions the file defines (in .symtab); ("<unknown: stripped>",) when only glibc's NSS marker
+    (the "nsswitch.conf" string the ELF reader also looks for) says so."""
     with Image(os.fspath(path)) as image:
-        names = _symbol_names(image)
-        if names is None:
-            return ("<unknown: stripped>",) if image.contains(NSS_MARKER) else ()
-        return tuple(sorted(NSS_FUNCTIONS & names))
-
-
-def _symbol_names(image: Image) -> frozenset[str] | None:
-    sections = read_sections(image, read_header(image))
-    if not sections:
-        return None
-    symtab = next((section for _, section in sections if section.sh_type == SHT_SYMTAB), None)
-    if symtab is None or not 0 <= symtab.link < len(sections):
-        return None
-    strtab = sections[symtab.link][1]
-    raw = image.slice(strtab.offset, strtab.size, "symbol string table")
-    # Versioned or local aliases (getaddrinfo@GLIBC..., __getpwnam_r) name the same functions.
-    return frozenset(
-        name.decode("ascii", "replace").split("@", 1)[0].lstrip("_") for name in raw.split(b"\0")
-    )
+        view = SectionView(image)
+        if not view.has(".symtab"):
+            return ("<unknown: stripped>",) if image.contains(NSS_SIGNATURE) else ()
+        return tuple(sorted(view.defined_symbols(NSS_FUNCTIONS)))

@@ -7,12 +7,11 @@ overwrites a file of the user's that it did not make.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
+from elfship.atomic import replacing
 from elfship.errors import ElfshipError, ToolMissingError, UsageError
 
 ELF_MAGIC = b"\x7fELF"
@@ -52,20 +51,10 @@ def _is_elf(path: Path) -> bool:
 def install(source: Path, destination: Path, *, strip_tool: str | None = None) -> int:
     """Copy (and with strip_tool, strip) source to destination atomically; returns the final size."""
     check_replaceable(destination)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{destination.name}.", suffix=".elfship-tmp", dir=destination.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        shutil.copyfile(source, tmp)
-        os.chmod(tmp, 0o755)
+    with replacing(destination, mode=0o755) as temp:
+        shutil.copyfile(source, temp)
         if strip_tool is not None:
-            _strip_in_place(strip_tool, tmp)
-        os.replace(tmp, destination)
-    except BaseException:  # KeyboardInterrupt included: never leave the temp file behind
-        tmp.unlink(missing_ok=True)
-        raise
+            _strip_in_place(strip_tool, temp)
     return destination.stat().st_size
 
 

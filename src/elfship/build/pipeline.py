@@ -95,7 +95,7 @@ def run_build(
 ) -> BuildResult:
     env = dict(os.environ if env is None else env)
     say: Logger = log or (lambda message: None)
-    targets = resolve_targets(request.for_targets)  # bad input first: before any tool runs
+    targets = resolve_targets(request.for_targets, request.arch)  # bad input first: before any tool runs
     check_link_mode(request.options.build_std, request.options.static_pie)
     target_libcs = tuple(target_libc(t) for t in targets)
     manifest = find_manifest(request.cwd, request.options.manifest_path)
@@ -219,6 +219,8 @@ def _plan(
         toolchain.sysroot,
         toolchain.musl_gcc.get(options.arch),
         env,
+        zig_cc=zig.cc if zig is not None and _zig_links(choice, options.arch, toolchain) else None,
+        musl=choice.strategy is Strategy.MUSL,
     )
     return make_plan(
         choice,
@@ -230,6 +232,11 @@ def _plan(
         user_env=env,
         build_std=build_std,
     )
+
+
+def _zig_links(choice: StrategyChoice, arch: str, toolchain: Toolchain) -> bool:
+    """--build-std links with zig for glibc-pinned, and for musl on an arch with no musl-gcc (aarch64)."""
+    return choice.strategy is Strategy.GLIBC_PINNED or arch not in toolchain.musl_gcc
 
 
 def _zig_wrappers(choice: StrategyChoice, arch: str, toolchain: Toolchain) -> ZigWrappers | None:

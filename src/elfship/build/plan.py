@@ -190,17 +190,17 @@ def _c_compiler_env(triple: str, c_compiler: CCompiler | None) -> list[tuple[str
 def _build_std_env(
     build_std: BuildStd, triple: str, target_dir: Path, c_compiler: CCompiler | None
 ) -> list[tuple[str, str]]:
-    """musl with std from source: the matching rustc, -Z allowed on a stable cargo (RUSTC_BOOTSTRAP), and the
-    system's musl to link (rustc's self-contained musl objects are not part of a source build)."""
-    flags = f"{CRT_STATIC} {build_std.rustflags(support_dir(target_dir))}"
+    """std from source: the matching rustc, -Z allowed on a stable cargo (RUSTC_BOOTSTRAP); for musl, the
+    system's musl (or zig's) to link (rustc's self-contained musl objects are not part of a source build)."""
     compiler = c_compiler or CCompiler(cc=build_std.musl_gcc)
     linked = CCompiler(cc=compiler.cc, ar=compiler.ar, cxx=compiler.cxx, linker=build_std.linker)
-    return [
-        ("RUSTC_BOOTSTRAP", "1"),
-        ("RUSTC", build_std.source.rustc),
-        (f"CARGO_TARGET_{triple_upper(triple)}_RUSTFLAGS", flags),
-        *_c_compiler_env(triple, linked),
-    ]
+    env = [("RUSTC_BOOTSTRAP", "1"), ("RUSTC", build_std.source.rustc)]
+    if build_std.musl:
+        flags = f"{CRT_STATIC} {build_std.rustflags(support_dir(target_dir))}"
+        env.append((f"CARGO_TARGET_{triple_upper(triple)}_RUSTFLAGS", flags))
+    else:  # glibc-pinned: as without --build-std, host artifacts go to the host cc (see zigwrap)
+        env += [(HOST_OUTPUT_DIR_VAR, str(target_dir)), (TARGET_OUTPUT_DIR_VAR, str(target_dir / triple))]
+    return [*env, *_c_compiler_env(triple, linked)]
 
 
 def c_compiler_for(

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from elfship.abi import version_key
 from elfship.build.toolchain import Toolchain, static_library_available
 from elfship.errors import ToolMissingError, UsageError
 
@@ -42,11 +43,7 @@ def rust_triple(strategy: Strategy, arch: str) -> str:
 def glibc_pin(targets: Sequence[TargetLibc]) -> str | None:
     """The oldest glibc among the targets: the newest version a binary may need and still run on all."""
     versions = [t.libc_version for t in targets if t.libc == "glibc" and t.libc_version]
-    return min(versions, key=_version_key) if versions else None
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
+    return min(versions, key=version_key) if versions else None
 
 
 def std_missing_error(triple: str) -> ToolMissingError:
@@ -75,7 +72,7 @@ def choose_strategy(
             f"unsupported architecture {arch!r}", fix=f"use one of: {', '.join(SUPPORTED_ARCHES)}"
         )
     if build_std:
-        return _build_std_choice(requested, toolchain, arch)
+        return _build_std_choice(requested, targets, toolchain, arch)
     if requested is Strategy.AUTO:
         return _auto(targets, toolchain, arch)
     problem = _why_not(requested, targets, toolchain, arch)
@@ -85,16 +82,24 @@ def choose_strategy(
     return StrategyChoice(requested, "asked for with --strategy", pin)
 
 
-def _build_std_choice(requested: Strategy, toolchain: Toolchain, arch: str) -> StrategyChoice:
+def _build_std_choice(
+    requested: Strategy, targets: Sequence[TargetLibc], toolchain: Toolchain, arch: str
+) -> StrategyChoice:
+    if requested is Strategy.GLIBC_PINNED:  # e.g. aarch64, whose gnu std is not installed: zig links
+        problem = _glibc_pinned_problem(targets, toolchain)
+        if problem is not None:
+            raise problem
+        why = "asked for with --strategy; std built from source (--build-std), linked by zig"
+        return StrategyChoice(requested, why, glibc_pin(targets))
     if requested not in (Strategy.MUSL, Strategy.AUTO):
         raise UsageError(
-            f"--build-std is for --strategy musl, not {requested.value}",
+            f"--build-std is for --strategy musl or glibc-pinned, not {requested.value}",
             fix="drop --build-std, or use --strategy musl",
         )
-    if arch not in toolchain.musl_gcc:
+    if arch not in toolchain.musl_gcc and toolchain.zig is None:  # zig links musl for any arch
         raise ToolMissingError(
-            f"--build-std links with musl-gcc, and there is none for {arch}",
-            fix="apt-get install musl-tools" if arch == "x86_64" else "install a musl cross gcc for " + arch,
+            f"--build-std links with musl-gcc or zig, and there is no musl-gcc for {arch}",
+            fix="apt-get install musl-tools" if arch == "x86_64" else "pip install ziglang",
         )
     why = "musl std built from source (--build-std): a fully static binary runs on any Linux of this architecture"
     return StrategyChoice(

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 from elfship.build.strategy import TargetLibc
 from elfship.elf import read_elf, read_version_symbols
-from elfship.targets import Target, get_target
+from elfship.errors import UsageError
+from elfship.targets import Target, get_target, normalise_arch, split_arch
 
 if TYPE_CHECKING:
     from elfship.check import CheckResult
@@ -34,9 +35,17 @@ class TargetVerdict:
     findings: tuple[VerifyFinding, ...]
 
 
-def resolve_targets(names: Sequence[str]) -> tuple[Target, ...]:
-    """`--for` names -> Targets (an unknown name raises a one-line UsageError naming close matches)."""
-    return tuple(get_target(name) for name in names)
+def resolve_targets(names: Sequence[str], arch: str | None = None) -> tuple[Target, ...]:
+    """`--for` names -> Targets (an unknown name raises a one-line UsageError naming close matches).
+    A name may carry its architecture (debian:12/aarch64); else --arch's, else x86_64."""
+    targets = []
+    for spec in names:
+        name, own = split_arch(spec)
+        if own and arch and own != normalise_arch(arch):
+            raise UsageError(f"--for {spec} is for {own}, but --arch says {arch}", fix="build once per arch")
+        chosen = own or (normalise_arch(arch) if arch else None)
+        targets.append(get_target(name, arch=chosen) if chosen else get_target(name))
+    return tuple(targets)
 
 
 def target_libc(target: Target) -> TargetLibc:

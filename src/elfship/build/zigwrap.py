@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from elfship.atomic import write_bytes
 
 # Environment variables the wrappers read (set by the build plan, not by the user).
 HOST_OUTPUT_DIR_VAR = "ELFSHIP_HOST_OUTPUT_DIR"
@@ -119,12 +120,4 @@ def write_wrappers(
 
 def _write_executable(path: Path, text: str) -> None:
     """Temp file + rename: a concurrent build never runs a half-written script."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes(path, text.encode(), mode=0o755)

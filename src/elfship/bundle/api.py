@@ -14,6 +14,7 @@ from elfship.bundle.launcher import compiled_launcher, config_block
 from elfship.bundle.layout import stage_tree
 from elfship.bundle.model import BundleEntry, BundlePlan, BundleResult, Format
 from elfship.bundle.output import OutputSlot
+from elfship.bundle.policy import GCONV_CHOICES
 from elfship.bundle.sh_stub import sh_self_extracting_stub
 from elfship.errors import UsageError
 
@@ -52,17 +53,22 @@ def make_bundle(
     force: bool = False,
     launcher: str = "auto",
     ld_library_path: str | None = None,
+    gconv: str = "minimal",
 ) -> BundleResult:
     """Bundle `program` into OUT. Raises ElfshipError (one line, with a fix) for anything the user can fix."""
     if launcher not in LAUNCHER_CHOICES:
         raise UsageError(f"unknown launcher {launcher!r}", fix="use auto or sh")
+    if gconv not in GCONV_CHOICES:
+        raise UsageError(f"unknown --with-gconv {gconv!r}", fix="use minimal or all")
     if not os.path.isfile(program):
         raise UsageError(f"{program}: no such file", fix="check the path of the program to bundle")
     chosen = choose_format(fmt, out)
     out_path = Path(out) if out else default_output(program, chosen)
     slot = OutputSlot(out_path, force=force)
     try:
-        plan = plan_bundle(program, adds=adds, excludes=excludes, ld_library_path=ld_library_path)
+        plan = plan_bundle(
+            program, adds=adds, excludes=excludes, ld_library_path=ld_library_path, gconv=gconv
+        )
         binary, warnings = _launcher_for(plan, launcher)
         entries = _build(plan, chosen, slot, binary)
     finally:

@@ -43,6 +43,7 @@ def plan_bundle(
     adds: Sequence[str] = (),
     excludes: Sequence[str] = (),
     ld_library_path: str | None = None,
+    gconv: str = "minimal",
 ) -> BundlePlan:
     """Everything to copy for one program, and how the launcher must start it."""
     info = read_elf(program_path)
@@ -70,7 +71,7 @@ def plan_bundle(
     ]
     found, excluded = _walk(resolutions, rules, set(added))
     found = [f for f in found if f.soname not in added]
-    parts = libc_parts.choose(resolutions[0], found, added, rules, program_path)
+    parts = libc_parts.choose(resolutions[0], found, added, rules, program_path, gconv)
     # Loader and glibc first: a second name for the same file (musl's libc.so) becomes a link to them.
     files = [_program_file(program_path, info, reason="the program"), *parts.files]
     files += [_library_file(f) for f in found if not parts.covers(f)]

@@ -22,7 +22,8 @@
  *   payload_size=N      self-extracting: bytes of payload just before the config text
  *   payload_hash=HEX    self-extracting: cache directory name
  *
- * Payload entries (little endian): u8 type ('d' dir, 'f' deflated file, 'r' raw file, 'l' symlink), u8 0,
+ * Payload entries (little endian): u8 type ('d' dir, 'x' x86-BCJ + LZMA file (unlzma.c), 'f' deflated file, 'r' raw file,
+ * 'l' symlink), u8 0,
  * u16 path length, u32 mode, u64 size, u64 stored length, u32 crc32 of the content, path, stored bytes.
  * Parents come before children; paths are relative with plain components; a symlink's target (its stored
  * bytes) stays inside the bundle. unpack.c refuses anything else as a corrupt payload (see its comment).
@@ -203,6 +204,7 @@ static uint64_t read_config(int fd, const char *self, struct config *c) {
 
 /* One translation unit: the launcher stays a single small static file, built with one compiler call. */
 #include "inflate.c" /* raw DEFLATE decoder and CRC-32 */
+#include "unlzma.c"   /* raw LZMA decoder */
 #include "unpack.c"  /* self-extracting: unpack once into a cache directory */
 
 /* ---------- run the program ---------- */

@@ -45,7 +45,7 @@ class Compiler:
 
 
 # launcher.c includes the other two (one translation unit); all three are package data.
-SOURCE_FILES = ("launcher.c", "inflate.c", "unpack.c")
+SOURCE_FILES = ("launcher.c", "inflate.c", "unlzma.c", "unpack.c")
 
 
 def launcher_sources() -> dict[str, bytes]:

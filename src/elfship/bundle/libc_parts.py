@@ -10,6 +10,8 @@ from typing import Protocol
 
 from elfship.bundle.model import LoaderSetup, PlannedFile, Role
 from elfship.bundle.policy import (
+    GCONV_CONFIG,
+    GCONV_MINIMAL,
     GLIBC_NSS,
     GLIBC_PARTS,
     ICONV_SYMBOLS,
@@ -65,6 +67,7 @@ def choose(
     added: Mapping[str, tuple[str, ElfInfo]],
     rules: tuple[ExcludeRule, ...],
     program_path: str,
+    gconv: str = "minimal",
 ) -> LibcParts:
     """The loader and libc pieces for the program behind this resolution."""
     interpreter = resolution.program.interpreter or ""
@@ -83,7 +86,7 @@ def choose(
     files = [_loader_file(loader_name, loader_host)]
     files += _glibc_files(glibc_dir)
     if iconv_user is not None:
-        files += _gconv_files(glibc_dir, iconv_user, rules)
+        files += _gconv_files(glibc_dir, iconv_user, rules, everything=gconv == "all")
     warnings = []
     if os.path.dirname(os.path.realpath(loader_host)) != glibc_dir:
         warnings.append(
@@ -174,10 +177,14 @@ def _glibc_files(glibc_dir: str) -> list[PlannedFile]:
     return files
 
 
-def _gconv_files(glibc_dir: str, iconv_user: str, rules: tuple[ExcludeRule, ...]) -> list[PlannedFile]:
-    """All of glibc's gconv directory: which charsets a program converts is only known at run time.
-    `--exclude 'gconv/*'` (or a narrower pattern) leaves modules out."""
+def _gconv_files(
+    glibc_dir: str, iconv_user: str, rules: tuple[ExcludeRule, ...], *, everything: bool
+) -> list[PlannedFile]:
+    """glibc's gconv modules: which charsets a program converts is only known at run time, so either the
+    core set with its configuration (minimal) or the whole directory (all). `--exclude 'gconv/*'` (or a
+    narrower pattern) leaves modules out."""
     gconv_dir = os.path.join(glibc_dir, "gconv")
+    scope = "--with-gconv all" if everything else "glibc's core charsets; --with-gconv all for every one"
     files = []
     for top, dirs, names in os.walk(gconv_dir):
         dirs.sort()
@@ -186,6 +193,8 @@ def _gconv_files(glibc_dir: str, iconv_user: str, rules: tuple[ExcludeRule, ...]
             if not os.path.isfile(path):
                 continue
             relative = os.path.relpath(path, gconv_dir)
+            if not everything and not _minimal_gconv(relative):
+                continue
             if any(fnmatch.fnmatchcase(f"gconv/{relative}", rule.pattern) for rule in rules):
                 continue
             files.append(
@@ -193,11 +202,17 @@ def _gconv_files(glibc_dir: str, iconv_user: str, rules: tuple[ExcludeRule, ...]
                     dest=f"lib/gconv/{relative}",
                     source=os.path.realpath(path),
                     role=Role.GCONV,
-                    reason=f"iconv module ({os.path.basename(iconv_user)} calls iconv)",
+                    reason=f"iconv module ({os.path.basename(iconv_user)} calls iconv; {scope})",
                     size=os.path.getsize(path),
                 )
             )
     return files
+
+
+def _minimal_gconv(relative: str) -> bool:
+    """The core configuration file and the modules it names; not gconv-modules.d/ (it names modules left
+    out) nor gconv-modules.cache (glibc ignores it once GCONV_PATH is set)."""
+    return relative == GCONV_CONFIG or relative.removesuffix(".so") in GCONV_MINIMAL
 
 
 def _iconv_user(paths: Sequence[str]) -> str | None:

@@ -66,6 +66,14 @@ GLIBC_PARTS = (
 GLIBC_NSS = ("libnss_files.so.2", "libnss_dns.so.2", "libnss_compat.so.2")
 # Undefined symbols that mean the program converts character sets with iconv, so glibc will dlopen gconv modules.
 ICONV_SYMBOLS = frozenset({"iconv_open", "iconv", "iconv_close"})
+# `--with-gconv minimal` (the default): the gconv modules glibc's own core configuration names (since glibc 2.35
+# `gconv-modules` holds these and `gconv-modules.d/gconv-modules-extra.conf` the other ~250, the split Fedora
+# ships as glibc-gconv-extra). UTF-8, UCS-2/4, ASCII are built into libc and need no module at all.
+GCONV_CHOICES = ("minimal", "all")
+GCONV_MINIMAL = frozenset(
+    {"ANSI_X3.110", "CP1252", "ISO8859-1", "ISO8859-15", "UNICODE", "UTF-16", "UTF-32", "UTF-7"}
+)
+GCONV_CONFIG = "gconv-modules"  # read when GCONV_PATH is set (the launcher sets it); the .cache is not
 
 
 def matching_rule(soname: str, rules: tuple[ExcludeRule, ...]) -> ExcludeRule | None:

@@ -10,8 +10,10 @@
  */
 enum { UNPACK_OK = 0, UNPACK_IO = -1, UNPACK_CORRUPT = -2 };
 
-/* DEFLATE cannot expand more than 1032:1; a header claiming more is damage, not a reason to malloc. */
+/* DEFLATE cannot expand more than 1032:1; a header claiming more is damage, not a reason to malloc. LZMA can,
+ * so archive.py writes an LZMA entry only up to the same ratio, and more is damage here too. */
 #define MAX_DEFLATE_RATIO 1032
+#define MAX_LZMA_RATIO 1032
 
 /* A relative path of plain components: not empty, no leading '/', no "", "." or ".." component, no NUL. */
 static int safe_relative(const char *path, size_t len) {
@@ -92,11 +94,15 @@ static int file_content(int type, const unsigned char *data, uint64_t size, uint
                         unsigned char **content) {
     *content = (unsigned char *)data;
     if (type == 'r' && stored != size) return UNPACK_CORRUPT;
-    if (type == 'f') {
-        if (size / MAX_DEFLATE_RATIO > stored + 1 || size > (uint64_t)SIZE_MAX - 1) return UNPACK_CORRUPT;
+    if (type == 'f' || type == 'x') {
+        uint64_t ratio = type == 'f' ? MAX_DEFLATE_RATIO : MAX_LZMA_RATIO;
+        if (size / ratio > stored + 1 || size > (uint64_t)SIZE_MAX - 1) return UNPACK_CORRUPT;
         *content = malloc(size ? (size_t)size : 1);
         if (!*content) die("out of memory unpacking the payload", NULL);
-        if (inflate_raw(data, (size_t)stored, *content, (size_t)size) != 0) return UNPACK_CORRUPT;
+        int failed = type == 'f' ? inflate_raw(data, (size_t)stored, *content, (size_t)size)
+                                 : unlzma_raw(data, (size_t)stored, *content, (size_t)size);
+        if (failed) return UNPACK_CORRUPT;
+        if (type == 'x') bcj_x86_decode(*content, (size_t)size);
     }
     return crc32_of(*content, (size_t)size) == crc ? UNPACK_OK : UNPACK_CORRUPT;
 }
@@ -168,7 +174,7 @@ static int unpack_entry(int rootfd, struct entry *e, const char *loader) {
             else if (symlinkat(target, dirfd, leaf) < 0)
                 result = failure_kind(errno);
         }
-    } else if (e->type == 'f' || e->type == 'r') {
+    } else if (e->type == 'f' || e->type == 'x' || e->type == 'r') {
         result = unpack_file(dirfd, leaf, e->type, e->mode, e->data, e->size, e->stored, e->crc);
     } else {
         result = UNPACK_CORRUPT;
@@ -287,7 +293,7 @@ struct unpacked {
 
 static void corrupt_payload(const char *self) {
     fprintf(stderr,
-            "elfship launcher: corrupt payload in %s: a CRC, DEFLATE or entry check failed, nothing was run "
+            "elfship launcher: corrupt payload in %s: a CRC, decompression or entry check failed, nothing was run "
             "(fix: download the bundle again, or rebuild it with elfship bundle)\n",
             self);
     exit(EXIT_LAUNCH_FAILED);

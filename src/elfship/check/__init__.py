@@ -34,7 +34,10 @@ def check_root(
     result = check_in_root(path, read_elf(path), root, target_from_root(root), at=at)
     if not run:
         return result
-    return replace(result, run=run_in_root(path, root, inside=result.placed_at, timeout=timeout))
+    outcome = run_in_root(
+        path, root, inside=result.placed_at, travelling=result.travelling, timeout=timeout, arch=result.arch
+    )
+    return replace(result, run=outcome)
 
 
 __all__ = [

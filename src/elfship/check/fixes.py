@@ -2,30 +2,7 @@
 
 from __future__ import annotations
 
-from elfship.targets.families import GLIBC_LIBRARIES
-
-# Libraries whose Rust -sys crates can build them in (a static rebuild then no longer needs them).
-CRATE_FEATURES = {
-    "libpq.so.5": "pq-sys feature `bundled`",
-    "libssl.so.3": "openssl feature `vendored`, or rustls instead of OpenSSL",
-    "libssl.so.1.1": "openssl feature `vendored`, or rustls instead of OpenSSL",
-    "libcrypto.so.3": "openssl feature `vendored`",
-    "libcrypto.so.1.1": "openssl feature `vendored`",
-    "libsqlite3.so.0": "libsqlite3-sys feature `bundled`",
-    "libz.so.1": "libz-sys feature `static`",
-    "libcurl.so.4": "curl-sys feature `static-curl`",
-    "libmysqlclient.so.21": "mysqlclient-sys feature `bundled`",
-}
-
-# Part of every glibc system: glibc's own libraries, plus the loaders of the other architectures.
-GLIBC_SONAMES = GLIBC_LIBRARIES | {
-    "ld-linux-armhf.so.3",
-    "ld64.so.1",
-    "ld64.so.2",
-    "ld-linux-riscv64-lp64d.so.1",
-    "ld-linux-loongarch-lp64d.so.1",
-}
-GCC_RUNTIME_SONAMES = frozenset({"libgcc_s.so.1", "libstdc++.so.6", "libatomic.so.1", "libgomp.so.1"})
+from elfship.syscrates import BY_SONAME
 
 
 def glibc_too_new(path: str, target_name: str, glibc: str) -> str:
@@ -56,8 +33,8 @@ def private_glibc(path: str) -> str:
 
 def missing_library(path: str, soname: str, install: str | None) -> str:
     ways = [f"`{install}`"] if install else []
-    feature = CRATE_FEATURES.get(soname)
-    ways.append(f"build it in statically ({feature})" if feature else "link it statically")
+    crate = BY_SONAME.get(soname)
+    ways.append(f"build it in statically ({crate.hint})" if crate else "link it statically")
     ways.append(f"`elfship bundle {path}`")
     return "; or ".join(ways)
 

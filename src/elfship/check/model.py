@@ -99,6 +99,7 @@ class RunOutcome:
     stderr_head: str  # the first lines the loader or program printed on stderr
     method: str  # the sandbox: "bwrap" | "unshare" | "chroot" (--unsafe-chroot)
     status: str = RUN_STARTED  # RUN_STARTED | RUN_DID_NOT_START | RUN_TIMED_OUT
+    emulator: str = ""  # "qemu-aarch64": a program of another architecture ran through qemu-user
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,9 @@ class CheckResult:
     run: RunOutcome | None = None
     placed_at: str | None = None  # against a root: where a program from outside was placed inside it
     arch: str = ""  # the architecture the answer is for (x86_64, aarch64); "" when not known
+    # against a root: (host path, in-root path) of each library that travels with a program placed from
+    # outside (the shipped-along finding's libraries); `--run` places them there too
+    travelling: tuple[tuple[str, str], ...] = ()
 
     @property
     def verdict(self) -> str:

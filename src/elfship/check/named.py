@@ -11,6 +11,7 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from elfship.abi import GLIBC_LIBRARIES
 from elfship.check import fixes
 from elfship.check.model import (
     KERNEL_TOO_OLD,
@@ -24,11 +25,11 @@ from elfship.check.model import (
     Severity,
 )
 from elfship.check.program import STATIC_KINDS, program_findings
-from elfship.check.shipped import Shipped, shipped_libraries
+from elfship.check.shipped import Shipped, offered_by_shipped, shipped_libraries
 from elfship.check.versions import SymbolTable, missing_version_findings
 from elfship.elf import ElfInfo, read_version_symbols
 from elfship.resolve.walk import MUSL_RESERVED
-from elfship.targets import Target, highest_version, split_version_node, version_key
+from elfship.targets import Target, version_key
 
 # musl's C library under the names a musl program needs it by: part of every musl system.
 MUSL_LIBC_PREFIXES = ("libc.musl-", "ld-musl-")
@@ -136,7 +137,7 @@ def library_presence(
     if shipped is not None:
         return shipped
     if target.libc == "glibc":
-        if soname in fixes.GLIBC_SONAMES:
+        if soname in GLIBC_LIBRARIES:
             return True
         if soname == "libgcc_s.so.1" and target.version_nodes.get("GCC"):
             return True
@@ -161,7 +162,7 @@ def _version_findings(
         if shipped is not None:  # judged against the very file that travels along, as ld.so would
             defined = set(shipped.info.version_definitions)
             answers: dict[str, bool | None] = {v: v in defined for v in need.versions}
-            offered = functools.partial(_offered_by_shipped, shipped)
+            offered = functools.partial(offered_by_shipped, shipped)
         else:
             answers = {v: target.provides_version(need.library, v) for v in need.versions}
             offered = functools.partial(_offered, target, need.library)
@@ -187,14 +188,6 @@ def _version_findings(
             )
         )
     return findings
-
-
-def _offered_by_shipped(shipped: Shipped, namespace: str) -> str:
-    ours = [split_version_node(node) for node in shipped.info.version_definitions]
-    newest = highest_version({version for space, version in ours if space == namespace})
-    if newest is None:
-        return f"the {shipped.soname} shipped along ({shipped.path}) defines no {namespace} version"
-    return f"the {shipped.soname} shipped along ({shipped.path}) defines up to {namespace}_{newest}"
 
 
 def _offered(target: Target, library: str, namespace: str) -> str:
@@ -243,12 +236,17 @@ def _library_findings(
 def _not_in_base(context: _Context, needer: str | None, soname: str, install: str | None) -> Finding:
     target = context.target
     package = target.package_for(soname)
+    base = f"{target.display_name}'s base system"
+    if target.base_basis:  # say how the base is known when it was not measured in a root
+        base = f"the base image of {target.display_name}, {target.base_basis}"
     if target.package_index is not None and package is None:
-        where = f"is not in {target.display_name}'s base system, and no package of it ships it"
+        where = f"is not in {base}, and no package of it ships it"
     else:
-        where = f"is not in {target.display_name}'s base system"
+        where = f"is not in {base}"
         if install:
             where += f" (install: {install})"
+        elif hint := target.package_hint(soname):
+            where += f" (on {hint[1]} it is in package {hint[0]})"
     return Finding.make(
         LIBRARY_NOT_IN_BASE,
         Severity.ERROR,

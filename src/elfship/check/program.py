@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from elfship.abi import version_key
 from elfship.check import fixes
 from elfship.check.model import (
     EMBEDDED_LIBRARIES,
@@ -16,7 +17,6 @@ from elfship.check.model import (
     Severity,
 )
 from elfship.check.runtime import runtime_findings
-from elfship.elf.libc import version_key
 from elfship.elf.model import ElfInfo, Kind, LibcFamily
 from elfship.sbom.runtime_strings import RuntimeStrings, read_runtime_strings
 from elfship.targets import Target
@@ -100,7 +100,7 @@ def _embedded_findings(info: ElfInfo) -> list[Finding]:
     """The static cure's price: the distribution no longer patches what is inside (see `elfship audit`)."""
     from elfship.sbom.record import embedded_libraries
 
-    embedded = embedded_libraries(info.path)
+    embedded = embedded_libraries(info.path, info.inode)
     if not embedded:
         return []
     names = ", ".join(f"{name} {version or '(version not recorded)'}" for name, version in embedded)

@@ -20,12 +20,14 @@ from elfship.check.model import (
     LIBRARY_MISSING,
     LIBRARY_UNLOADABLE,
     RESOLVER_WARNING,
+    SHIPPED_ALONG,
     CheckResult,
     Finding,
     Severity,
 )
 from elfship.check.program import STATIC_KINDS, program_findings
 from elfship.check.runtime import strings_of_located
+from elfship.check.shipped import Shipped, offered_by_shipped, placed_beside, shipped_libraries
 from elfship.check.versions import missing_version_findings
 from elfship.elf import ElfInfo, read_elf, read_version_symbols
 from elfship.errors import ElfError
@@ -59,12 +61,120 @@ def check_in_root(
     # A program of the root: its strings too are read through the root (a symlink means the root's file).
     strings = None if place.placed else strings_of_located(resolver.view.locate(place.path))
     findings = program_findings(info, target, strings)
+    carried: tuple[tuple[str, str], ...] = ()
     if info.kind not in STATIC_KINDS and not any(f.kind == "wrong-architecture" for f in findings):
         resolution = resolver.resolve_info(path, info, place=place)
-        findings.extend(_resolution_findings(path, resolution, target, _Reader(resolver.view, place)))
+        travelling = _travelling(info, resolution) if place.placed else {}
+        found = _resolution_findings(path, resolution, target, _Reader(resolver.view, place))
+        findings.extend(
+            f for f in found if not (f.kind == LIBRARY_MISSING and f.evidence.get("library") in travelling)
+        )
+        findings.extend(_shipped_findings(path, info, place, travelling, resolver, target))
+        carried = tuple(
+            (lib.path, placed_beside(lib, place.host_path, place.path)) for lib in travelling.values()
+        )
     return CheckResult(
-        path, root_label(root), tuple(_dedupe(findings)), placed_at=placed_at, arch=_arch(target)
+        path,
+        root_label(root),
+        tuple(_dedupe(findings)),
+        placed_at=placed_at,
+        arch=_arch(target),
+        travelling=carried,
     )
+
+
+def _travelling(info: ElfInfo, resolution: Resolution) -> dict[str, Shipped]:
+    """The libraries beside the program on this machine that its $ORIGIN entries reach and the root does
+    not answer at the placed $ORIGIN: they travel with the program (docs/check.md, "shipped along")."""
+    answered = {lib.soname for lib in resolution.libraries}
+    origin = os.path.dirname(os.path.realpath(info.path))
+    return {
+        name: lib
+        for name, lib in shipped_libraries(info).items()
+        if name not in answered and _same_payload(origin, lib.path)
+    }
+
+
+# An $ORIGIN entry may climb out of the program's tree ($ORIGIN/../../../lib/x86_64-linux-gnu): what it
+# reaches there is this machine's system, which never travels. The program and a travelling library share
+# a directory below these.
+_SYSTEM_TOPS = ("/", "/usr", "/usr/local")
+
+
+def _same_payload(origin: str, library: str) -> bool:
+    common = os.path.commonpath([origin, os.path.realpath(library)])
+    return common not in _SYSTEM_TOPS
+
+
+def _shipped_findings(
+    path: str,
+    program: ElfInfo,
+    place: ProgramLocation,
+    travelling: dict[str, Shipped],
+    resolver: Resolver,
+    target: Target,
+) -> list[Finding]:
+    """Each travelling library, placed beside the placed program, resolved in the root like the program:
+    its own NEEDED (other than what travels too) and version needs must be met there."""
+    if not travelling:
+        return []
+    placed = {name: placed_beside(lib, place.host_path, place.path) for name, lib in travelling.items()}
+    names = ", ".join(f"{name} ({placed[name]}, from {lib.path})" for name, lib in travelling.items())
+    findings = [
+        Finding.make(
+            SHIPPED_ALONG,
+            Severity.INFO,
+            f"taken as shipped along (reached through $ORIGIN, found beside the program, placed beside it "
+            f"in the root): {names}",
+            None,
+            libraries=[
+                {"soname": n, "path": lib.path, "placed_at": placed[n], "needed_by": lib.needed_by}
+                for n, lib in travelling.items()
+            ],
+        )
+    ]
+    needers: list[tuple[str | None, str, ElfInfo]] = [(None, place.host_path, program)]
+    needers.extend((name, lib.path, lib.info) for name, lib in travelling.items())
+    for needer, host_path, info in needers:
+        findings.extend(_needs_on_travelling(path, needer, host_path, info, travelling, target))
+    for name, lib in travelling.items():
+        spot = ProgramLocation(lib.path, placed[name], placed[name], None, placed=True)
+        resolution = resolver.resolve_info(lib.path, lib.info, place=spot)
+        for finding in _resolution_findings(path, resolution, target, _Reader(resolver.view, spot), name):
+            if not (finding.kind == LIBRARY_MISSING and finding.evidence.get("library") in travelling):
+                findings.append(finding)
+    return findings
+
+
+def _needs_on_travelling(
+    path: str,
+    needer: str | None,
+    host_path: str,
+    info: ElfInfo,
+    travelling: dict[str, Shipped],
+    target: Target,
+) -> list[Finding]:
+    """Version needs on a travelling library are judged against that very file, as ld.so would."""
+    findings: list[Finding] = []
+    for need in info.version_needs:
+        shipped = travelling.get(need.library)
+        if shipped is None:
+            continue
+        missing = [v for v in need.versions if v not in set(shipped.info.version_definitions)]
+        if missing:
+            findings.extend(
+                missing_version_findings(
+                    program_path=path,
+                    needer=needer,
+                    library=need.library,
+                    missing=missing,
+                    symbols=_symbols(host_path),
+                    offered=functools.partial(offered_by_shipped, shipped),
+                    glibc_fix=fixes.glibc_too_new(path, target.name, target.libc_version or "the root's"),
+                    evidence={"library_path": shipped.path},
+                )
+            )
+    return findings
 
 
 def _arch(target: Target) -> str:
@@ -113,7 +223,9 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     return findings
 
 
-def _resolution_findings(path: str, resolution: Resolution, target: Target, reader: _Reader) -> list[Finding]:
+def _resolution_findings(
+    path: str, resolution: Resolution, target: Target, reader: _Reader, label: str | None = None
+) -> list[Finding]:
     findings = [Finding.make(RESOLVER_WARNING, Severity.WARNING, w) for w in resolution.warnings]
     interpreter = resolution.interpreter
     if interpreter is not None and interpreter.missing:
@@ -133,7 +245,7 @@ def _resolution_findings(path: str, resolution: Resolution, target: Target, read
                     library_path=library.path,
                 )
             )
-    findings.extend(_version_findings(path, resolution, target, reader))
+    findings.extend(_version_findings(path, resolution, target, reader, label))
     return findings
 
 
@@ -179,9 +291,12 @@ def _providers(resolution: Resolution) -> dict[str, ResolvedLibrary]:
     return providers
 
 
-def _version_findings(path: str, resolution: Resolution, target: Target, reader: _Reader) -> list[Finding]:
+def _version_findings(
+    path: str, resolution: Resolution, target: Target, reader: _Reader, label: str | None = None
+) -> list[Finding]:
+    """label: the soname of a shipped library resolved as its own start (None: the program)."""
     providers = _providers(resolution)
-    needers: list[tuple[str | None, ResolvedLibrary | None, ElfInfo]] = [(None, None, resolution.program)]
+    needers: list[tuple[str | None, ResolvedLibrary | None, ElfInfo]] = [(label, None, resolution.program)]
     needers.extend(
         (lib.soname, lib, lib.info)
         for lib in resolution.libraries

@@ -14,7 +14,7 @@ inside a root, through the root's confined reader, never a host path a symlink m
 
 from __future__ import annotations
 
-from elfship.check import fixes
+from elfship.abi import GLIBC_LIBRARIES
 from elfship.check.model import MAY_DLOPEN, STATIC_GCONV, STATIC_OPENSSL_CA, Finding, Severity
 from elfship.elf.model import ElfInfo, Kind, LibcFamily
 from elfship.resolve.confined import fd_path
@@ -108,7 +108,7 @@ def _presence(target: Target, soname: str) -> bool | None:
     shipped = target.ships_soname(soname)
     if shipped is not None:
         return shipped
-    if target.libc == "glibc" and soname in fixes.GLIBC_SONAMES:
+    if target.libc == "glibc" and soname in GLIBC_LIBRARIES:
         return True
     return None
 

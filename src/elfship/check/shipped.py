@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from elfship.elf import ElfInfo, read_elf
 from elfship.errors import ElfError
 from elfship.resolve.dst import directory_of, expand_glibc, has_origin, join
+from elfship.targets import highest_version, split_version_node
 
 MAX_SHIPPED = 512  # a payload larger than this is not read further (every read is bounded)
 
@@ -69,3 +70,21 @@ def _find(soname: str, directories: list[str], program: ElfInfo) -> ElfInfo | No
         if (info.machine, info.elf_class) == (program.machine, program.elf_class):
             return info
     return None
+
+
+def placed_beside(shipped: Shipped, program_host_path: str, program_placed_at: str) -> str:
+    """Where a shipped library stands when the program is placed at `program_placed_at` inside a root:
+    the same path relative to the program's directory as on this machine (lib/ beside bin/ stays so), under
+    the name the loader opens (the soname, even where that is a link to libfoo.so.1.2.3 on this machine)."""
+    origin = directory_of(os.path.realpath(program_host_path))
+    directory, name = os.path.split(shipped.path)
+    relative = os.path.relpath(os.path.join(os.path.realpath(directory), name), origin)
+    return os.path.normpath(join(directory_of(program_placed_at), relative))
+
+
+def offered_by_shipped(shipped: Shipped, namespace: str) -> str:
+    ours = [split_version_node(node) for node in shipped.info.version_definitions]
+    newest = highest_version({version for space, version in ours if space == namespace})
+    if newest is None:
+        return f"the {shipped.soname} shipped along ({shipped.path}) defines no {namespace} version"
+    return f"the {shipped.soname} shipped along ({shipped.path}) defines up to {namespace}_{newest}"

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from elfship.build.strategy import SUPPORTED_ARCHES, Strategy
+from elfship.cli.interrupt import sigterm_as_interrupt
 from elfship.errors import EXIT_FAILS, EXIT_OK, UsageError
 from elfship.report.jsonout import emit
 from elfship.report.progress import log
@@ -98,7 +97,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--build-std",
         action="store_true",
-        help="musl: build the std from source (no musl std installed; needs rust-src and musl-gcc)",
+        help="build the std from source (no musl std, or no std for --arch, installed; needs rust-src, and "
+        "musl-gcc or zig)",
     )
     parser.add_argument(
         "--static-pie",
@@ -139,10 +139,6 @@ def _cargo_args(raw: list[str]) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def _write_sbom(result: Any, sbom: str | None) -> None:
     """--sbom: what the delivered binaries carry, as CycloneDX (one file for all at PATH, else one next to
     each binary)."""
@@ -167,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
     # Imported here: `elfship <other command>` should not pay for loading the build pipeline.
     from elfship.build.pipeline import BuildRequest, run_build
     from elfship.build.plan import BuildOptions
-    from elfship.build.summary import render_text, to_document
+    from elfship.report.build_report import render_text, to_document
 
     request = BuildRequest(
         cwd=Path.cwd(),
@@ -188,11 +184,8 @@ def run(args: argparse.Namespace) -> int:
         output_dir=args.output,
     )
     # SIGTERM (CI cancelling a job) unwinds like Ctrl-C, so temp files are removed and cargo is stopped.
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
+    with sigterm_as_interrupt():
         result = run_build(request, log=log)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     _write_sbom(result, args.sbom)
     if args.json:
         emit(to_document(result))

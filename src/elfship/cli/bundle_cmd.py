@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-from types import FrameType
 
 from elfship.bundle import DEFAULT_EXCLUDES, Format, make_bundle
 from elfship.bundle.api import LAUNCHER_CHOICES
-from elfship.bundle.summary import to_json, to_text
+from elfship.bundle.policy import GCONV_CHOICES
+from elfship.cli.interrupt import sigterm_as_interrupt
 from elfship.errors import EXIT_OK
 from elfship.report import jsonout
+from elfship.report.bundle_report import to_json, to_text
 from elfship.report.progress import log
 
 
@@ -31,7 +31,8 @@ examples:
 
 What goes in: the program, every library the loader would map for it (found the way ld.so finds them,
 LD_LIBRARY_PATH included), its loader, glibc whole (libc, libm, libpthread, libdl, librt, ... from one glibc),
-the NSS modules files and dns, and glibc's gconv modules when the program (or a library) calls iconv.
+the NSS modules files and dns, and glibc's core gconv modules when the program (or a library) calls iconv
+(--with-gconv all: every charset).
 RPATH/RUNPATH are removed from the copies so nothing is taken from the machine it runs on.
 {_excludes_text()}
 
@@ -83,18 +84,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default="auto",
         help="auto: a static C launcher (falls back to sh without a compiler); sh: a POSIX sh script",
     )
+    parser.add_argument(
+        "--with-gconv",
+        choices=GCONV_CHOICES,
+        default="minimal",
+        help="when the program calls iconv: minimal (default: glibc's core charsets, ~160 KB) or all of "
+        "glibc's gconv modules (~8 MB)",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout (schema_version 1)")
     parser.set_defaults(func=run)
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def run(args: argparse.Namespace) -> int:
     # SIGTERM unwinds like Ctrl-C: make_bundle removes its temporary files, main() exits 130.
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
+    with sigterm_as_interrupt():
         result = make_bundle(
             args.file,
             args.output,
@@ -104,9 +107,8 @@ def run(args: argparse.Namespace) -> int:
             force=args.force,
             launcher=args.launcher,
             ld_library_path=os.environ.get("LD_LIBRARY_PATH"),
+            gconv=args.with_gconv,
         )
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     for warning in result.warnings:
         log(f"warning: {warning}")
     if args.json:

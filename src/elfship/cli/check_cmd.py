@@ -16,6 +16,8 @@ from elfship.check.rootcheck import read_program
 from elfship.elf import ElfInfo
 from elfship.errors import EXIT_BAD_INPUT, EXIT_FAILS, EXIT_OK, EXIT_UNKNOWN, ElfError, UsageError
 from elfship.report import jsonout
+from elfship.report.check_github import to_github
+from elfship.report.check_junit import to_junit
 from elfship.report.check_report import prediction_error, result_json, to_text
 from elfship.targets import (
     Target,
@@ -26,6 +28,8 @@ from elfship.targets import (
     supported_targets,
     target_from_root,
 )
+
+FORMATS = ("text", "json", "junit", "github")
 
 EXAMPLES = """\
 examples:
@@ -40,6 +44,7 @@ examples:
   elfship check app --target ubuntu:22.04 --assume-present libpq.so.5   your servers have libpq
   elfship check app --root /srv/rootfs           exact: reads that root's own libraries and loader config
   elfship check app --root /srv/rootfs --run     and proves it: starts app there, in a sandbox (bwrap)
+  elfship check app -t debian:11 --format junit > elfship.xml   for CI test reports (also --format github)
 
 targets: `elfship targets` lists them (debian:10, buster, ubuntu:22.04, jammy, rhel:8, rocky:9, alpine:3.19, ...).
 A named target is checked from measured facts about the release (glibc and its version nodes, base sonames,
@@ -100,10 +105,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="take SONAME as present on the named targets (your servers have it); repeatable",
     )
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout (schema_version 1)")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="text (default), json (same as --json), junit (JUnit XML: a testcase per file x target), "
+        "github (GitHub Actions annotations)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    _pick_format(args)
     if not args.target and not args.root:
         raise UsageError(
             "nothing to check against", fix="add --target debian:11 (see `elfship targets`) or --root DIR"
@@ -226,7 +238,14 @@ def _check_root(
     if not args.run:
         return result
     method = "chroot" if args.unsafe_chroot else None
-    outcome = run_in_root(path, root, inside=result.placed_at, timeout=args.timeout, method=method)
+    outcome = run_in_root(
+        path,
+        root,
+        inside=result.placed_at,
+        travelling=result.travelling,
+        timeout=args.timeout,
+        method=method,
+    )
     return replace(result, run=outcome)
 
 
@@ -241,8 +260,22 @@ def _check_at(args: argparse.Namespace) -> None:
     place_in_root("NAME", args.at)  # a bad PATH is a usage error before any work
 
 
+def _pick_format(args: argparse.Namespace) -> None:
+    """--json is --format json; both given must agree."""
+    if args.json and args.format not in (None, "json"):
+        raise UsageError(f"--json and --format {args.format} ask for two formats", fix="give one")
+    args.format = "json" if args.json else args.format or "text"
+    args.json = args.format == "json"
+
+
 def _render(args: argparse.Namespace, results: list[CheckResult], errors: list[dict[str, str]]) -> None:
-    if args.json:
+    if args.format == "junit":
+        sys.stdout.write(to_junit(results, errors))
+    elif args.format == "github":
+        annotations = to_github(results, errors)
+        if annotations:
+            print(annotations)
+    elif args.json:
         jsonout.emit({"results": [result_json(r) for r in results], "errors": errors})
     elif results:
         print(to_text(results))

@@ -43,6 +43,8 @@ def _modules_for(argv: Sequence[str] | None) -> tuple[str, ...]:
     """Import only the subcommand being run: each pulls in its own layers, and start-up time is paid on
     every call (a scan, a CI step). --help and unknown words still get every subcommand."""
     words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["--version"]:
+        return ()  # answered by argparse before any subcommand is needed
     first = next((w for w in words if not w.startswith("-")), None)
     if first is not None and f"{first}_cmd" in SUBCOMMAND_MODULES and "--help" not in words[:1]:
         return (f"{first}_cmd",)

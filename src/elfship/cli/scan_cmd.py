@@ -9,7 +9,7 @@ from elfship.errors import EXIT_FAILS, EXIT_OK
 from elfship.report import jsonout
 from elfship.report.progress import Progress
 from elfship.report.scan_text import render_scan, scan_document
-from elfship.resolve.scan import scan
+from elfship.scan import scan
 
 EXAMPLES = """\
 examples:
@@ -20,10 +20,14 @@ examples:
   elfship scan --json /usr/lib/x86_64-linux-gnu | jq '.missing'
 
 Each file is parsed once (hard links count once; symlinks are not followed) and both cores share the work.
+Only regular files are opened (never FIFOs or devices, nor files too short to be ELF such as those of
+/proc), and the scan stays on the filesystem of each DIR unless --cross-filesystems.
+A file that cannot be read or is not valid ELF is one line under "Problems"; the scan goes on.
 A progress bar is drawn on stderr when it is a terminal.
 
 exit codes: 0 nothing missing, 1 some file needs a library the loader would not find,
             2 bad input (a directory that does not exist or cannot be read, a bad --root).
+            Unreadable or malformed files are listed as problems and do not change the exit code.
 """
 
 
@@ -44,6 +48,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--all", action="store_true", help="list every file in each section, not the first 10"
     )
     parser.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: up to 2 cores)")
+    parser.add_argument(
+        "--cross-filesystems",
+        action="store_true",
+        help="also descend into directories on other filesystems (mount points) below each DIR",
+    )
     parser.set_defaults(func=run)
 
 
@@ -64,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
             isa=args.isa,
             workers=args.jobs,
             progress=progress,
+            cross_filesystems=args.cross_filesystems,
         )
     finally:
         if bar is not None:

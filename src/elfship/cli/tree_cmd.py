@@ -10,6 +10,7 @@ from elfship.errors import EXIT_FAILS, EXIT_OK
 from elfship.report import jsonout
 from elfship.report.tree_text import render_tree, tree_document
 from elfship.resolve import resolve
+from elfship.resolve.llpath import parse_ld_library_path
 
 EXAMPLES = """\
 examples:
@@ -70,11 +71,9 @@ def add_resolution_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def ld_library_path(args: argparse.Namespace) -> list[str] | None:
+def ld_library_path(args: argparse.Namespace) -> tuple[str, ...] | None:
     value: str | None = args.ld_library_path
-    if value is None:
-        return None  # the environment's
-    return value.split(":") if value else []  # like ld.so, an empty value means none
+    return None if value is None else parse_ld_library_path(value)  # None: the environment's
 
 
 def run(args: argparse.Namespace) -> int:

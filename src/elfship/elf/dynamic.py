@@ -9,12 +9,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from elfship.elf import constants as c
+from elfship.elf.budget import (
+    MAX_DYNAMIC_SYMBOLS,
+    MAX_NEEDED,
+    MAX_VERSION_ENTRIES,
+    MAX_VERSIONED_SYMBOLS,
+)
 from elfship.elf.headers import AddressMap, Layout, Segment
-from elfship.elf.image import Image
+from elfship.elf.image import Image, StringTable
 
 MAX_DYNAMIC_ENTRIES = 1 << 16
-MAX_VERSION_ENTRIES = 1 << 12  # glibc's libc.so.6 defines ~50 versions; thousands means a loop or a lie
-CHAIN_BLOCK = 256  # GNU hash chain words read per step
+CHAIN_BLOCK = 64  # GNU hash chain bytes searched in the first step for the end bit (real chains: 1-5 words)
+CHAIN_BLOCK_MAX = 1 << 16  # each further step searches 16 times more, up to this
+# Maps each byte to 1 when its low bit is set: the end-of-chain bit of a GNU hash chain word.
+LOW_BIT = bytes(b & 1 for b in range(256))
 GNU_HASH_HEADER = {True: struct.Struct("<III"), False: struct.Struct(">III")}  # nbuckets, symoffset, bloom
 # Dynamic tags whose value is the address of a table; one of them ends .dynsym when nothing else says where.
 TABLE_ADDRESS_TAGS = (
@@ -33,11 +41,11 @@ TABLE_ADDRESS_TAGS = (
 
 @dataclass(frozen=True)
 class DynamicTable:
-    """The entries of PT_DYNAMIC plus a copy of the string table they point into."""
+    """The entries of PT_DYNAMIC plus the string table they point into (a view, not a copy)."""
 
     entries: tuple[tuple[int, int], ...]
     first_values: dict[int, int]
-    strtab: bytes | None
+    strtab: StringTable | None
 
     def values(self, tag: int) -> list[int]:
         return [value for t, value in self.entries if t == tag]
@@ -64,20 +72,26 @@ def read_dynamic(image: Image, layout: Layout, segment: Segment, addresses: Addr
     offset = addresses.offset(strtab)
     if offset is None:
         raise image.fail(f"corrupt: DT_STRTAB address {strtab:#x} is outside every loadable segment")
+    image.check_range(offset, 0, "DT_STRTAB")
     strsz = first.get(c.DT_STRSZ) or (image.size - offset)
-    return DynamicTable(
-        tuple(entries), first, image.slice(offset, min(strsz, image.size - offset), "DT_STRTAB")
-    )
+    return DynamicTable(tuple(entries), first, image.strings(offset, strsz))
 
 
 def dynamic_string(image: Image, table: DynamicTable, string_offset: int, what: str) -> str:
     strtab = table.strtab
     if strtab is None:
         raise image.fail(f"corrupt: {what} given but no DT_STRTAB")
-    stop = strtab.find(b"\0", string_offset)
-    if string_offset < 0 or stop < 0:
-        raise image.fail(f"corrupt: {what} string offset {string_offset:#x} is outside the string table")
-    return strtab[string_offset:stop].decode("utf-8", "surrogateescape")
+    return strtab.get(string_offset, what)
+
+
+def needed_names(image: Image, table: DynamicTable) -> tuple[str, ...]:
+    offsets = table.values(c.DT_NEEDED)
+    if len(offsets) > MAX_NEEDED:
+        raise image.budget.exceeded(f"more than {MAX_NEEDED:,} DT_NEEDED entries")
+    if table.strtab is None:
+        return tuple(dynamic_string(image, table, v, "DT_NEEDED") for v in offsets)  # raises for any entry
+    get = table.strtab.get
+    return tuple([get(v, "DT_NEEDED") for v in offsets])
 
 
 def split_path_list(value: str) -> tuple[str, ...]:
@@ -112,8 +126,12 @@ def read_version_needs(
         raise image.fail(f"corrupt: DT_VERNEED address {address:#x} is outside every loadable segment")
     declared = table.first(c.DT_VERNEEDNUM) or MAX_VERSION_ENTRIES
     needs: list[VersionNeedEntry] = []
+    budget = image.budget
     for _ in range(min(declared, MAX_VERSION_ENTRIES)):
         _, count, file_name, aux, next_offset = image.unpack(layout.verneed, offset, "version need")
+        budget.version_entries += 1
+        if budget.version_entries > MAX_VERSION_ENTRIES:
+            raise budget.too_many_versions()
         library = dynamic_string(image, table, file_name, "version need file")
         needs.append(VersionNeedEntry(library, _read_vernaux(image, layout, table, offset + aux, count)))
         if next_offset == 0:
@@ -126,8 +144,13 @@ def _read_vernaux(
     image: Image, layout: Layout, table: DynamicTable, offset: int, count: int
 ) -> tuple[tuple[int, str], ...]:
     versions = []
+    budget = image.budget
     for _ in range(min(count, MAX_VERSION_ENTRIES)):
         _, _, other, name, next_offset = image.unpack(layout.vernaux, offset, "version need entry")
+        # Counted over the whole file: hostile needs can all share one long chain of entries.
+        budget.version_entries += 1
+        if budget.version_entries > MAX_VERSION_ENTRIES:
+            raise budget.too_many_versions()
         versions.append((other, dynamic_string(image, table, name, "version need name")))
         if next_offset == 0:
             break
@@ -149,6 +172,9 @@ def read_version_definitions(
     names: list[str] = []
     for _ in range(min(declared, MAX_VERSION_ENTRIES)):
         _, flags, _, count, _, aux, next_offset = image.unpack(layout.verdef, offset, "version definition")
+        image.budget.version_entries += 1
+        if image.budget.version_entries > MAX_VERSION_ENTRIES:
+            raise image.budget.too_many_versions()
         if count and not flags & c.VER_FLG_BASE:
             name_offset, _ = image.unpack(layout.verdaux, offset + aux, "version definition name")
             names.append(dynamic_string(image, table, name_offset, "version definition name"))
@@ -177,6 +203,8 @@ def dynamic_symbol_count(
         nchain = image.unpack(layout.u32, offset + 4, "hash table")[0]
         if nchain * layout.sym.size > image.size:
             raise image.fail(f"corrupt: DT_HASH claims {nchain} symbols, more than the file holds")
+        if nchain > MAX_DYNAMIC_SYMBOLS:
+            raise image.budget.exceeded(f"more than {MAX_DYNAMIC_SYMBOLS:,} dynamic symbols (DT_HASH)")
         return nchain
     gnu_address = table.first(c.DT_GNU_HASH)
     offset = None if gnu_address is None else addresses.offset(gnu_address)
@@ -184,9 +212,10 @@ def dynamic_symbol_count(
     if count is not None:
         return count
     size = dynsym_section_size()  # asked only now: most files never need their section headers for this
-    if size is not None:
-        return size // layout.sym.size
-    return _count_from_layout(layout, table)
+    count = size // layout.sym.size if size is not None else _count_from_layout(layout, table)
+    if count is not None and count > MAX_DYNAMIC_SYMBOLS:
+        raise image.budget.exceeded(f"more than {MAX_DYNAMIC_SYMBOLS:,} dynamic symbols")
+    return count
 
 
 def _gnu_hash_count(image: Image, layout: Layout, offset: int) -> int | None:
@@ -194,6 +223,8 @@ def _gnu_hash_count(image: Image, layout: Layout, offset: int) -> int | None:
     nbuckets, symoffset, bloom_size = image.unpack(GNU_HASH_HEADER[layout.little_endian], offset, "GNU hash")
     if nbuckets > image.size // 4 or bloom_size > image.size // layout.word_size:
         raise image.fail(f"corrupt: GNU hash table claims {nbuckets} buckets and {bloom_size} bloom words")
+    if max(nbuckets, bloom_size, symoffset) > MAX_DYNAMIC_SYMBOLS:
+        raise image.budget.exceeded(f"a GNU hash table for more than {MAX_DYNAMIC_SYMBOLS:,} symbols")
     buckets_offset = offset + 16 + bloom_size * layout.word_size
     buckets = image.slice(buckets_offset, 4 * nbuckets, "GNU hash buckets")
     little_endian = layout.little_endian
@@ -202,18 +233,26 @@ def _gnu_hash_count(image: Image, layout: Layout, offset: int) -> int | None:
         return None
     if last < symoffset:
         raise image.fail(f"corrupt: GNU hash bucket names symbol {last}, below its first hashed symbol")
-    # Walk the last chain to the entry with the end bit, a block at a time; the file's end bounds the walk.
-    position = buckets_offset + 4 * nbuckets + 4 * (last - symoffset)
-    index = last
+    if last > MAX_DYNAMIC_SYMBOLS:
+        raise image.budget.exceeded(f"more than {MAX_DYNAMIC_SYMBOLS:,} dynamic symbols (GNU hash)")
+    # Walk the last chain to the word with the end bit. The file's end and the symbol cap bound the walk; the
+    # low byte of each word is found with C-speed slicing, never a Python loop per word.
+    start = buckets_offset + 4 * nbuckets + 4 * (last - symoffset)
+    position = start
+    end = min(image.size, start + 4 * (MAX_DYNAMIC_SYMBOLS - last + 1))
+    low = 0 if little_endian else 3
+    block = CHAIN_BLOCK
     while True:
-        words = min(CHAIN_BLOCK, (image.size - position) // 4)
-        if words <= 0:
+        stop = min(position + block, end - (end - position) % 4)
+        block = min(block * 16, CHAIN_BLOCK_MAX)
+        if stop <= position:
+            if end < image.size:
+                raise image.budget.exceeded(f"a GNU hash chain past {MAX_DYNAMIC_SYMBOLS:,} symbols")
             raise image.fail("corrupt: a GNU hash chain has no end marker before the end of the file")
-        for value in _u32_array(image.data[position : position + 4 * words], little_endian):
-            if value & 1:
-                return index + 1
-            index += 1
-        position += 4 * words
+        found = image.data[position + low : stop : 4].translate(LOW_BIT).find(1)
+        if found >= 0:
+            return last + (position - start) // 4 + found + 1
+        position = stop
 
 
 def _count_from_layout(layout: Layout, table: DynamicTable) -> int | None:
@@ -272,34 +311,16 @@ def read_versioned_undefined_symbols(
     versions = _u16_array(versym_raw, layout.little_endian)
     # Comprehensions, not loops: ~50 ns an entry over the whole array, then only the hits are unpacked.
     hits = [n for n, value in enumerate(versions) if value in wanted]
+    if len(hits) > MAX_VERSIONED_SYMBOLS:
+        raise image.budget.exceeded(f"more than {MAX_VERSIONED_SYMBOLS:,} version-bound symbols")
     unpack, data = layout.sym_name_shndx.unpack_from, image.data
     entries = [unpack(data, symtab_offset + n * size) for n in hits]
     found: dict[tuple[str, str], set[int]] = {}
     for number, (name, section) in zip(hits, entries, strict=True):
         if section == c.SHN_UNDEF:
             found.setdefault(wanted[versions[number]], set()).add(name)
-    names = _symbol_names(image, strtab, {o for offsets in found.values() for o in offsets})
+    names = strtab.many({o for offsets in found.values() for o in offsets}, "symbol name")
     result: dict[str, dict[str, tuple[str, ...]]] = {}
     for (library, version), offsets in sorted(found.items()):
         result.setdefault(library, {})[version] = tuple(sorted(names[o] for o in offsets))
     return result
-
-
-def _symbol_names(image: Image, strtab: bytes, offsets: set[int]) -> dict[int, str]:
-    """Symbol names by string table offset; an ASCII table (nearly all) is decoded once, not per name."""
-    if not strtab.isascii():
-        return {o: _symbol_name(image, strtab, o) for o in offsets}
-    text = strtab.decode("ascii")
-    find = text.find
-    names = {o: text[o:stop] for o in offsets if (stop := find("\0", o)) >= 0}
-    if len(names) != len(offsets):
-        bad = min(offsets - names.keys())
-        raise image.fail(f"corrupt: symbol name offset {bad:#x} is outside the string table")
-    return names
-
-
-def _symbol_name(image: Image, strtab: bytes, offset: int) -> str:
-    stop = strtab.find(b"\0", offset)
-    if stop < 0:
-        raise image.fail(f"corrupt: symbol name offset {offset:#x} is outside the string table")
-    return strtab[offset:stop].decode("utf-8", "surrogateescape")

@@ -6,6 +6,7 @@ import struct
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from elfship.elf.budget import MAX_SECTION_NAME_BYTES, MAX_SECTIONS, SECTION_NAMES
 from elfship.elf.constants import ELF_MAGIC, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, PT_LOAD
 from elfship.elf.image import Image
 
@@ -186,6 +187,8 @@ def read_sections(image: Image, header: Header) -> tuple[tuple[str, Section], ..
         return None
     if header.shentsize < layout.shdr.size:
         raise image.fail(f"corrupt: section header entry size {header.shentsize} is too small")
+    if header.shnum > MAX_SECTIONS:
+        raise image.budget.exceeded(f"more than {MAX_SECTIONS:,} section headers")
     image.check_range(header.shoff, header.shentsize * header.shnum, "section header table")
     table = image.slice(header.shoff, header.shentsize * header.shnum, "section header table")
     pick = layout.shdr_pick
@@ -198,20 +201,34 @@ def read_sections(image: Image, header: Header) -> tuple[tuple[str, Section], ..
         strtab = sections[header.shstrndx]
         if strtab.offset >= 0 and strtab.offset + strtab.size <= image.size:
             names = bytes(image.data[strtab.offset : strtab.offset + strtab.size])
-    return tuple(zip(_section_names(names, [s.name_offset for s in sections]), sections, strict=True))
+    offsets = [s.name_offset for s in sections]
+    return tuple(zip(_section_names(image, names, offsets), sections, strict=True))
 
 
-def _section_names(names: bytes, offsets: list[int]) -> list[str]:
+def _section_names(image: Image, names: bytes, offsets: list[int]) -> list[str]:
     """Each section's name; a bad offset reads as "" so it cannot hide the rest of the file's facts."""
-    if names.isascii():  # the usual case: decode once, then cut str slices
-        text = names.decode("ascii")
+    # The usual case: no name can be longer than the table, so all of them together stay in budget.
+    if names.isascii() and len(names) * len(offsets) <= MAX_SECTION_NAME_BYTES:
+        text = names.decode("ascii")  # decode once, then cut str slices
         return [text[o:stop] if (stop := text.find("\0", o)) >= 0 else "" for o in offsets]
-    return [_section_name(names, o) for o in offsets]
+    return _budgeted_names(image, names, offsets)
 
 
-def _section_name(names: bytes, offset: int) -> str:
-    stop = names.find(b"\0", offset)
-    return names[offset:stop].decode("utf-8", "surrogateescape") if stop >= 0 else ""
+def _budgeted_names(image: Image, names: bytes, offsets: list[int]) -> list[str]:
+    """Hostile tables (thousands of sections named by one long string): each offset decoded once, paid for."""
+    cache: dict[int, str] = {}
+    result = []
+    for offset in offsets:
+        name = cache.get(offset)
+        if name is None:
+            left = image.budget.left(SECTION_NAMES)
+            stop = names.find(b"\0", offset, offset + left + 1)
+            if stop < 0 and 0 <= offset < len(names) and offset + left + 1 < len(names):
+                raise image.budget.out_of_strings(SECTION_NAMES)
+            name = cache[offset] = names[offset:stop].decode("utf-8", "surrogateescape") if stop >= 0 else ""
+        image.budget.spend(SECTION_NAMES, len(name))
+        result.append(name)
+    return result
 
 
 class AddressMap:

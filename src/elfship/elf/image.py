@@ -6,6 +6,7 @@ structures are bounded by what the file could possibly hold.
 
 from __future__ import annotations
 
+import errno
 import mmap
 import os
 import stat
@@ -13,6 +14,7 @@ import struct
 from collections.abc import Iterator
 from types import TracebackType
 
+from elfship.elf.budget import MAX_STRING_BYTES, STRINGS, SYMBOL_NAMES, Budget
 from elfship.errors import ElfError
 
 # Files up to this size are read into memory (cheaper than mmap for the many small ELF files in /usr/bin).
@@ -36,21 +38,23 @@ def open_regular_file(path: str) -> tuple[int, os.stat_result]:
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
         os.close(fd)
-        raise ElfError(path, f"not a regular file ({_file_type(st.st_mode)})")
+        raise ElfError(path, f"not a regular file ({file_type(st.st_mode)})")
     return fd, st
 
 
-def _file_type(mode: int) -> str:
+def file_type(mode: int) -> str:
+    """What a stat mode names, in words for an error message ("a FIFO", "a directory", ...)."""
     for test, name in (
         (stat.S_ISDIR, "a directory"),
         (stat.S_ISFIFO, "a FIFO"),
         (stat.S_ISCHR, "a character device"),
         (stat.S_ISBLK, "a block device"),
         (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISLNK, "a symlink"),
     ):
         if test(mode):
             return name
-    return "a special file"
+    return "a regular file" if stat.S_ISREG(mode) else "a special file"
 
 
 class Image:
@@ -61,7 +65,9 @@ class Image:
         fd, st = open_regular_file(path)
         self.size = st.st_size
         self.inode = (st.st_dev, st.st_ino)
+        self.budget = Budget(path)
         self._mmap: mmap.mmap | None = None
+        self._extents: tuple[tuple[int, int], ...] = ((0, self.size),)
         try:
             if self.size == 0:
                 self.data: bytes | mmap.mmap = b""
@@ -71,6 +77,7 @@ class Image:
             else:
                 self._mmap = mmap.mmap(fd, self.size, access=mmap.ACCESS_READ)
                 self.data = self._mmap
+                self._extents = _data_extents(fd, self.size)
         except OSError as exc:
             raise ElfError(path, f"cannot read: {exc.strerror}") from None
         finally:
@@ -88,6 +95,15 @@ class Image:
         if self._mmap is not None:
             self._mmap.close()
             self._mmap = None
+
+    def copy_out(self, offset: int, length: int) -> bytes:
+        """A copy of a range, whose mapped pages are then given back: a scan of a large file (sparse or not)
+        keeps only the copies it asked for resident, not every page it passed through."""
+        piece = bytes(self.data[offset : offset + length])
+        if self._mmap is not None and piece:
+            start = offset - offset % mmap.PAGESIZE
+            self._mmap.madvise(mmap.MADV_DONTNEED, start, offset + len(piece) - start)
+        return piece
 
     def fail(self, problem: str) -> ElfError:
         return ElfError(self.path, problem)
@@ -112,15 +128,123 @@ class Image:
         self.check_range(offset, length, what)
         return bytes(self.data[offset : offset + length])
 
-    def cstring(self, offset: int, end: int, what: str) -> str:
-        """A NUL-terminated string starting at offset that must end before `end` (a table's limit)."""
-        end = min(end, self.size)
-        if offset < 0 or offset >= end:
-            raise self.fail(f"corrupt: {what} string offset {offset:#x} is outside its table")
-        stop = self.data.find(b"\0", offset, end)
-        if stop < 0:
-            raise self.fail(f"corrupt: {what} string at {offset:#x} is not terminated")
-        return bytes(self.data[offset:stop]).decode("utf-8", "surrogateescape")
-
     def contains(self, needle: bytes) -> bool:
-        return self.data.find(needle) >= 0
+        """Whether needle occurs in the file. Holes of a sparse file are skipped: they hold only zeros."""
+        pad = len(needle)  # a needle may start or end with NULs that lie in a hole next to the data
+        find = self.data.find
+        return any(find(needle, max(start - pad, 0), end + pad) >= 0 for start, end in self._extents)
+
+    def strings(self, offset: int, size: int) -> StringTable:
+        """The string table at [offset, offset + size), cut to the file; nothing is copied."""
+        offset = min(max(offset, 0), self.size)
+        return StringTable(self, offset, max(min(size, self.size - offset), 0))
+
+
+MAX_EXTENTS = 64  # past this many data runs, the rest of the file is searched as one
+
+
+def _data_extents(fd: int, size: int) -> tuple[tuple[int, int], ...]:
+    """The (start, end) runs of a file that hold data, by SEEK_DATA/SEEK_HOLE: a 2 GB sparse file with
+    4 KiB of data is searched in microseconds. A file without holes is one run (two lseek calls)."""
+    extents: list[tuple[int, int]] = []
+    position = 0
+    try:
+        while position < size and len(extents) < MAX_EXTENTS:
+            start = os.lseek(fd, position, os.SEEK_DATA)
+            position = os.lseek(fd, start, os.SEEK_HOLE)
+            extents.append((start, position))
+    except OSError as exc:  # ENXIO: no data past position; other errors: no hole support, search it all
+        if exc.errno != errno.ENXIO:
+            return ((0, size),)
+    if position < size and len(extents) >= MAX_EXTENTS:
+        extents.append((position, size))
+    return tuple(extents)
+
+
+class StringTable:
+    """A NUL-terminated string table inside an Image. Each offset is decoded once (hostile files point
+    thousands of entries at one long string) and every string handed out is charged to the file's budget,
+    so no file can make elfship hold more than budget.STRING_CAPS of its strings."""
+
+    __slots__ = ("_budget", "_cache", "_data", "_find", "_image", "end", "size", "start")
+
+    def __init__(self, image: Image, start: int, size: int) -> None:
+        self._image = image
+        self._budget = image.budget
+        self._data = image.data
+        self._find = image.data.find
+        self.start = start
+        self.size = size
+        self.end = start + size
+        self._cache: dict[int, str] = {}
+
+    def get(self, offset: int, what: str) -> str:
+        """The string at offset (names, paths, versions), charged to the file's string budget.
+
+        The hot path of the reader (every name of every file), so written out in full, without helpers."""
+        budget = self._budget
+        text = self._cache.get(offset)
+        if text is None:
+            start, end = self.start + offset, self.end
+            left = MAX_STRING_BYTES - budget.strings  # never scan further than could be paid for
+            limit = end if end - start <= left else start + left + 1
+            stop = self._find(b"\0", start, limit)
+            if stop < 0 or offset < 0 or start >= end:
+                raise self._failure(offset, what, STRINGS, limit < end)
+            text = self._cache[offset] = self._data[start:stop].decode("utf-8", "surrogateescape")
+        budget.strings += len(text)
+        if budget.strings > MAX_STRING_BYTES:
+            raise budget.out_of_strings(STRINGS)
+        return text
+
+    def _failure(self, offset: int, what: str, kind: str, budget_reached: bool) -> ElfError:
+        """Why no string could be read at offset: outside the table, unterminated, or over the budget."""
+        if budget_reached and 0 <= offset < self.size:
+            return self._budget.out_of_strings(kind)
+        return self._image.fail(f"corrupt: {what} string offset {offset:#x} is outside the string table")
+
+    def _get_symbol_name(self, offset: int, what: str) -> str:
+        text = self._cache.get(offset)
+        if text is None:
+            text = self._cache[offset] = self._decode(
+                offset, what, SYMBOL_NAMES, self._budget.left(SYMBOL_NAMES)
+            )
+        self._budget.spend(SYMBOL_NAMES, len(text))
+        return text
+
+    def many(self, offsets: set[int], what: str) -> dict[int, str]:
+        """Symbol names by offset: an ASCII table (nearly all) is decoded once, whole, then sliced."""
+        budget = self._image.budget
+        left = budget.left(SYMBOL_NAMES)
+        raw = self._image.data[self.start : self.start + self.size] if self.size <= left else b""
+        if not raw or not raw.isascii():
+            return {o: self._get_symbol_name(o, what) for o in offsets}
+        text = raw.decode("ascii")
+        find = text.find
+        # Hot path, a comprehension: each name may use an equal share of the budget, so the whole set stays
+        # within it. A file with a longer name (or a bad offset) takes the exact loop below.
+        share = left // max(len(offsets), 1)
+        names = {o: text[o:stop] for o in offsets if (stop := find("\0", o, o + share + 1)) >= 0}
+        if len(names) == len(offsets):
+            budget.spend(SYMBOL_NAMES, sum(map(len, names.values())))
+            return names
+        names = {}
+        for offset in offsets:
+            stop = find("\0", offset, offset + left + 1)  # never scan further than could be paid for
+            if stop < 0:
+                if find("\0", offset) >= 0:
+                    raise budget.out_of_strings(SYMBOL_NAMES)
+                raise self._image.fail(f"corrupt: {what} offset {offset:#x} is outside the string table")
+            left -= stop - offset
+            names[offset] = text[offset:stop]
+        budget.spend(SYMBOL_NAMES, sum(map(len, names.values())))
+        return names
+
+    def _decode(self, offset: int, what: str, kind: str, left: int) -> str:
+        """The string at offset, searched for no further than left characters (what the budget can pay)."""
+        start, end = self.start + offset, self.end
+        limit = end if end - start <= left else start + left + 1
+        stop = self._find(b"\0", start, limit)
+        if stop < 0 or offset < 0 or start >= end:
+            raise self._failure(offset, what, kind, limit < end)
+        return self._data[start:stop].decode("utf-8", "surrogateescape")  # bytes, from bytes or mmap

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from elfship.abi import version_key
 from elfship.elf.image import Image
 from elfship.elf.model import LibcFamily, LibcInfo
 
@@ -16,11 +17,6 @@ MUSL_SONAMES = ("libc.so", "libc.musl-")
 GLIBC_STATIC_SIGNATURES = (b"FATAL: kernel too old", b"GLIBC_TUNABLES")
 MUSL_STATIC_SIGNATURES = (b"No error information", b"\0__init_libc\0")
 NSS_SIGNATURE = b"nsswitch.conf"
-
-
-def version_key(version: str) -> tuple[int, ...]:
-    """ "2.29" -> (2, 29); non-numeric parts sort first so odd strings never crash a comparison."""
-    return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
 
 
 # Version nodes that name an ABI feature, not a release: the glibc release that first defined each.

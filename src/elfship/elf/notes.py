@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from elfship.elf import constants as c
+from elfship.elf.budget import MAX_NOTE_DESC, MAX_NOTE_SEGMENTS, MAX_NOTES
 from elfship.elf.headers import Layout, Segment
 from elfship.elf.image import Image
 
-MAX_NOTES = 4096
+MAX_NOTE_NAME = 64  # "GNU", "Go", "stapsdt", ...: a longer name is none elfship reads, so it is not copied
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ def read_notes(image: Image, layout: Layout, segments: tuple[Segment, ...]) -> N
         if seg.p_type not in (c.PT_NOTE, c.PT_GNU_PROPERTY) or seg.offset in seen:
             continue
         seen.add(seg.offset)
+        image.budget.count("note segments", 1, MAX_NOTE_SEGMENTS)
         for name, note_type, desc in _iter_notes(image, layout, seg):
             if name == b"GNU" and note_type == c.NT_GNU_BUILD_ID:
                 build_id = desc.hex()
@@ -48,21 +50,31 @@ def read_notes(image: Image, layout: Layout, segments: tuple[Segment, ...]) -> N
 
 
 def _iter_notes(image: Image, layout: Layout, seg: Segment) -> list[tuple[bytes, int, bytes]]:
+    """(name, type, descriptor) of each note. A note with an overlong name or descriptor is skipped, never
+    copied (no note elfship uses is that large), so a note claiming gigabytes costs nothing."""
     # Notes are 4-byte aligned, except GNU property notes in ELF64 which p_align says are 8-byte aligned.
     alignment = 8 if seg.align == 8 else 4
     end = min(seg.offset + seg.filesz, image.size)
-    offset = seg.offset
+    offset = max(seg.offset, 0)
     notes: list[tuple[bytes, int, bytes]] = []
-    while offset + 12 <= end and len(notes) < MAX_NOTES:
-        namesz, descsz, note_type = layout.note.unpack_from(image.data, offset)
+    data = image.data
+    left = MAX_NOTES - image.budget.entries.get("notes", 0)
+    walked = 0
+    while offset + 12 <= end:
+        walked += 1
+        if walked > left:
+            raise image.budget.exceeded(f"more than {MAX_NOTES:,} notes")
+        namesz, descsz, note_type = layout.note.unpack_from(data, offset)
         name_start = offset + 12
         desc_start = offset + _align(12 + namesz, alignment)  # padding is relative to the note start
         next_offset = desc_start + _align(descsz, alignment)
         if desc_start + descsz > end or next_offset <= offset:
             break  # a bad note ends the note list; what came before stays valid
-        name = bytes(image.data[name_start : name_start + namesz]).rstrip(b"\0")
-        notes.append((name, note_type, bytes(image.data[desc_start : desc_start + descsz])))
+        if namesz <= MAX_NOTE_NAME and descsz <= MAX_NOTE_DESC:
+            name = bytes(data[name_start : name_start + namesz]).rstrip(b"\0")
+            notes.append((name, note_type, bytes(data[desc_start : desc_start + descsz])))
         offset = next_offset
+    image.budget.count("notes", walked, MAX_NOTES)
     return notes
 
 

@@ -12,6 +12,7 @@ from elfship.elf.dynamic import (
     dynamic_string,
     dynamic_symbol_count,
     flag_names,
+    needed_names,
     read_dynamic,
     read_version_definitions,
     read_version_needs,
@@ -36,6 +37,7 @@ from elfship.errors import ElfError
 
 PathLike = str | os.PathLike[str]
 SectionList = tuple[tuple[str, Section], ...]
+PATH_MAX = 4096
 DEBUG_INFO_SECTIONS = frozenset({".debug_info", ".zdebug_info"})
 
 
@@ -46,6 +48,15 @@ def read_elf(path: PathLike, *, with_symbols: bool = False) -> ElfInfo:
     version) in the same parse, instead of a second read_version_symbols() call.
     """
     name = os.fspath(path)
+    try:
+        return _read(name, with_symbols)
+    except ElfError as exc:
+        # Raised again from here, the error no longer holds the parse's frames: callers cache errors
+        # (a scan keeps one per bad file), and those frames hold the file's tables, megabytes for a bomb.
+        raise exc.with_traceback(None) from None
+
+
+def _read(name: str, with_symbols: bool) -> ElfInfo:
     with Image(name) as image:
         try:
             return _parse(image, with_symbols)
@@ -56,6 +67,13 @@ def read_elf(path: PathLike, *, with_symbols: bool = False) -> ElfInfo:
 def read_version_symbols(path: PathLike) -> dict[str, dict[str, tuple[str, ...]]]:
     """library -> version -> the undefined symbols that need it: the culprits behind a too-new version."""
     name = os.fspath(path)
+    try:
+        return _read_version_symbols(name)
+    except ElfError as exc:
+        raise exc.with_traceback(None) from None  # as in read_elf: keep no parse frames alive
+
+
+def _read_version_symbols(name: str) -> dict[str, dict[str, tuple[str, ...]]]:
     with Image(name) as image:
         try:
             header = read_header(image)
@@ -92,7 +110,9 @@ def _interpreter(image: Image, segments: tuple[Segment, ...]) -> str | None:
     seg = next((s for s in segments if s.p_type == c.PT_INTERP), None)
     if seg is None:
         return None
-    raw = image.slice(seg.offset, seg.filesz, "PT_INTERP")
+    image.check_range(seg.offset, seg.filesz, "PT_INTERP")
+    # The kernel refuses a PT_INTERP longer than PATH_MAX: never copy more of a hostile one than that.
+    raw = image.slice(seg.offset, min(seg.filesz, PATH_MAX), "PT_INTERP")
     return raw.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
 
@@ -135,7 +155,7 @@ def _dynamic_facts(
         found = read_versioned_undefined_symbols(image, layout, table, addresses, raw_needs, symbol_count)
         symbols = tuple((lib, v, names) for lib, versions in found.items() for v, names in versions.items())
     return _DynamicFacts(
-        needed=tuple(dynamic_string(image, table, v, "DT_NEEDED") for v in table.values(c.DT_NEEDED)),
+        needed=needed_names(image, table),
         soname=_optional_string(image, table, c.DT_SONAME, "DT_SONAME"),
         rpath=_path_list(image, table, c.DT_RPATH, "DT_RPATH"),
         runpath=_path_list(image, table, c.DT_RUNPATH, "DT_RUNPATH"),

@@ -42,6 +42,7 @@ def result_json(result: CheckResult) -> dict[str, Any]:
             "timed_out": result.run.timed_out,
             "stderr": result.run.stderr_head,
             "method": result.run.method,
+            "emulator": result.run.emulator or None,
             "status": result.run.status,
             "prediction_held": result.prediction_held,
         }
@@ -126,7 +127,8 @@ def _run_lines(result: CheckResult) -> list[str]:
     held = {None: "prediction unconfirmed", True: "prediction held"}.get(
         result.prediction_held, "PREDICTION WRONG: please report this"
     )
-    lines = [f"  run ({run.method}): {what}; {held}"]
+    how = f"{run.method}, through {run.emulator}" if run.emulator else run.method
+    lines = [f"  run ({how}): {what}; {held}"]
     lines.extend(f"    | {line}" for line in run.stderr_head.splitlines())
     return lines
 

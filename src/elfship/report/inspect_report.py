@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from elfship.elf.libc import version_key
+from elfship.abi import highest_node_per_namespace, split_version_node, version_key
 from elfship.elf.model import ElfInfo, Kind
 from elfship.report.units import human_size
 
@@ -46,25 +46,6 @@ def to_json(info: ElfInfo, symbols: VersionSymbols) -> dict[str, Any]:
         "dynamic_symbol_count": info.dynamic_symbol_count,
         "uses_nss": info.uses_nss,
     }
-
-
-def namespace_of(version: str) -> str:
-    """GLIBC_2.29 -> GLIBC; GLIBCXX_3.4.30 -> GLIBCXX; anything without a number is its own namespace."""
-    head, _, tail = version.rpartition("_")
-    return head if head and tail[:1].isdigit() else version
-
-
-def highest_per_namespace(versions: tuple[str, ...]) -> list[str]:
-    best: dict[str, str] = {}
-    for version in versions:
-        space = namespace_of(version)
-        if space == version:
-            continue  # GLIBC_PRIVATE and other unnumbered nodes are shown by --all-versions only
-        current = best.get(space)
-        number = version.rpartition("_")[2]
-        if current is None or version_key(number) > version_key(current.rpartition("_")[2]):
-            best[space] = version
-    return sorted(best.values())
 
 
 def _symbols_text(names: tuple[str, ...] | list[str]) -> str:
@@ -130,7 +111,9 @@ def _version_lines(info: ElfInfo, symbols: VersionSymbols, all_versions: bool) -
     rows: list[tuple[str, str, str]] = []
     for need in info.version_needs:
         chosen = (
-            sorted(need.versions, key=_sort_key) if all_versions else highest_per_namespace(need.versions)
+            sorted(need.versions, key=_sort_key)
+            if all_versions
+            else highest_node_per_namespace(need.versions)
         )
         for version in chosen:
             names = symbols.get(need.library, {}).get(version, ())
@@ -145,5 +128,6 @@ def _version_lines(info: ElfInfo, symbols: VersionSymbols, all_versions: bool) -
     return lines
 
 
-def _sort_key(version: str) -> tuple[str, tuple[int, ...]]:
-    return namespace_of(version), version_key(version.rpartition("_")[2])
+def _sort_key(node: str) -> tuple[str, tuple[int, ...]]:
+    namespace, version = split_version_node(node)
+    return namespace, version_key(version)

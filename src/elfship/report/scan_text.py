@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from elfship.resolve.scan import ScanSummary
+from elfship.scan import ScanSummary
 
 LIST_LIMIT = 10  # items per list in text output unless --all
 

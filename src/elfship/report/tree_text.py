@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from elfship.resolve.model import VIA_INTERPRETER, Resolution, ResolvedLibrary
@@ -28,12 +28,19 @@ def is_folded(lib: ResolvedLibrary) -> bool:
     return not lib.missing and (lib.found_via == VIA_INTERPRETER or lib.soname.startswith(FOLDED_PREFIXES))
 
 
-@dataclass(frozen=True)
+# Deeper levels are drawn at this indent, each labelled with its depth: a 5,000-deep chain would otherwise
+# print 50 MB of box-drawing prefixes (the text grows with the square of the depth).
+MAX_INDENT = 32
+
+
+@dataclass
 class _Node:
+    """One line of the display tree. Mutable only while _build fills in its children."""
+
     name: str
     lib: ResolvedLibrary | None
     repeat: bool  # already shown above with its subtree
-    children: tuple[_Node, ...]
+    children: list[_Node] = field(default_factory=list)
 
 
 def render_tree(resolution: Resolution, *, show_all: bool = False, color: bool = False) -> str:
@@ -44,46 +51,65 @@ def render_tree(resolution: Resolution, *, show_all: bool = False, color: bool =
         lines.extend(_steps(resolution.interpreter, "    ", style))
     hidden: list[str] = []
     roots = _build(resolution, show_all, hidden)
-    _render(roots, "", lines, style)
+    _render(roots, lines, style)
     if hidden:
         lines.append(style.dim(f"({len(hidden)} hidden: {', '.join(hidden)}; --all shows them)"))
     lines.extend(f"warning: {w}" for w in resolution.warnings)
     return "\n".join(lines)
 
 
-def _build(resolution: Resolution, show_all: bool, hidden: list[str]) -> tuple[_Node, ...]:
-    """The display tree in depth-first order: each library expanded where it first appears."""
+def _build(resolution: Resolution, show_all: bool, hidden: list[str]) -> list[_Node]:
+    """The display tree in depth-first order: each library expanded where it first appears.
+
+    An explicit stack, not recursion: a DT_NEEDED chain can be thousands of libraries deep.
+    """
     children = _children(resolution)
     by_name = resolution.by_soname()
     shown: set[str] = set()
+    roots: list[_Node] = []
+    stack = [(iter(children.get(resolution.program_name, [])), roots)]
+    while stack:
+        names, siblings = stack[-1]
+        name = next(names, None)
+        if name is None:
+            stack.pop()
+            continue
+        lib = by_name.get(name)
+        if lib is not None and not show_all and is_folded(lib):
+            if name not in hidden:
+                hidden.append(name)
+            continue
+        if name in shown:
+            if show_all:
+                siblings.append(_Node(name, lib, True))
+            continue
+        shown.add(name)
+        node = _Node(name, lib, False)
+        siblings.append(node)
+        stack.append((iter(children.get(name, [])), node.children))
+    return roots
 
-    def build(needer: str) -> tuple[_Node, ...]:
-        nodes: list[_Node] = []
-        for name in children.get(needer, []):
-            lib = by_name.get(name)
-            if lib is not None and not show_all and is_folded(lib):
-                if name not in hidden:
-                    hidden.append(name)
-                continue
-            if name in shown:
-                if show_all:
-                    nodes.append(_Node(name, lib, True, ()))
-                continue
-            shown.add(name)
-            nodes.append(_Node(name, lib, False, build(name)))
-        return tuple(nodes)
 
-    return build(resolution.program_name)
-
-
-def _render(nodes: tuple[_Node, ...], prefix: str, lines: list[str], style: Style) -> None:
-    for index, node in enumerate(nodes):
-        last = index == len(nodes) - 1
+def _render(roots: list[_Node], lines: list[str], style: Style) -> None:
+    stack: list[tuple[list[_Node], int, str, int]] = [
+        (roots, 0, "", 0)
+    ]  # siblings, next index, prefix, depth
+    while stack:
+        siblings, index, prefix, depth = stack.pop()
+        if index >= len(siblings):
+            continue
+        stack.append((siblings, index + 1, prefix, depth))
+        node = siblings[index]
+        last = index == len(siblings) - 1
         branch, indent = ("└── ", "    ") if last else ("├── ", "│   ")
-        lines.append(prefix + branch + _label(node.name, node.lib, style, node.repeat))
+        label = _label(node.name, node.lib, style, node.repeat)
+        if depth >= MAX_INDENT:
+            label = f"[depth {depth + 1}] {label}"
+        lines.append(prefix + branch + label)
+        inner = prefix + indent if depth < MAX_INDENT else prefix
         if node.lib is not None and node.lib.missing and not node.repeat:
-            lines.extend(_steps(node.lib, prefix + indent + "  ", style))
-        _render(node.children, prefix + indent, lines, style)
+            lines.extend(_steps(node.lib, inner + "  ", style))
+        stack.append((node.children, 0, inner, depth + 1))
 
 
 def _headline(resolution: Resolution) -> str:

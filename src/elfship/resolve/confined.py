@@ -20,6 +20,8 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from elfship.elf.image import file_type
+
 RESOLVE_NO_MAGICLINKS = 0x02
 RESOLVE_IN_ROOT = 0x10
 SYS_OPENAT2 = 437  # the same number in the x86_64 table and the generic one (aarch64, riscv64, ...)
@@ -135,20 +137,6 @@ class NotRegularError(OSError):
     def __init__(self, what: str) -> None:
         super().__init__(errno.EINVAL, f"not a regular file ({what})")
         self.what = what
-
-
-def file_type(mode: int) -> str:
-    for test, name in (
-        (stat.S_ISDIR, "a directory"),
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISLNK, "a symlink"),
-    ):
-        if test(mode):
-            return name
-    return "a regular file" if stat.S_ISREG(mode) else "a special file"
 
 
 def read_bounded(fd: int, size: int, limit: int) -> bytes:

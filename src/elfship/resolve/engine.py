@@ -20,6 +20,7 @@ from elfship.elf import ElfInfo, read_elf
 from elfship.errors import ElfError, ElfshipError, UsageError
 from elfship.resolve.dst import directory_of, join
 from elfship.resolve.environment import Environment, EnvKey, build_environment, env_key
+from elfship.resolve.llpath import environment_ld_library_path
 from elfship.resolve.loaderfacts import host_isa_level, normalise_isa
 from elfship.resolve.model import ProgramLocation, Resolution
 from elfship.resolve.placement import place_in_root
@@ -58,11 +59,11 @@ class Resolver:
         elf_cache: ElfCache | None = None,
     ) -> None:
         if root is not None:
-            check_root(os.fspath(root))
+            require_root_directory(os.fspath(root))
         self.view = FileView(root)
         self.host_view = self.view if self.view.is_host else FileView(None)  # only to read outside programs
         if ld_library_path is None:
-            ld_library_path = _split_env(os.environ.get("LD_LIBRARY_PATH", ""))
+            ld_library_path = environment_ld_library_path()
         # As for the variable itself, an empty value means no LD_LIBRARY_PATH at all.
         self.ld_library_path = tuple(ld_library_path) if any(ld_library_path) else ()
         self.isa = isa
@@ -168,15 +169,11 @@ def _stat(path: str) -> os.stat_result | None:
         return None
 
 
-def check_root(root: str) -> None:
+def require_root_directory(root: str) -> None:
+    """A root given by the user: it must exist, be a directory and be readable (else a one-line error)."""
     if not os.path.exists(root):
         raise ElfshipError(f"root {root} does not exist", fix="give the directory of a root filesystem")
     if not os.path.isdir(root):
         raise ElfshipError(f"root {root} is not a directory", fix="give the directory of a root filesystem")
     if not os.access(root, os.R_OK | os.X_OK):
         raise ElfshipError(f"root {root} is not readable", fix="run as a user who can read it")
-
-
-def _split_env(value: str) -> list[str]:
-    # glibc splits LD_LIBRARY_PATH on ':' and ';'; an empty variable means unset.
-    return value.replace(";", ":").split(":") if value else []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from elfship.abi import GLIBC_LOADERS, MUSL_ARCH_BY_MACHINE, musl_loader
 from elfship.elf import ElfInfo
 from elfship.elf.model import LibcFamily
 from elfship.resolve.ldcache import (
@@ -16,7 +17,6 @@ from elfship.resolve.ldcache import (
 )
 from elfship.resolve.ldconf import LdConf, read_ld_so_conf
 from elfship.resolve.loaderfacts import (
-    GLIBC_LOADERS,
     LoaderFacts,
     hwcaps_subdirs,
     legacy_subdirs,
@@ -28,7 +28,6 @@ from elfship.resolve.rootfs import OUTCOME_ABSENT, FileView
 
 CACHE_PATH = "/etc/ld.so.cache"
 MUSL_DEFAULT_PATH = ("/lib", "/usr/local/lib", "/usr/lib")
-MUSL_ARCH_BY_MACHINE = {"x86_64": "x86_64", "i386": "i386", "aarch64": "aarch64", "arm": "armhf"}
 MAX_PATH_FILE = 1 << 20
 
 
@@ -102,7 +101,7 @@ def build_environment(view: FileView, key: EnvKey, isa: str | None, elf_cache: E
 
 
 def _default_musl_loader(machine: str) -> str:
-    return f"/lib/ld-musl-{MUSL_ARCH_BY_MACHINE.get(machine, machine)}.so.1"
+    return musl_loader(machine)
 
 
 def _load_cache(env: Environment, little_endian: bool) -> None:

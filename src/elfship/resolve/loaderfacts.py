@@ -11,21 +11,10 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from elfship.abi import GLIBC_LOADERS
 from elfship.errors import UsageError
 from elfship.resolve.rootfs import FileView
 
-GLIBC_LOADERS: dict[tuple[str, int], str] = {
-    ("x86_64", 64): "/lib64/ld-linux-x86-64.so.2",
-    ("x86_64", 32): "/libx32/ld-linux-x32.so.2",
-    ("i386", 32): "/lib/ld-linux.so.2",
-    ("aarch64", 64): "/lib/ld-linux-aarch64.so.1",
-    ("arm", 32): "/lib/ld-linux-armhf.so.3",
-    ("ppc64le", 64): "/lib64/ld64.so.2",
-    ("ppc64", 64): "/lib64/ld64.so.1",
-    ("s390x", 64): "/lib/ld64.so.1",
-    ("riscv64", 64): "/lib/ld-linux-riscv64-lp64d.so.1",
-    ("loongarch64", 64): "/lib64/ld-linux-loongarch-lp64d.so.1",
-}
 TRIPLETS = {
     "x86_64": "x86_64-linux-gnu",
     "i386": "i386-linux-gnu",

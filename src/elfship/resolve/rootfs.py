@@ -22,12 +22,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from elfship.elf import ElfInfo, read_elf, read_version_symbols
+from elfship.elf.image import file_type
 from elfship.errors import ElfError, ElfshipError
 from elfship.resolve.confined import (
     NotRegularError,
     RootDir,
     fd_path,
-    file_type,
     open_directory,
     open_regular,
 )

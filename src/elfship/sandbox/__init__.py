@@ -16,13 +16,14 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 from elfship.errors import ElfshipError, ToolMissingError
 from elfship.sandbox.bwrap import ENVIRONMENT, bwrap_argv
+from elfship.sandbox.emulator import Emulator, find_emulator, runs_natively
 from elfship.sandbox.host import SCRATCH, VIEW, check_enterable, host_preexec, scratch_dir
 from elfship.sandbox.limits import Limits
 from elfship.sandbox.plan import MountPlan, make_plan
@@ -63,47 +64,80 @@ def run_sandboxed(
     *,
     program: Path | None = None,
     inside: str | None = None,
+    along: Sequence[tuple[Path, str]] = (),
     timeout: float = 10.0,
     method: str | None = None,
+    emulator: Emulator | None = None,
 ) -> SandboxRun:
-    """Run argv inside `root`; `program` (a host file) is first placed at `inside` (default argv[0])."""
+    """Run argv inside `root`; `program` (a host file) is first placed at `inside` (default argv[0]), and
+    each (host file, in-root path) of `along` (the libraries that travel with it) at its path, read-only.
+    With an emulator (not for chroot), it is placed in the sandbox too and argv is started through it."""
     method = method or choose_method()
     inside = inside or argv[0]
-    size = program.stat().st_size if program is not None else 0
+    files = [(program, inside), *along] if program is not None else []
+    size = sum(host.stat().st_size for host, _ in files)
+    if emulator is not None:
+        size += emulator.host_path.stat().st_size
     limits = Limits.for_run(timeout, size)
     with ExitStack() as stack:
-        program_fd = -1
-        if program is not None:
-            program_fd = os.open(program, os.O_RDONLY | os.O_CLOEXEC)
-            stack.callback(os.close, program_fd)
+        # Opened once, here: what the sandbox copies is what was checked, whatever happens to the paths.
+        file_fds = tuple(_open(host, stack) for host, _ in files)
+        emulator_fd = _open(emulator.host_path if emulator else None, stack)
         if method == "chroot":
             from elfship.sandbox.unsafe import run_chrooted
 
-            return run_chrooted(root, argv, inside, program_fd, timeout, limits)
+            placed = tuple(zip(file_fds, (dest for _, dest in files), strict=True))
+            return run_chrooted(root, argv, placed, timeout, limits)
         as_root = os.geteuid() == 0
         if as_root:
             check_enterable(root)
         view = VIEW if as_root else str(root)
-        plan = make_plan(root, view, inside, place_program=program is not None, tmp_size=limits.tmp_size)
+        plan = make_plan(
+            root,
+            view,
+            inside,
+            place_program=program is not None,
+            tmp_size=limits.tmp_size,
+            emulator=emulator.inside if emulator else None,
+            along=[dest for _, dest in along],
+        )
         preexec = host_preexec(root, as_root, limits)
+        if emulator is not None:
+            argv = [emulator.inside, *argv]
         if method == "bwrap":
-            command = bwrap_argv(_which("bwrap"), plan, argv, program_fd if program else None)
+            command = bwrap_argv(_which("bwrap"), plan, argv, file_fds, _fd_or_none(emulator_fd))
             done = supervise(
-                command, timeout=timeout, preexec=preexec, pass_fds=_fds(program_fd), launchers=LAUNCHERS
+                command,
+                timeout=timeout,
+                preexec=preexec,
+                pass_fds=_fds(*file_fds, emulator_fd),
+                launchers=LAUNCHERS,
             )
         else:
             scratch = SCRATCH if as_root else stack.enter_context(scratch_dir())
-            done = _run_unshared(plan, argv, program_fd, scratch, limits, timeout, preexec)
+            done = _run_unshared(plan, argv, (emulator_fd, *file_fds), scratch, limits, timeout, preexec)
     _raise_setup_failure(method, done)
     return SandboxRun(
         done.exit_code, done.timed_out, done.exec_seen, done.stdout, done.stderr, done.stdout_bytes, method
     )
 
 
+def _open(path: Path | None, stack: ExitStack) -> int:
+    if path is None:
+        return -1
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    stack.callback(os.close, fd)
+    return fd
+
+
+def _fd_or_none(fd: int) -> int | None:
+    return fd if fd >= 0 else None
+
+
 def _run_unshared(
     plan: MountPlan,
     argv: list[str],
-    program_fd: int,
+    data_fds: tuple[int, ...],  # the emulator's (-1 for none), then one per placed file, the program first
     scratch: str,
     limits: Limits,
     timeout: float,
@@ -142,14 +176,14 @@ def _run_unshared(
         "-c",
         INNER_SOURCE.read_text(encoding="utf-8"),
         str(read_end),
-        str(program_fd),
+        *(str(fd) for fd in data_fds),
     ]
     try:
         return supervise(
             command,
             timeout=timeout,
             preexec=preexec,
-            pass_fds=_fds(read_end, program_fd),
+            pass_fds=_fds(read_end, *data_fds),
             launchers=LAUNCHERS,
         )
     finally:
@@ -191,4 +225,12 @@ def _raise_setup_failure(method: str, done: Finished) -> None:
     raise ElfshipError(f"cannot create the sandbox for --run ({method}): {first}")
 
 
-__all__ = ["METHODS", "SandboxRun", "choose_method", "run_sandboxed"]
+__all__ = [
+    "METHODS",
+    "Emulator",
+    "SandboxRun",
+    "choose_method",
+    "find_emulator",
+    "run_sandboxed",
+    "runs_natively",
+]

@@ -3,13 +3,24 @@ an unprivileged uid/gid inside, the sandbox killed with its parent."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from elfship.sandbox.limits import INSIDE_ID
 from elfship.sandbox.plan import MountPlan, Op
 
 ENVIRONMENT = (("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"), ("LANG", "C"))
 
 
-def bwrap_argv(bwrap: str, plan: MountPlan, argv: list[str], program_fd: int | None) -> list[str]:
+def bwrap_argv(
+    bwrap: str,
+    plan: MountPlan,
+    argv: list[str],
+    file_fds: Sequence[int] | int | None,
+    emulator_fd: int | None = None,
+) -> list[str]:
+    """file_fds: one open fd per placed file, in the plan's order (the program first); a single int is the
+    program's alone."""
+    fds = (file_fds,) if isinstance(file_fds, int) else tuple(file_fds or ())
     command = [
         bwrap,
         "--unshare-user",  # explicit: --unshare-all only *tries* the user namespace
@@ -31,11 +42,15 @@ def bwrap_argv(bwrap: str, plan: MountPlan, argv: list[str], program_fd: int | N
     for name, value in ENVIRONMENT:
         command += ["--setenv", name, value]
     for op in plan.ops:
-        command += _op_args(op, plan, program_fd)
+        command += _op_args(op, plan, emulator_fd if op.kind == "emulator" else _fd_of(op, fds))
     return [*command, "--chdir", "/", "--", *argv]
 
 
-def _op_args(op: Op, plan: MountPlan, program_fd: int | None) -> list[str]:
+def _fd_of(op: Op, fds: tuple[int, ...]) -> int | None:
+    return fds[int(op.source)] if op.kind == "file" else None
+
+
+def _op_args(op: Op, plan: MountPlan, data_fd: int | None) -> list[str]:
     if op.kind == "ro-bind":
         return ["--ro-bind", op.source, op.dest]
     if op.kind == "symlink":
@@ -43,9 +58,9 @@ def _op_args(op: Op, plan: MountPlan, program_fd: int | None) -> list[str]:
     if op.kind == "tmpfs":
         size = plan.tmp_size if op.dest == "/tmp" else 1 << 20
         return ["--size", str(size), "--tmpfs", op.dest]
-    if op.kind == "program":
-        assert program_fd is not None
-        return ["--perms", "0755", "--ro-bind-data", str(program_fd), op.dest]
+    if op.kind in ("file", "emulator"):
+        assert data_fd is not None
+        return ["--perms", "0755", "--ro-bind-data", str(data_fd), op.dest]
     if op.kind in ("dir", "proc", "dev", "remount-ro"):
         return [f"--{op.kind}", op.dest]
     raise ValueError(op.kind)

@@ -70,7 +70,8 @@ def make_dev(target: str) -> None:
     read_only(target)
 
 
-def carry_out(op: dict[str, str], new: str, plan: dict[str, Any], program_fd: int) -> None:
+def carry_out(op: dict[str, str], new: str, plan: dict[str, Any], fds: dict[str, int]) -> None:
+    """fds: "emulator" and "file INDEX" (the placed files, the program first) -> an open fd."""
     kind, dest, source = op["kind"], new + op["dest"].rstrip("/"), op["source"]
     dest = dest or new
     if kind == "ro-bind":
@@ -86,9 +87,10 @@ def carry_out(op: dict[str, str], new: str, plan: dict[str, Any], program_fd: in
         mount("proc", dest, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     elif kind == "dev":
         make_dev(dest)
-    elif kind == "program":
-        copy = os.path.join(plan["scratch"], "program")
-        with open(copy, "wb") as out, os.fdopen(program_fd, "rb") as src:
+    elif kind in ("file", "emulator"):
+        key = f"file {source}" if kind == "file" else kind
+        copy = os.path.join(plan["scratch"], key.replace(" ", "-"))
+        with open(copy, "xb") as out, os.fdopen(fds[key], "rb") as src:
             while chunk := src.read(1 << 20):
                 out.write(chunk)
         os.chmod(copy, 0o755)
@@ -118,7 +120,10 @@ def become_nobody(new: str) -> None:
 
 
 def main() -> None:
-    plan_fd, program_fd = int(sys.argv[1]), int(sys.argv[2])
+    # argv: the plan's fd, the emulator's (-1 for none), then one per placed file, the program first.
+    plan_fd = int(sys.argv[1])
+    fds = {"emulator": int(sys.argv[2])}
+    fds.update((f"file {index}", int(fd)) for index, fd in enumerate(sys.argv[3:]))
     with os.fdopen(plan_fd, "rb") as handle:
         plan = json.loads(handle.read(1 << 24))
     scratch = plan["scratch"]
@@ -126,7 +131,7 @@ def main() -> None:
     new = os.path.join(scratch, "root")
     os.mkdir(new)
     for op in plan["ops"]:
-        carry_out(op, new, plan, program_fd)
+        carry_out(op, new, plan, fds)
     become_nobody(new)
     argv = plan["argv"]
     env = dict(plan["env"])

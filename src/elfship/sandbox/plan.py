@@ -1,8 +1,9 @@
 """What the sandbox's file system looks like: the root read-only, a fresh /tmp, /proc, a minimal /dev, and
-the program placed at its in-root path, without writing anything into the user's root.
+the program (and the files that travel with it) placed at their in-root paths, without writing anything
+into the user's root.
 
 The plan is a list of mount operations; bwrap and the unshare fallback each carry the same list out.
-A directory that must receive a new entry (the program, or a /tmp the root lacks) is "shadowed": a tmpfs is
+A directory that must receive a new entry (a placed file, or a /tmp the root lacks) is "shadowed": a tmpfs is
 mounted over it, its original entries are bound back one by one, the new entry is added, and the tmpfs is
 made read-only again. Symlinks in the root are followed *inside* the root, never on the host.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +29,9 @@ SYSTEM_DIRS = ("tmp", "proc", "dev")
 @dataclass(frozen=True)
 class Op:
     """One mount operation, in bwrap's vocabulary: ro-bind SRC DST, tmpfs DST, dir DST, symlink TARGET DST,
-    proc DST, dev DST, program DST (the program copy, mode 0755), remount-ro DST."""
+    proc DST, dev DST, file DST INDEX (a copy of the INDEXth placed file, mode 0755: 0 is the program, then
+    the libraries that travel with it), emulator DST (a static qemu-user copy, mode 0755, for a program of
+    another architecture), remount-ro DST."""
 
     kind: str
     dest: str
@@ -41,27 +45,43 @@ class MountPlan:
     tmp_size: int = field(default=64 << 20)
 
 
-def make_plan(root: Path, view: str, inside: str, *, place_program: bool, tmp_size: int) -> MountPlan:
-    """`root` is read by elfship to plan; `view` is the host path the sandbox tool binds (the same tree)."""
+def make_plan(
+    root: Path,
+    view: str,
+    inside: str,
+    *,
+    place_program: bool,
+    tmp_size: int,
+    emulator: str | None = None,
+    along: Sequence[str] = (),
+) -> MountPlan:
+    """`root` is read by elfship to plan; `view` is the host path the sandbox tool binds (the same tree).
+    With place_program, the program's copy goes to `inside` and then one copy to each in-root path of
+    `along` (the libraries that travel with it), in that order: file op INDEX 0 is the program."""
     ops: list[Op] = [Op("ro-bind", "/", view)]
     shadows: dict[str, set[str]] = {}
     for name in SYSTEM_DIRS:
         if not _is_real_dir(root / name):
             shadows.setdefault("/", set()).add(name)
     made_dirs: list[str] = []
-    program_dest = None
-    if place_program:
-        program_dest, made_dirs = _placement(root, inside, shadows)
+    dests: list[str] = []
+    for place in [inside, *along] if place_program else []:
+        dest, made = _placement(root, place, shadows)
+        if dest in dests:
+            raise ElfshipError(f"{place}: two files would be placed at {dest} in the root")
+        dests.append(dest)
+        made_dirs.extend(d for d in made if d not in made_dirs)
     if "/" in shadows:
         ops.extend(_shadow(root, view, "/", shadows["/"]))
     ops += [Op("tmpfs", "/tmp"), Op("proc", "/proc"), Op("dev", "/dev")]
+    if emulator is not None:  # in the sandbox's fresh /tmp: nothing of the root's is covered or changed
+        ops += [Op("dir", posixpath.dirname(emulator)), Op("emulator", emulator)]
     for directory in sorted((d for d in shadows if d != "/"), key=lambda d: d.count("/")):
         ops.extend(_shadow(root, view, directory, shadows[directory]))
-    ops += [Op("dir", d) for d in made_dirs]
-    if program_dest is not None:
-        ops.append(Op("program", program_dest))
+    ops += [Op("dir", d) for d in sorted(made_dirs, key=lambda d: d.count("/"))]
+    ops += [Op("file", dest, str(index)) for index, dest in enumerate(dests)]
     ops += [Op("remount-ro", d) for d in shadows]
-    return MountPlan(tuple(ops), program_dest, tmp_size)
+    return MountPlan(tuple(ops), dests[0] if dests else None, tmp_size)
 
 
 def _placement(root: Path, inside: str, shadows: dict[str, set[str]]) -> tuple[str, list[str]]:
@@ -72,9 +92,7 @@ def _placement(root: Path, inside: str, shadows: dict[str, set[str]]) -> tuple[s
         made = [posixpath.join("/", *full.split("/")[1 : i + 1]) for i in range(2, full.count("/") + 1)]
         return posixpath.join(full, name), made
     if _top(existing) in ("proc", "dev"):
-        raise ElfshipError(
-            f"{inside}: the program cannot be placed under /proc or /dev", fix="choose another --at"
-        )
+        raise ElfshipError(f"{inside}: nothing can be placed under /proc or /dev", fix="choose another --at")
     if missing:
         shadows.setdefault(existing, set()).add(missing[0])
         made = [posixpath.join(existing, *missing[: i + 1]) for i in range(len(missing))]

@@ -29,15 +29,18 @@ from elfship.sbom.upstream import Upstream, upstream_of
 MAX_COMMENT = 64 * 1024
 MAX_GO_BUILDINFO = 4 * 1024 * 1024
 DEBUG_STRINGS = (".debug_str", ".debug_line_str")
+DIGEST_SLICE = 8 * 1024 * 1024
 
 
-def inventory(path: str | os.PathLike[str], *, root: str | None = None, libraries: bool = True) -> Inventory:
+def inventory(
+    path: str | os.PathLike[str], *, root: str | None = None, libraries: bool = True, digest: bool = True
+) -> Inventory:
     """Everything PATH carries (read from its bytes) and, for a dynamic program, loads (from the resolver in
     ROOT, None = this machine). Never executes the file. Raises ElfError for a file that is not ELF."""
     name = os.fspath(path)
     info = read_elf(name)
     try:
-        read = _read_contents(name)
+        read = _read_contents(name, digest)
     except (ValueError, OverflowError, IndexError, struct.error) as exc:  # a structure no check foresaw
         raise ElfError(name, f"corrupt ELF structure ({exc})") from None
     sources = [s for s in (read.crate_source, "content") if s]
@@ -66,10 +69,10 @@ class _Contents:
     sha256: str
 
 
-def _read_contents(name: str) -> _Contents:
+def _read_contents(name: str, with_digest: bool) -> _Contents:
     with Image(name) as image:
         view = SectionView(image)
-        digest = hashlib.sha256(image.data).hexdigest()
+        digest = _sha256(image) if with_digest else ""
         strings = view.string_data()
         # Debug builds name their sources in debug info only (panic locations are in .rodata otherwise).
         debug = any(view.has(s) for s in DEBUG_STRINGS)
@@ -78,6 +81,15 @@ def _read_contents(name: str) -> _Contents:
         defined = view.defined_symbols(clibs.all_symbols())
         found = clibs.find_c_libraries(strings, defined, view.symbol_strings(clibs.version_symbols()))
     return _Contents(crates, crate_source, [*tools, *go_parts], found, digest)
+
+
+def _sha256(image: Image) -> str:
+    """The file's digest, read in slices whose pages are given back after each (a 2 GB file, sparse or not,
+    must not become 2 GB of resident memory)."""
+    digest = hashlib.sha256()
+    for start in range(0, image.size, DIGEST_SLICE):
+        digest.update(image.copy_out(start, DIGEST_SLICE))
+    return digest.hexdigest()
 
 
 def _crates(view: SectionView, strings: Any, path: str) -> tuple[list[Component], str | None]:
@@ -178,7 +190,7 @@ def _toolchains(view: SectionView) -> tuple[list[Component], list[Component]]:
         )
     raw = view.read(".go.buildinfo", MAX_GO_BUILDINFO)
     if raw is None and not view.sections:  # no section headers (sstrip): Go's blob is found by its magic
-        data = view.image.data
+        data = view.head  # bounded: a file may claim gigabytes
         at = data.find(toolchain.GO_MAGIC)
         while at >= 0 and at % 16:  # the blob is 16-byte aligned; text elsewhere may quote the magic
             at = data.find(toolchain.GO_MAGIC, at + 1)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from elfship.atomic import write_bytes
 from elfship.sbom.model import Inventory
 
 OPT_OUT = "ELFSHIP_NO_AUDITABLE"  # set (to anything) to build without cargo-auditable
@@ -61,22 +61,19 @@ def write_cyclonedx(inventories: list[Inventory], destination: Path) -> None:
 
     text = to_cyclonedx(inventories)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".elfship-tmp", dir=destination.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-        os.replace(tmp, destination)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes(destination, (text + "\n").encode())
 
 
-def embedded_libraries(path: str) -> tuple[tuple[str, str | None], ...]:
+def embedded_libraries(path: str, inode: tuple[int, int] | None = None) -> tuple[tuple[str, str | None], ...]:
     """(name, version) of the upstream C libraries inside a file: what its owner answers CVEs for. Cached by
-    the file's identity, because check asks once per target."""
+    the file's identity, because check asks once per target. With `inode` (the (st_dev, st_ino) the ELF facts
+    were read from), a path that now names another file (a root's symlink that points out of the root, read
+    from this machine) answers nothing rather than describing the wrong file."""
     try:
         st = os.stat(path)
     except OSError:
+        return ()
+    if inode is not None and inode != (st.st_dev, st.st_ino):
         return ()
     return _embedded(path, st.st_size, st.st_mtime_ns, st.st_ino)
 
@@ -87,7 +84,7 @@ def _embedded(path: str, size: int, mtime: int, inode: int) -> tuple[tuple[str, 
     from elfship.sbom.collect import inventory
 
     try:
-        inv = inventory(path, libraries=False)
+        inv = inventory(path, libraries=False, digest=False)  # check needs names, not a hash
     except ElfError:
         return ()
     return tuple((c.name, c.version) for c in inv.embedded_c_libraries)

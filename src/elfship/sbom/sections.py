@@ -6,6 +6,7 @@ checked against the file's size, and every read is capped.
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Iterable
 from typing import Any
@@ -17,6 +18,9 @@ from elfship.elf.image import Image
 SHT_NOBITS = 8
 MAX_SECTION_READ = 64 * 1024 * 1024  # no section elfship reads whole (.dep-v0, .comment, ...) is near this
 MAX_SYMBOLS = 4_000_000  # a symbol table larger than this is not a real program's
+# Strings scanned per file at most: a real 100 MB static program has a few MB of .rodata; a hostile or sparse
+# file claiming gigabytes must not cost gigabytes of memory (mapped pages count as resident once touched).
+MAX_STRING_SCAN = 64 * 1024 * 1024
 # Where compilers put constant strings (version texts, banners, panic locations): scanning only these is
 # several times faster than scanning the whole file, whose bulk is code and debug info.
 STRING_SECTIONS = (".rodata", ".lrodata", ".data", ".tdata")
@@ -37,6 +41,11 @@ class SectionView:
     def has(self, name: str) -> bool:
         return name in self.sections
 
+    @functools.cached_property
+    def head(self) -> bytes:
+        """The file's first MAX_STRING_SCAN bytes: what is scanned of a file without section headers."""
+        return self.image.copy_out(0, MAX_STRING_SCAN)
+
     def read(self, name: str, limit: int = MAX_SECTION_READ) -> bytes | None:
         """The bytes of a section, or None when absent, empty (NOBITS) or larger than limit."""
         section = self.sections.get(name)
@@ -51,21 +60,25 @@ class SectionView:
         no section headers (stripped with sstrip) or none of those sections. Section headers are not needed
         to run a program, so a file built to deceive can point them elsewhere: like every content scanner,
         this finds what a file does not hide on purpose."""
+        size = self.image.size
         parts = [
             (section.offset, section.size)
             for name, section in self.sections.items()
-            if name.startswith(STRING_SECTIONS)
-            or (
-                name in also
-                and section.sh_type != SHT_NOBITS
-                and section.offset >= 0
-                and section.offset + section.size <= self.image.size
-            )
+            if (name.startswith(STRING_SECTIONS) or name in also)
+            and section.sh_type != SHT_NOBITS
+            and 0 <= section.offset <= section.offset + section.size <= size
         ]
         if not parts:
-            return self.image.data
-        data = self.image.data
-        return b"\0".join([b"", *(bytes(data[o : o + n]) for o, n in sorted(parts)), b""])
+            return self.head
+        budget, chosen = MAX_STRING_SCAN, [b""]
+        for offset, length in sorted(parts):
+            take = min(length, budget)
+            chosen.append(self.image.copy_out(offset, take))
+            budget -= take
+            if budget == 0:
+                break
+        chosen.append(b"")
+        return b"\0".join(chosen)
 
     def defined_symbols(self, wanted: Iterable[str]) -> frozenset[str]:
         """Which of these names the file *defines* (in .symtab or .dynsym); undefined references do not count.

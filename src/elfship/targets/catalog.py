@@ -8,9 +8,10 @@ import functools
 from types import MappingProxyType
 from typing import Any
 
+from elfship.abi import version_key
 from elfship.errors import UsageError
 from elfship.targets import data
-from elfship.targets.families import FAMILY_SPELLINGS, MAJOR_ONLY_FAMILIES, version_key
+from elfship.targets.families import FAMILY_SPELLINGS, MAJOR_ONLY_FAMILIES
 from elfship.targets.model import Target
 from elfship.targets.packages import release_rank
 
@@ -39,6 +40,8 @@ def _target_from_record(record: dict[str, Any]) -> Target:
         elts_end=_date(record.get("elts_end")),
         rolling=bool(record.get("rolling")),
         base_sonames=None if base is None else frozenset(base),
+        base_open=frozenset(record.get("base_open", ())),
+        base_basis=record.get("base_basis"),
         package_manager=record["package_manager"],
         sources=tuple(record["sources"]),
         kind=record.get("kind", "release"),

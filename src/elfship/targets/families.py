@@ -5,7 +5,15 @@ Used both at run time (name lookup, roots) and by scripts/gen_targets.py, so the
 
 from __future__ import annotations
 
-import re
+from elfship.abi import (  # noqa: F401
+    GLIBC_LIBRARIES,
+    GLIBC_LOADERS,
+    highest_version,
+    is_private_node,
+    musl_loader,
+    split_version_node,
+    version_key,
+)
 
 # Other spellings of a family name -> canonical family. Canonical names are what `Target.family` holds.
 FAMILY_SPELLINGS: dict[str, str] = {
@@ -83,30 +91,6 @@ RPM_CAPABILITY_INSTALLERS: dict[str, str] = {
 
 # Which library defines the version nodes of each namespace. A node of namespace N needed from library L is
 # judged against the release's N nodes only when L is one of N's owners; otherwise the answer is unknown.
-GLIBC_LIBRARIES = frozenset(
-    {
-        "libc.so.6",
-        "libm.so.6",
-        "libpthread.so.0",
-        "libdl.so.2",
-        "librt.so.1",
-        "libresolv.so.2",
-        "libutil.so.1",
-        "libanl.so.1",
-        "libnsl.so.1",
-        "libcrypt.so.1",
-        "libBrokenLocale.so.1",
-        "libmvec.so.1",
-        "libthread_db.so.1",
-        "libc_malloc_debug.so.0",
-        "libnss_files.so.2",
-        "libnss_dns.so.2",
-        "libnss_compat.so.2",
-        "ld-linux-x86-64.so.2",
-        "ld-linux-aarch64.so.1",
-        "ld-linux.so.2",
-    }
-)
 NAMESPACE_OWNERS: dict[str, frozenset[str]] = {
     "GLIBC": GLIBC_LIBRARIES,
     "GLIBCXX": frozenset({"libstdc++.so.6"}),
@@ -136,45 +120,11 @@ NODE_SOURCE_LIBRARIES: tuple[str, ...] = (
 )
 
 # The dynamic loader a release's libc provides, per (libc, arch): what a binary's PT_INTERP must name.
+# The loader a release of each (libc, architecture) has: the facts live in elfship.abi.
 INTERPRETERS: dict[tuple[str, str], str] = {
-    ("glibc", "x86_64"): "/lib64/ld-linux-x86-64.so.2",
-    ("glibc", "aarch64"): "/lib/ld-linux-aarch64.so.1",
-    ("musl", "x86_64"): "/lib/ld-musl-x86_64.so.1",
-    ("musl", "aarch64"): "/lib/ld-musl-aarch64.so.1",
+    **{("glibc", arch): GLIBC_LOADERS[(arch, 64)] for arch in ("x86_64", "aarch64")},
+    **{("musl", arch): musl_loader(arch) for arch in ("x86_64", "aarch64")},
 }
-
-_NUMERIC = re.compile(r"^\d+(\.\d+)*$")
-
-
-def split_version_node(node: str) -> tuple[str, str]:
-    """Split a version node name into (namespace, version).
-
-    GLIBC_2.29 -> ("GLIBC", "2.29"); GLIBCXX_3.4.30 -> ("GLIBCXX", "3.4.30"); CXXABI_TM_1 -> ("CXXABI", "TM_1");
-    GLIBC_PRIVATE -> ("GLIBC", "PRIVATE"). A name without an underscore (a VERDEF base name such as
-    "libc.so.6") has no namespace: (node, "").
-    """
-    namespace, sep, version = node.partition("_")
-    if not sep or not namespace or not version:
-        return node, ""
-    return namespace, version
-
-
-def is_private_node(node: str) -> bool:
-    """GLIBC_PRIVATE and friends: tied to one exact build of the library, never portable across releases."""
-    return split_version_node(node)[1] == "PRIVATE"
-
-
-def version_key(version: str) -> tuple[int, ...]:
-    """Sort key for dotted versions ("2.2.5" < "2.10"); non-numeric versions sort before every number."""
-    if not _NUMERIC.match(version):
-        return (-1,)
-    return tuple(int(part) for part in version.split("."))
-
-
-def highest_version(versions: frozenset[str] | set[str] | tuple[str, ...]) -> str | None:
-    """The highest numeric version of a set, e.g. the newest GLIBC node a release offers."""
-    numeric = [v for v in versions if _NUMERIC.match(v)]
-    return max(numeric, key=version_key) if numeric else None
 
 
 def rpm_capability(soname: str, arch: str) -> str:

@@ -7,13 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from elfship.abi import highest_version, is_private_node, split_version_node
 from elfship.targets import data, packages
 from elfship.targets.families import (
     INTERPRETERS,
     NAMESPACE_OWNERS,
-    highest_version,
-    is_private_node,
-    split_version_node,
 )
 
 
@@ -49,6 +47,10 @@ class Target:
     elts_end: datetime.date | None = None
     rolling: bool = False
     base_sonames: frozenset[str] | None = None  # sonames a minbase/base image ships; None = not known
+    # sonames base_sonames cannot settle either way (an inferred base: glibc's libraries that moved between
+    # packages), and how the base was established when not measured ("inferred from its image manifest")
+    base_open: frozenset[str] = frozenset()
+    base_basis: str | None = None
     package_manager: str = ""  # apt | dnf | yum | zypper | apk | pacman | urpmi | tdnf | apt-rpm | slackpkg
     sources: tuple[str, ...] = ()  # where the facts came from (files, commands, URLs)
     kind: str = "release"  # release | manylinux | musllinux (wheel policies) | root (a real filesystem)
@@ -127,7 +129,9 @@ class Target:
 
     def ships_soname(self, soname: str) -> bool | None:
         """Is `soname` in the base system? None when the base system's contents are not known."""
-        return None if self.base_sonames is None else soname in self.base_sonames
+        if self.base_sonames is None or soname in self.base_open:
+            return None
+        return soname in self.base_sonames
 
     def package_for(self, soname: str) -> str | None:
         """The package of this release that ships `soname` (Debian: from the Contents index), else None.

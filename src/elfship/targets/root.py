@@ -14,6 +14,7 @@ import shlex
 from pathlib import Path
 from types import MappingProxyType
 
+from elfship.abi import highest_version, split_version_node
 from elfship.elf import ElfInfo
 from elfship.errors import ElfError, UsageError
 from elfship.resolve.rootfs import (
@@ -30,8 +31,6 @@ from elfship.targets.families import (
     NODE_SOURCE_LIBRARIES,
     OS_RELEASE_IDS,
     PACKAGE_MANAGERS,
-    highest_version,
-    split_version_node,
 )
 from elfship.targets.libdirs import library_directories, locate_file
 from elfship.targets.model import Target

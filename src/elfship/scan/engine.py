@@ -16,11 +16,12 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
+from elfship.abi import version_key
 from elfship.elf import ElfInfo
 from elfship.elf.constants import ELF_MAGIC
-from elfship.elf.libc import version_key
 from elfship.errors import ElfError, ElfshipError
-from elfship.resolve.engine import Resolver, check_root
+from elfship.resolve.engine import Resolver, require_root_directory
+from elfship.resolve.llpath import environment_ld_library_path
 from elfship.resolve.probe import ElfCache
 from elfship.resolve.rootfs import FileView, Located
 
@@ -68,12 +69,22 @@ class ScanSummary:
         return sum(1 for f in self.files if f.error is None)
 
 
-def find_elf_files(directories: Sequence[str]) -> tuple[list[str], int, list[ScanProblem]]:
-    """(ELF files, regular files seen, problems). Symlinks are not followed; each inode counts once."""
+@dataclass
+class _Found:
+    """What the directory walk found: ELF files, the count of regular files, problems, skipped mounts."""
+
+    files: list[str] = field(default_factory=list)
+    regular: int = 0
+    problems: list[ScanProblem] = field(default_factory=list)
+    other_filesystems: list[str] = field(default_factory=list)
+
+
+def find_elf_files(directories: Sequence[str], *, cross_filesystems: bool = False) -> _Found:
+    """Every ELF file below the directories. Symlinks are not followed; each inode counts once; only
+    regular files are opened; directories on another filesystem than their top are not entered unless
+    cross_filesystems (so `scan /` does not wander into /proc, /sys or network mounts)."""
     seen: set[tuple[int, int]] = set()
-    found: list[str] = []
-    problems: list[ScanProblem] = []
-    regular = 0
+    found = _Found()
     for top in directories:
         if not os.path.isdir(top):
             raise ElfshipError(f"{top} is not a directory", fix="give directories to scan")
@@ -83,17 +94,19 @@ def find_elf_files(directories: Sequence[str]) -> tuple[list[str], int, list[Sca
             raise ElfshipError(
                 f"cannot read {top} ({exc.strerror})", fix="scan a directory you can read"
             ) from None
-        for path, st in _walk(os.path.realpath(top), problems):
+        for path, st in _walk(os.path.realpath(top), found, cross_filesystems):
             if (st.st_dev, st.st_ino) in seen:
                 continue
             seen.add((st.st_dev, st.st_ino))
-            regular += 1
-            if _is_elf(path, problems):
-                found.append(path)
-    return found, regular, problems
+            found.regular += 1
+            if _is_elf(path, st, found.problems):
+                found.files.append(path)
+    return found
 
 
-def _walk(top: str, problems: list[ScanProblem]) -> Iterator[tuple[str, os.stat_result]]:
+def _walk(top: str, found: _Found, cross_filesystems: bool) -> Iterator[tuple[str, os.stat_result]]:
+    problems = found.problems
+    device = os.stat(top).st_dev
     pending = [top]
     while pending:
         directory = pending.pop()
@@ -111,19 +124,43 @@ def _walk(top: str, problems: list[ScanProblem]) -> Iterator[tuple[str, os.stat_
                 problems.append(ScanProblem(entry.path, f"cannot stat ({exc.strerror})"))
                 continue
             if stat.S_ISDIR(st.st_mode):
-                subdirs.append(entry.path)
+                # As find -xdev: only directories are judged by device. Files are not, because overlayfs
+                # can report each layer's device for files of one container filesystem.
+                if st.st_dev == device or cross_filesystems:
+                    subdirs.append(entry.path)
+                else:
+                    found.other_filesystems.append(entry.path)
             elif stat.S_ISREG(st.st_mode):
                 yield entry.path, st
         pending.extend(reversed(subdirs))
 
 
-def _is_elf(path: str, problems: list[ScanProblem]) -> bool:
+def _is_elf(path: str, st: os.stat_result, problems: list[ScanProblem]) -> bool:
+    """Whether a regular file starts with the ELF magic, read without blocking and without side effects.
+
+    Files shorter than the magic are never opened: that is every file of /proc and most of /sys, whose
+    reads can consume (/proc/kmsg drains the kernel log) or block. The open refuses symlinks and never
+    waits (a FIFO swapped in since the walk's lstat); fstat must still name the same regular file.
+    """
+    if st.st_size < len(ELF_MAGIC):
+        return False
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY | os.O_CLOEXEC
     try:
-        with open(path, "rb") as handle:
-            return handle.read(4) == ELF_MAGIC
+        fd = os.open(path, flags)
     except OSError as exc:
         problems.append(ScanProblem(path, f"cannot read ({exc.strerror})"))
         return False
+    try:
+        now = os.fstat(fd)
+        if not stat.S_ISREG(now.st_mode) or (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+            problems.append(ScanProblem(path, "changed while scanning (no longer the same regular file)"))
+            return False
+        return os.read(fd, len(ELF_MAGIC)) == ELF_MAGIC
+    except OSError as exc:
+        problems.append(ScanProblem(path, f"cannot read ({exc.strerror})"))
+        return False
+    finally:
+        os.close(fd)
 
 
 # Worker side --------------------------------------------------------------------------------------------
@@ -147,10 +184,19 @@ def _parse_chunk(paths: Sequence[str]) -> list[tuple[str, tuple[int, int, int, i
             info = _ELF_CACHE.info(found)
             # Only what resolving and the summary use crosses the process boundary: 2.5x less to pickle.
             slim = replace(info, sections=(), version_needs=(), version_definitions=())
+            _ELF_CACHE.store_info(ElfCache.key(found), slim)  # this worker keeps no more than it sends
             parsed.append((path, ElfCache.key(found), slim))
         except ElfError as exc:
+            _ELF_CACHE.store_info(ElfCache.key(found), ElfError(exc.path, exc.problem))  # no traceback kept
             parsed.append((path, ElfCache.key(found), exc.problem))
+        except Exception as exc:  # one file must never end the scan of thousands
+            parsed.append((path, ElfCache.key(found), _internal(exc)))
     return parsed
+
+
+def _internal(exc: BaseException) -> str:
+    """The problem line for an exception no check foresaw: a bug in elfship, said as such."""
+    return f"internal error, please report it ({type(exc).__name__}: {str(exc)[:200]})"
 
 
 def _quiet_worker() -> None:
@@ -175,6 +221,14 @@ def _scan_chunk(paths: Sequence[str]) -> tuple[list[FileReport], list[str]]:
 
 
 def scan_file(resolver: Resolver, path: str) -> FileReport:
+    """One file's line of the scan. Whatever the file holds, the answer is a report, never an exception."""
+    try:
+        return _scan_file(resolver, path)
+    except Exception as exc:  # one file must never end the scan of thousands
+        return FileReport(path, "unreadable", "unknown", "", None, None, 0, (), _internal(exc))
+
+
+def _scan_file(resolver: Resolver, path: str) -> FileReport:
     try:
         info = resolver.read(path)
     except ElfError as exc:
@@ -211,22 +265,25 @@ def scan(
     isa: str | None = None,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    cross_filesystems: bool = False,
 ) -> ScanSummary:
     """Resolve every ELF file below DIRECTORIES. progress(done, total) is called as work completes."""
     if root is not None:
-        check_root(root)
-    llp = tuple(ld_library_path) if ld_library_path is not None else _env_llp()
-    files, regular, problems = find_elf_files(directories)
+        require_root_directory(root)
+    llp = tuple(ld_library_path) if ld_library_path is not None else environment_ld_library_path()
+    found = find_elf_files(directories, cross_filesystems=cross_filesystems)
+    files = found.files
     if workers is None:  # automatic: both cores, unless the job is too small to pay for the processes
         workers = min(2, os.cpu_count() or 1) if len(files) >= PARALLEL_THRESHOLD else 1
     workers = max(1, workers)
     reports, warnings = _run(files, root, llp, isa, workers, progress)
-    return summarise(directories, regular, reports, problems, warnings, root, workers)
-
-
-def _env_llp() -> tuple[str, ...]:
-    value = os.environ.get("LD_LIBRARY_PATH", "")
-    return tuple(value.replace(";", ":").split(":")) if value else ()
+    if found.other_filesystems:
+        shown = ", ".join(found.other_filesystems[:5]) + (", ..." if len(found.other_filesystems) > 5 else "")
+        warnings.add(
+            f"{len(found.other_filesystems)} entries on other filesystems not scanned ({shown}); "
+            "--cross-filesystems scans them"
+        )
+    return summarise(directories, found.regular, reports, found.problems, warnings, root, workers)
 
 
 def _run(
@@ -245,6 +302,7 @@ def _run(
     if workers == 1:
         _init_resolver(root, llp, isa)
         for chunk in chunks:
+            _parse_chunk(chunk)  # caches the slim parse, as the workers do: a scan keeps no section names
             chunk_reports, chunk_warnings = _scan_chunk(chunk)
             reports.extend(chunk_reports)
             warnings.update(chunk_warnings)
