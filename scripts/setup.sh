@@ -8,7 +8,7 @@ APT_PACKAGES=(
   gcc g++ make binutils        # fixtures: C/C++ programs built at test time
   debootstrap                  # real Debian 11/12/13 minbase roots as ground truth
   libpq-dev libssl-dev         # fixtures needing libpq.so.5 / libssl.so.3
-  postgresql                   # build e2e: a real server the static app connects to
+  postgresql openssl           # build e2e: a real server the static app connects to; openssl: its test CA (TLS)
   musl musl-tools              # a musl loader for musl-dynamic fixtures and bundles; musl-gcc
   rustc-web cargo-web rust-web-src libunwind-22-dev  # build --build-std: musl std from source (bookworm-security)
   libtree pax-utils            # reference resolvers compared against in tests and benchmarks

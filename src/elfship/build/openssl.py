@@ -5,34 +5,20 @@ OpenSSL looks for trusted certificates in `OPENSSLDIR/cert.pem` and `OPENSSLDIR/
 binary, that path travels to servers where it may not exist (RHEL: `/etc/pki/tls`, Alpine: `/etc/ssl`), and TLS
 verification fails there at run time although the binary loads (rust-musl-builder#21, rust-openssl#829).
 OpenSSL records the path as the string `OPENSSLDIR: "<dir>"` (`OpenSSL_version(OPENSSL_DIR)`), which is the
-evidence read here: present in the binary means OpenSSL is in the binary, not in a shared libssl.
+evidence read (sbom/runtime_strings.py, shared with check): present in the binary means OpenSSL is in the binary, not in a shared libssl.
 """
 
 from __future__ import annotations
 
-import mmap
 import os
 
 from elfship.build.verify import VerifyFinding
-
-MARKER = b'OPENSSLDIR: "'
-MAX_DIR = 4096  # PATH_MAX: a longer "path" is not one
+from elfship.sbom.runtime_strings import read_runtime_strings
 
 
 def static_openssl_dir(path: str | os.PathLike[str]) -> str | None:
     """The OPENSSLDIR compiled into the binary, or None when it carries no OpenSSL of its own."""
-    with open(path, "rb") as handle:
-        if os.fstat(handle.fileno()).st_size == 0:
-            return None
-        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            start = data.find(MARKER)
-            if start < 0:
-                return None
-            start += len(MARKER)
-            end = data.find(b'"', start, start + MAX_DIR)
-            if end < 0:
-                return None
-            return data[start:end].decode("utf-8", "replace")
+    return read_runtime_strings(path).openssl_dir
 
 
 def ca_directory_warning(path: str | os.PathLike[str]) -> tuple[VerifyFinding, ...]:

@@ -35,6 +35,10 @@ STATIC_NSS = "static-nss"
 NOT_A_PROGRAM = "not-a-program"
 RESOLVER_WARNING = "resolver-warning"
 EMBEDDED_LIBRARIES = "embedded-libraries"  # info: a static binary carries upstream C code (its CVEs)
+# Run-time needs the loader does not see (check/runtime.py)
+STATIC_OPENSSL_CA = "static-openssl-ca"  # an OpenSSL inside the program looks for CAs under its OPENSSLDIR
+MAY_DLOPEN = "may-dlopen"  # sonames named in its strings, not in DT_NEEDED
+STATIC_GCONV = "static-gconv"  # static glibc with iconv: gconv modules loaded at run time
 
 FINDING_KINDS = (
     VERSION_TOO_NEW,
@@ -55,6 +59,9 @@ FINDING_KINDS = (
     NOT_A_PROGRAM,
     RESOLVER_WARNING,
     EMBEDDED_LIBRARIES,
+    STATIC_OPENSSL_CA,
+    MAY_DLOPEN,
+    STATIC_GCONV,
 )
 
 

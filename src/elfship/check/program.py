@@ -16,14 +16,18 @@ from elfship.check.model import (
     Finding,
     Severity,
 )
+from elfship.check.runtime import runtime_findings
 from elfship.elf.model import ElfInfo, Kind, LibcFamily
+from elfship.sbom.runtime_strings import RuntimeStrings, read_runtime_strings
 from elfship.targets import Target
 
 ISA_ORDER = {None: 1, "x86-64": 1, "x86-64-v2": 2, "x86-64-v3": 3, "x86-64-v4": 4}
 STATIC_KINDS = (Kind.STATIC, Kind.STATIC_PIE)
 
 
-def program_findings(info: ElfInfo, target: Target) -> list[Finding]:
+def program_findings(info: ElfInfo, target: Target, strings: RuntimeStrings | None = None) -> list[Finding]:
+    """`strings`: the program's run-time strings when its bytes are not at info.path on this machine (a
+    program inside a root: read through the root)."""
     if info.kind in (Kind.OBJECT, Kind.CORE, Kind.OTHER):
         return [
             Finding.make(
@@ -51,6 +55,7 @@ def program_findings(info: ElfInfo, target: Target) -> list[Finding]:
     else:
         findings.extend(_libc_family_findings(info, target))
     findings.extend(_isa_findings(info, target))
+    findings.extend(runtime_findings(info, target, strings or read_runtime_strings(info.path)))
     return findings
 
 

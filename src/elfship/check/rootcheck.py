@@ -26,6 +26,7 @@ from elfship.check.model import (
     Severity,
 )
 from elfship.check.program import STATIC_KINDS, program_findings
+from elfship.check.runtime import strings_of_located
 from elfship.check.shipped import Shipped, offered_by_shipped, placed_beside, shipped_libraries
 from elfship.check.versions import missing_version_findings
 from elfship.elf import ElfInfo, read_elf, read_version_symbols
@@ -57,7 +58,9 @@ def check_in_root(
     if not place.placed:
         info = resolver.read_program(place)
     placed_at = place.path if place.placed else None
-    findings = program_findings(info, target)
+    # A program of the root: its strings too are read through the root (a symlink means the root's file).
+    strings = None if place.placed else strings_of_located(resolver.view.locate(place.path))
+    findings = program_findings(info, target, strings)
     carried: tuple[tuple[str, str], ...] = ()
     if info.kind not in STATIC_KINDS and not any(f.kind == "wrong-architecture" for f in findings):
         resolution = resolver.resolve_info(path, info, place=place)
