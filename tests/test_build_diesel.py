@@ -51,9 +51,11 @@ class Built:
 
 
 def _build(strategy: str, target_dir: Path, out: Path, *args: str) -> Built:
+    """The profile each test shares with the pgapp tests (same OpenSSL and libpq crates, same target dir):
+    a cold CI run compiles those C libraries once per strategy, not once per app."""
     started = time.monotonic()
     done = elfship(
-        "build", "--json", "--strategy", strategy, "--release", "-o", str(out), *args,
+        "build", "--json", "--strategy", strategy, "-o", str(out), *args,
         cwd=CARGO_FIXTURES / "dieselapp", env={"CARGO_TARGET_DIR": str(target_dir)},
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-5000:]
@@ -66,7 +68,7 @@ def _build(strategy: str, target_dir: Path, out: Path, *args: str) -> Built:
 @pytest.fixture(scope="module")
 def musl(tmp_path_factory: pytest.TempPathFactory, build_std_tools: None) -> Built:
     out = tmp_path_factory.mktemp("diesel-musl")
-    return _build("musl", MUSL_TARGET_DIR, out, "--build-std", "--for", "debian:11")
+    return _build("musl", MUSL_TARGET_DIR, out, "--release", "--build-std", "--for", "debian:11")
 
 
 @pytest.fixture(scope="module")
