@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from elfship.build.verify import VerifyFinding
+from elfship.check.model import STATIC_OPENSSL_CA, Finding, Severity
 from elfship.sbom.runtime_strings import read_runtime_strings
 
 
@@ -21,14 +21,14 @@ def static_openssl_dir(path: str | os.PathLike[str]) -> str | None:
     return read_runtime_strings(path).openssl_dir
 
 
-def ca_directory_warning(path: str | os.PathLike[str]) -> tuple[VerifyFinding, ...]:
+def ca_directory_warning(path: str | os.PathLike[str]) -> tuple[Finding, ...]:
     directory = static_openssl_dir(path)
     if directory is None:
         return ()
     return (
-        VerifyFinding(
-            "static-openssl-ca",
-            "warning",
+        Finding.make(
+            STATIC_OPENSSL_CA,
+            Severity.WARNING,
             f"links OpenSSL statically: it looks for CA certificates in {directory}/cert.pem and "
             f"{directory}/certs (its OPENSSLDIR, fixed when it was compiled); where a server keeps them elsewhere "
             "(Debian/Ubuntu /etc/ssl/certs/ca-certificates.crt, RHEL /etc/pki/tls/certs/ca-bundle.crt, "

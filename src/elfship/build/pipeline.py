@@ -29,7 +29,6 @@ from elfship.build.toolchain import (
 )
 from elfship.build.verify import (
     TargetVerdict,
-    VerifyFinding,
     glibc_within_pin,
     not_fully_static,
     prewarm,
@@ -38,6 +37,7 @@ from elfship.build.verify import (
     verify,
 )
 from elfship.build.zigwrap import ZigWrappers, write_wrappers
+from elfship.check.model import EMBEDDED, STATIC_NSS, Finding, Severity
 from elfship.errors import UsageError
 from elfship.targets import Target
 
@@ -63,13 +63,13 @@ class ArtifactResult:
     size: int  # as cargo built it
     size_after_strip: int | None
     verdicts: tuple[TargetVerdict, ...]
-    findings: tuple[VerifyFinding, ...]  # elfship's own: pin exceeded, NSS use in a static glibc binary
+    findings: tuple[Finding, ...]  # elfship's own: pin exceeded, NSS use in a static glibc binary
 
     @property
     def ok(self) -> bool:
         # `unknown` (a library the target may not ship) is shown, not a failure: the user named the target.
         failed = any(v.verdict == "fails" for v in self.verdicts)
-        return not failed and not any(f.severity == "error" for f in self.findings)
+        return not failed and not any(f.severity is Severity.ERROR for f in self.findings)
 
 
 @dataclass(frozen=True)
@@ -275,7 +275,7 @@ def _finish(
     return ArtifactResult(cargo_path.name, cargo_path, destination, size, stripped, verdicts, findings)
 
 
-def _embedded(path: Path, plan: BuildPlan) -> list[VerifyFinding]:
+def _embedded(path: Path, plan: BuildPlan) -> list[Finding]:
     """What the binary carries, said after every static build (and any build that embeds a C library)."""
     from elfship.report.sbom_text import summary_line
     from elfship.sbom import inventory
@@ -285,17 +285,17 @@ def _embedded(path: Path, plan: BuildPlan) -> list[VerifyFinding]:
         return []
     yours = ": their CVEs are yours now" if inv.embedded_c_libraries else ""
     return [
-        VerifyFinding(
-            "embedded",
-            "info",
+        Finding.make(
+            EMBEDDED,
+            Severity.INFO,
             summary_line(inv) + yours,
             f"`elfship audit {path.name} --db ADVISORY-DB`; `--sbom` writes it as CycloneDX",
         )
     ]
 
 
-def _own_findings(path: Path, plan: BuildPlan) -> tuple[VerifyFinding, ...]:
-    findings: list[VerifyFinding] = _embedded(path, plan)
+def _own_findings(path: Path, plan: BuildPlan) -> tuple[Finding, ...]:
+    findings: list[Finding] = _embedded(path, plan)
     if plan.strategy is Strategy.GLIBC_PINNED and plan.glibc_pin:
         above = glibc_within_pin(path, plan.glibc_pin)
         if above is not None:
@@ -307,9 +307,9 @@ def _own_findings(path: Path, plan: BuildPlan) -> tuple[VerifyFinding, ...]:
         functions = nss_functions(path)
         if functions:
             findings.append(
-                VerifyFinding(
-                    "static-nss",
-                    "warning",
+                Finding.make(
+                    STATIC_NSS,
+                    Severity.WARNING,
                     f"uses NSS ({', '.join(functions)}): static glibc loads the target's libnss_* at run time, "
                     "which must be the same glibc version as this build's; name lookups may fail elsewhere",
                     "use --strategy musl, or glibc-pinned for the target's own glibc",

@@ -7,32 +7,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from elfship.abi import version_key
 from elfship.build.strategy import TargetLibc
+from elfship.check.model import GLIBC_ABOVE_PIN, NOT_STATIC, Finding, Severity
 from elfship.elf import read_elf, read_version_symbols
 from elfship.errors import UsageError
 from elfship.targets import Target, get_target, normalise_arch, split_arch
 
 if TYPE_CHECKING:
-    from elfship.check import CheckResult
+    from elfship.check.model import CheckResult
 
 # The check engine (and the resolver under it) is imported when the first verdict is needed, not at start-up:
 # `elfship build` imports it in the background while cargo runs (see prewarm), so a build pays nothing for it.
-CHECK_MODULE = "elfship.check"
-
-
-@dataclass(frozen=True)
-class VerifyFinding:
-    kind: str
-    severity: str  # error | warning | info
-    message: str
-    fix: str | None = None
+CHECK_MODULE = "elfship.check.named"
 
 
 @dataclass(frozen=True)
 class TargetVerdict:
     target: str
     verdict: str  # "runs" | "fails" | "unknown" (a needed library the target may not ship)
-    findings: tuple[VerifyFinding, ...]
+    findings: tuple[Finding, ...]
 
 
 def resolve_targets(names: Sequence[str], arch: str | None = None) -> tuple[Target, ...]:
@@ -54,29 +48,25 @@ def target_libc(target: Target) -> TargetLibc:
 
 def verify(path: str | os.PathLike[str], targets: Sequence[Target]) -> tuple[TargetVerdict, ...]:
     """The one place build asks whether its output runs on each target."""
-    from elfship.check import check_path
+    from elfship.check.named import check_info
 
-    return tuple(_from_check(check_path(os.fspath(path), target)) for target in targets)
+    info = read_elf(os.fspath(path))
+    return tuple(_from_check(check_info(info, target)) for target in targets)
 
 
 def _from_check(result: CheckResult) -> TargetVerdict:
-    findings = tuple(VerifyFinding(f.kind, f.severity.value, f.message, f.fix) for f in result.findings)
-    return TargetVerdict(result.target, result.verdict, findings)
+    return TargetVerdict(result.target, result.verdict, result.findings)
 
 
-def _key(version: str) -> tuple[int, ...]:
-    return tuple(int(p) if p.isdigit() else -1 for p in version.split("."))
-
-
-def glibc_within_pin(path: str | os.PathLike[str], pin: str) -> VerifyFinding | None:
+def glibc_within_pin(path: str | os.PathLike[str], pin: str) -> Finding | None:
     """glibc-pinned's own promise: the output's highest GLIBC need is no newer than the pin."""
     info = read_elf(path)
     needed = info.libc.min_version
-    if needed and _key(needed) > _key(pin):
+    if needed and version_key(needed) > version_key(pin):
         culprits = _culprits(path, needed)
-        return VerifyFinding(
-            "glibc-above-pin",
-            "error",
+        return Finding.make(
+            GLIBC_ABOVE_PIN,
+            Severity.ERROR,
             f"needs GLIBC_{needed}, above the pin {pin}" + (f" ({culprits})" if culprits else ""),
             "a prebuilt static library or object was compiled against a newer glibc: build it from source "
             "(the -sys crate's bundled/vendored feature)",
@@ -84,7 +74,7 @@ def glibc_within_pin(path: str | os.PathLike[str], pin: str) -> VerifyFinding | 
     return None
 
 
-def not_fully_static(path: str | os.PathLike[str]) -> tuple[VerifyFinding, ...]:
+def not_fully_static(path: str | os.PathLike[str]) -> tuple[Finding, ...]:
     """musl's promise: no loader and no shared library, so the binary runs on any Linux of its arch
     (what `ldd` reports as "not a dynamic executable")."""
     info = read_elf(path)
@@ -94,9 +84,9 @@ def not_fully_static(path: str | os.PathLike[str]) -> tuple[VerifyFinding, ...]:
         f"NEEDED {n}" for n in info.needed
     ]
     return (
-        VerifyFinding(
-            "not-static",
-            "error",
+        Finding.make(
+            NOT_STATIC,
+            Severity.ERROR,
             f"not fully static: {', '.join(parts)}",
             "link with +crt-static (elfship sets it; check RUSTFLAGS and .cargo/config.toml for -crt-static)",
         ),

@@ -39,6 +39,10 @@ EMBEDDED_LIBRARIES = "embedded-libraries"  # info: a static binary carries upstr
 STATIC_OPENSSL_CA = "static-openssl-ca"  # an OpenSSL inside the program looks for CAs under its OPENSSLDIR
 MAY_DLOPEN = "may-dlopen"  # sonames named in its strings, not in DT_NEEDED
 STATIC_GCONV = "static-gconv"  # static glibc with iconv: gconv modules loaded at run time
+# Kinds only `elfship build` reports about its own output (same Finding type, same JSON shape).
+GLIBC_ABOVE_PIN = "glibc-above-pin"  # glibc-pinned output needs a newer GLIBC node than the pin
+NOT_STATIC = "not-static"  # musl output still has an interpreter or NEEDED entries
+EMBEDDED = "embedded"  # info: the inventory of what a static build carries
 
 FINDING_KINDS = (
     VERSION_TOO_NEW,

@@ -6,7 +6,8 @@ from typing import Any
 
 from elfship.build.diagnose import Diagnosis
 from elfship.build.pipeline import ArtifactResult, BuildResult
-from elfship.build.verify import TargetVerdict, VerifyFinding
+from elfship.build.verify import TargetVerdict
+from elfship.check.model import Finding, Severity
 from elfship.report.units import human_size
 
 
@@ -66,10 +67,10 @@ def _verdict(verdict: TargetVerdict) -> dict[str, Any]:
     }
 
 
-def _finding(finding: VerifyFinding) -> dict[str, Any]:
+def _finding(finding: Finding) -> dict[str, Any]:
     return {
         "kind": finding.kind,
-        "severity": finding.severity,
+        "severity": finding.severity.value,
         "message": finding.message,
         "fix": finding.fix,
     }
@@ -128,13 +129,14 @@ def _render_artifact(artifact: ArtifactResult, result: BuildResult) -> list[str]
     for verdict in artifact.verdicts:
         lines.append(f"  {verdict.target}: {verdict.verdict}")
         for finding in verdict.findings:
-            if finding.severity != "info" and finding.kind not in own_kinds:
+            if finding.severity is not Severity.INFO and finding.kind not in own_kinds:
                 lines.append(
-                    f"    {finding.severity}: {finding.message}"
+                    f"    {finding.severity.value}: {finding.message}"
                     + (f" (fix: {finding.fix})" if finding.fix else "")
                 )
     for finding in artifact.findings:
         lines.append(
-            f"  {finding.severity}: {finding.message}" + (f" (fix: {finding.fix})" if finding.fix else "")
+            f"  {finding.severity.value}: {finding.message}"
+            + (f" (fix: {finding.fix})" if finding.fix else "")
         )
     return lines
