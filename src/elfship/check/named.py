@@ -26,8 +26,8 @@ from elfship.check.model import (
 )
 from elfship.check.program import STATIC_KINDS, program_findings
 from elfship.check.shipped import Shipped, offered_by_shipped, shipped_libraries
-from elfship.check.versions import SymbolTable, missing_version_findings
-from elfship.elf import ElfInfo, read_version_symbols
+from elfship.check.versions import missing_version_findings
+from elfship.elf import ElfInfo, VersionSymbols, read_version_symbols
 from elfship.targets import Target, version_key
 
 # musl's C library under the names a musl program needs it by: part of every musl system.
@@ -45,7 +45,7 @@ class _Context:
 def check_info(
     info: ElfInfo,
     target: Target,
-    symbols: SymbolTable | None = None,
+    symbols: VersionSymbols | None = None,
     assume_present: frozenset[str] = frozenset(),
     shipped: Mapping[str, Shipped] | None = None,
 ) -> CheckResult:
@@ -73,7 +73,7 @@ def check_info(
 
 
 def _object_findings(
-    obj: ElfInfo, needer: str | None, context: _Context, symbols: SymbolTable | None
+    obj: ElfInfo, needer: str | None, context: _Context, symbols: VersionSymbols | None
 ) -> list[Finding]:
     """The findings of one object that must start: the program (needer None) or a library shipped along."""
     presence = {
@@ -151,7 +151,7 @@ def _version_findings(
     obj: ElfInfo,
     needer: str | None,
     context: _Context,
-    symbols: SymbolTable | None,
+    symbols: VersionSymbols | None,
     presence: Mapping[str, bool | None],
 ) -> list[Finding]:
     findings: list[Finding] = []

@@ -30,6 +30,7 @@ from elfship.check.runtime import strings_of_located
 from elfship.check.shipped import Shipped, offered_by_shipped, placed_beside, shipped_libraries
 from elfship.check.versions import missing_version_findings
 from elfship.elf import ElfInfo, read_elf, read_version_symbols
+from elfship.elf.model import VersionSymbols
 from elfship.errors import ElfError
 from elfship.resolve import Resolution, ResolvedLibrary, Resolver
 from elfship.resolve.model import ProgramLocation
@@ -204,7 +205,7 @@ class _Reader:
         self.view = view
         self.place = place
 
-    def symbols(self, library: ResolvedLibrary | None) -> dict[str, dict[str, tuple[str, ...]]]:
+    def symbols(self, library: ResolvedLibrary | None) -> VersionSymbols:
         if library is None and self.place.placed:
             return _symbols(self.place.host_path)  # a program from outside: its bytes are on this machine
         found = self.view.locate(self.place.path if library is None else library.path or "")
@@ -330,7 +331,7 @@ def _version_findings(
     return findings
 
 
-def _symbols(host_path: str) -> dict[str, dict[str, tuple[str, ...]]]:
+def _symbols(host_path: str) -> VersionSymbols:
     try:
         return read_version_symbols(host_path)
     except ElfError:

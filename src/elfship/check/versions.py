@@ -6,9 +6,9 @@ from collections.abc import Callable, Mapping
 
 from elfship.check import fixes
 from elfship.check.model import PRIVATE_VERSION, VERSION_TOO_NEW, Finding, Severity
+from elfship.elf.model import VersionSymbols
 from elfship.targets import is_private_node, split_version_node, version_key
 
-SymbolTable = Mapping[str, Mapping[str, tuple[str, ...]]]
 MAX_NAMED_SYMBOLS = 8
 
 
@@ -24,7 +24,7 @@ def missing_version_findings(
     needer: str | None,  # None = the program itself; else the soname of the library that needs it
     library: str,
     missing: list[str],
-    symbols: SymbolTable,
+    symbols: VersionSymbols,
     offered: Callable[[str], str],  # namespace -> "debian:10 has glibc 2.28"
     glibc_fix: str,  # the way out for a too-new GLIBC node (names the glibc to pin to)
     evidence: Mapping[str, object] | None = None,

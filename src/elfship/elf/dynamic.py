@@ -17,6 +17,7 @@ from elfship.elf.budget import (
 )
 from elfship.elf.headers import AddressMap, Layout, Segment
 from elfship.elf.image import Image, StringTable
+from elfship.elf.model import VersionSymbols
 
 MAX_DYNAMIC_ENTRIES = 1 << 16
 CHAIN_BLOCK = 64  # GNU hash chain bytes searched in the first step for the end bit (real chains: 1-5 words)
@@ -288,7 +289,7 @@ def read_versioned_undefined_symbols(
     addresses: AddressMap,
     needs: tuple[VersionNeedEntry, ...],
     count: int | None,
-) -> dict[str, dict[str, tuple[str, ...]]]:
+) -> VersionSymbols:
     """library -> version -> the undefined dynamic symbols bound to that version (sorted).
 
     Only the symbols whose .gnu.version entry names a required version are unpacked: the thousands of

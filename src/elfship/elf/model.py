@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -34,8 +35,11 @@ class VersionNeed:
     versions: tuple[str, ...]
 
 
-# (library, version, undefined symbols bound to it), sorted by library then version.
-VersionSymbols = tuple[tuple[str, str, tuple[str, ...]], ...]
+# The one shape of "which undefined symbols need which version": library -> version -> symbols. Everything
+# that reads or renders it (read_version_symbols, ElfInfo.symbols_by_version, inspect, check) speaks this.
+VersionSymbols = Mapping[str, Mapping[str, tuple[str, ...]]]
+# How a frozen ElfInfo stores it: (library, version, symbols) rows, sorted by library then version.
+VersionSymbolRows = tuple[tuple[str, str, tuple[str, ...]], ...]
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,7 @@ class ElfInfo:
     uses_nss: bool | None = None
     inode: tuple[int, int] = (0, 0)  # (st_dev, st_ino), so callers can share work between hard links
     # Filled by read_elf(path, with_symbols=True) only; None means "not asked", () means "none".
-    version_symbols: VersionSymbols | None = None
+    version_symbols: VersionSymbolRows | None = None
 
     @property
     def endianness(self) -> str:
@@ -92,7 +96,7 @@ class ElfInfo:
     def nodeflib(self) -> bool:
         return "NODEFLIB" in self.flags
 
-    def symbols_by_version(self) -> dict[str, dict[str, tuple[str, ...]]]:
+    def symbols_by_version(self) -> VersionSymbols:
         """library -> version -> symbols, as read_version_symbols() returns it (read with with_symbols=True)."""
         if self.version_symbols is None:
             raise ValueError(f"{self.path}: read with read_elf(path, with_symbols=True) to get symbols")

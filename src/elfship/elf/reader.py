@@ -31,7 +31,15 @@ from elfship.elf.headers import (
 )
 from elfship.elf.image import Image
 from elfship.elf.libc import classify_dynamic, classify_static
-from elfship.elf.model import ElfInfo, Kind, LibcFamily, LibcInfo, VersionNeed, VersionSymbols
+from elfship.elf.model import (
+    ElfInfo,
+    Kind,
+    LibcFamily,
+    LibcInfo,
+    VersionNeed,
+    VersionSymbolRows,
+    VersionSymbols,
+)
 from elfship.elf.notes import isa_level_name, read_notes
 from elfship.errors import ElfError
 
@@ -64,7 +72,7 @@ def _read(name: str, with_symbols: bool) -> ElfInfo:
             raise ElfError(name, f"corrupt ELF structure ({exc})") from None
 
 
-def read_version_symbols(path: PathLike) -> dict[str, dict[str, tuple[str, ...]]]:
+def read_version_symbols(path: PathLike) -> VersionSymbols:
     """library -> version -> the undefined symbols that need it: the culprits behind a too-new version."""
     name = os.fspath(path)
     try:
@@ -73,7 +81,7 @@ def read_version_symbols(path: PathLike) -> dict[str, dict[str, tuple[str, ...]]
         raise exc.with_traceback(None) from None  # as in read_elf: keep no parse frames alive
 
 
-def _read_version_symbols(name: str) -> dict[str, dict[str, tuple[str, ...]]]:
+def _read_version_symbols(name: str) -> VersionSymbols:
     with Image(name) as image:
         try:
             header = read_header(image)
@@ -137,7 +145,7 @@ class _DynamicFacts:
     version_needs: tuple[VersionNeed, ...] = ()
     version_definitions: tuple[str, ...] = ()
     symbol_count: int | None = None
-    version_symbols: VersionSymbols | None = None
+    version_symbols: VersionSymbolRows | None = None
 
 
 def _dynamic_facts(

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from elfship.abi import highest_node_per_namespace, split_version_node, version_key
-from elfship.elf.model import ElfInfo, Kind
+from elfship.elf.model import ElfInfo, Kind, VersionSymbols
 from elfship.report.units import human_size
 
-VersionSymbols = Mapping[str, Mapping[str, tuple[str, ...]]]
 MAX_SYMBOLS_SHOWN = 6
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 
 from elfship.elf import ElfInfo, read_elf, read_version_symbols
 from elfship.elf.image import file_type
+from elfship.elf.model import VersionSymbols
 from elfship.errors import ElfError, ElfshipError
 from elfship.resolve.confined import (
     NotRegularError,
@@ -358,7 +359,7 @@ def read_elf_located(found: Located, *, with_symbols: bool = False) -> ElfInfo:
         return replace(info, path=found.host_path)
 
 
-def read_symbols_located(found: Located) -> dict[str, dict[str, tuple[str, ...]]]:
+def read_symbols_located(found: Located) -> VersionSymbols:
     """read_version_symbols of a located file, read through the confined descriptor. Raises ElfError."""
     with _reader_path(found) as path:
         try:
