@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from elfship.build.buildstd import find_std_source
-from elfship.build.toolchain import find_zig
+from elfship.builder.buildstd import find_std_source
+from elfship.builder.toolchain import find_zig
 from elfship.check.run import run_in_root
 from elfship.errors import ToolMissingError
 from elfship.resolve.rootfs import FileView, read_elf_located

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from elfship.build.buildstd import BUILD_STD_ARG, BuildStd, StdSource, build_std_for, prepare_support
-from elfship.build.plan import BuildOptions, c_compiler_for, make_plan
-from elfship.build.strategy import Strategy, StrategyChoice, TargetLibc, choose_strategy
-from elfship.build.toolchain import Toolchain
-from elfship.build.verify import resolve_targets
-from elfship.build.zigwrap import HOST_OUTPUT_DIR_VAR, TARGET_OUTPUT_DIR_VAR, ZigWrappers
+from elfship.builder.buildstd import BUILD_STD_ARG, BuildStd, StdSource, build_std_for, prepare_support
+from elfship.builder.plan import BuildOptions, c_compiler_for, make_plan
+from elfship.builder.strategy import Strategy, StrategyChoice, TargetLibc, choose_strategy
+from elfship.builder.toolchain import Toolchain
+from elfship.builder.verify import resolve_targets
+from elfship.builder.zigwrap import HOST_OUTPUT_DIR_VAR, TARGET_OUTPUT_DIR_VAR, ZigWrappers
 from elfship.errors import ToolMissingError, UsageError
 from elfship.sandbox import find_emulator, runs_natively
 from elfship.sandbox.bwrap import bwrap_argv

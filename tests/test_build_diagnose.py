@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from elfship.build.diagnose import KNOWN_FAILURES, diagnose
+from elfship.builder.diagnose import KNOWN_FAILURES, diagnose
 from tests.support.fixtures import CACHE
 
 CARGO_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cargo"
@@ -183,8 +183,8 @@ def test_libpq_a_linked_without_its_dependencies() -> None:
 
 @pytest.mark.slow
 def test_libpq_not_found_by_the_zig_linker(tmp_path: Path) -> None:
-    from elfship.build.toolchain import find_zig
-    from elfship.build.zigwrap import write_wrappers
+    from elfship.builder.toolchain import find_zig
+    from elfship.builder.zigwrap import write_wrappers
 
     zig = find_zig()
     if zig is None:

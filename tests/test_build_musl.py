@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from elfship.build.buildstd import BUILD_STD_ARG, find_libunwind, find_std_source
+from elfship.builder.buildstd import BUILD_STD_ARG, find_libunwind, find_std_source
 from elfship.errors import ToolMissingError
 from tests.support.fixtures import CACHE, debian_root
 from tests.test_build_e2e import CARGO_FIXTURES, artifact_path, check_in_root, elfship, run_there

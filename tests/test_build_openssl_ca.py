@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from elfship.build.openssl import ca_directory_warning, static_openssl_dir
+from elfship.builder.openssl import ca_directory_warning, static_openssl_dir
 from tests.support.fixtures import build_c
 from tests.test_build_e2e import build_json
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from elfship.build.native import find_native_dependencies
-from elfship.build.plan import BuildOptions, CCompiler, c_compiler_for, make_plan, merge_env
-from elfship.build.strategy import Strategy, StrategyChoice, TargetLibc, choose_strategy, glibc_pin
-from elfship.build.toolchain import Toolchain
-from elfship.build.zigwrap import write_wrappers
+from elfship.builder.native import find_native_dependencies
+from elfship.builder.plan import BuildOptions, CCompiler, c_compiler_for, make_plan, merge_env
+from elfship.builder.strategy import Strategy, StrategyChoice, TargetLibc, choose_strategy, glibc_pin
+from elfship.builder.toolchain import Toolchain
+from elfship.builder.zigwrap import write_wrappers
 from elfship.errors import ToolMissingError, UsageError
 
 CARGO = "/usr/bin/cargo"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from elfship.build.buildstd import (
+from elfship.builder.buildstd import (
     BUILD_STD_ARG,
     STD_SOURCE_FIX,
     BuildStd,
@@ -20,9 +20,9 @@ from elfship.build.buildstd import (
     musl_specs,
     static_pie_specs,
 )
-from elfship.build.plan import BuildOptions, c_compiler_for, make_plan
-from elfship.build.strategy import Strategy, StrategyChoice, choose_strategy
-from elfship.build.toolchain import Toolchain
+from elfship.builder.plan import BuildOptions, c_compiler_for, make_plan
+from elfship.builder.strategy import Strategy, StrategyChoice, choose_strategy
+from elfship.builder.toolchain import Toolchain
 from elfship.errors import ToolMissingError, UsageError
 
 BASE = Path("/work/app/target")
@@ -203,7 +203,7 @@ def test_cli_static_pie_without_build_std_is_exit_2() -> None:
 
 
 def test_a_musl_output_with_a_loader_or_a_library_is_an_error() -> None:
-    from elfship.build.verify import not_fully_static
+    from elfship.builder.verify import not_fully_static
     from tests.support.fixtures import build_c
 
     dynamic = build_c("hello.c")

@@ -131,7 +131,7 @@ def test_musl_reserved_names_are_musl_itself_where_the_base_system_is_measured()
 
 def test_build_names_the_nss_functions_a_static_glibc_program_defines(tmp_path: Path) -> None:
     """build's static-nss warning names the functions (from .symtab), or says stripped (glibc's marker)."""
-    from elfship.build.nss import nss_functions
+    from elfship.builder.nss import nss_functions
 
     program = build_c("nss.c", cflags=["-static"], out_name="nss-static")
     assert {"getaddrinfo", "getpwnam"} <= set(nss_functions(program))

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from elfship.build.strategy import SUPPORTED_ARCHES, Strategy
+from elfship.builder.strategy import SUPPORTED_ARCHES, Strategy
 from elfship.cli.interrupt import sigterm_as_interrupt
 from elfship.errors import EXIT_FAILS, EXIT_OK, UsageError
 from elfship.report.jsonout import emit
@@ -161,8 +161,8 @@ def _write_sbom(result: Any, sbom: str | None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here: `elfship <other command>` should not pay for loading the build pipeline.
-    from elfship.build.pipeline import BuildRequest, run_build
-    from elfship.build.plan import BuildOptions
+    from elfship.builder.pipeline import BuildRequest, run_build
+    from elfship.builder.plan import BuildOptions
     from elfship.report.build_report import render_text, to_document
 
     request = BuildRequest(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from elfship.build.diagnose import Diagnosis
-from elfship.build.pipeline import ArtifactResult, BuildResult
-from elfship.build.verify import TargetVerdict
+from elfship.builder.diagnose import Diagnosis
+from elfship.builder.pipeline import ArtifactResult, BuildResult
+from elfship.builder.verify import TargetVerdict
 from elfship.check.model import Finding, Severity
 from elfship.report.units import human_size
 

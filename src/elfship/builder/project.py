@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from elfship.build.native import resolved_packages
+from elfship.builder.native import resolved_packages
 from elfship.errors import ElfshipError, UsageError
 
 # Arguments of `cargo build` that change which features resolve, so `cargo metadata` must see them too.

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from elfship.build.diagnose import strip_ansi
-from elfship.build.plan import BuildPlan
+from elfship.builder.diagnose import strip_ansi
+from elfship.builder.plan import BuildPlan
 from elfship.errors import ToolMissingError
 
 # How long cargo gets to stop after Ctrl-C before it is killed.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from elfship.abi import version_key
-from elfship.build.strategy import TargetLibc
+from elfship.builder.strategy import TargetLibc
 from elfship.check.model import GLIBC_ABOVE_PIN, NOT_STATIC, Finding, Severity
 from elfship.elf import read_elf, read_version_symbols
 from elfship.errors import UsageError

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from elfship.build.strategy import Strategy
+from elfship.builder.strategy import Strategy
 from elfship.syscrates import BY_NAME, NativeCrate
 
 

@@ -10,24 +10,24 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from elfship.build.buildstd import build_std_for, check_link_mode, prepare_support
-from elfship.build.diagnose import Diagnosis, diagnose
-from elfship.build.native import NativeDependency, find_native_dependencies
-from elfship.build.nss import nss_functions
-from elfship.build.openssl import ca_directory_warning
-from elfship.build.output import check_replaceable, install, prepare_output_dir, require_strip
-from elfship.build.plan import BuildOptions, BuildPlan, c_compiler_for, make_plan
-from elfship.build.project import CargoProject, find_manifest, load_project
-from elfship.build.runner import CargoRun, run_cargo
-from elfship.build.strategy import Strategy, StrategyChoice, TargetLibc, choose_strategy, rust_triple
-from elfship.build.toolchain import (
+from elfship.builder.buildstd import build_std_for, check_link_mode, prepare_support
+from elfship.builder.diagnose import Diagnosis, diagnose
+from elfship.builder.native import NativeDependency, find_native_dependencies
+from elfship.builder.nss import nss_functions
+from elfship.builder.openssl import ca_directory_warning
+from elfship.builder.output import check_replaceable, install, prepare_output_dir, require_strip
+from elfship.builder.plan import BuildOptions, BuildPlan, c_compiler_for, make_plan
+from elfship.builder.project import CargoProject, find_manifest, load_project
+from elfship.builder.runner import CargoRun, run_cargo
+from elfship.builder.strategy import Strategy, StrategyChoice, TargetLibc, choose_strategy, rust_triple
+from elfship.builder.toolchain import (
     Toolchain,
     detect_toolchain,
     find_cargo,
     host_arch,
     static_library_available,
 )
-from elfship.build.verify import (
+from elfship.builder.verify import (
     TargetVerdict,
     glibc_within_pin,
     not_fully_static,
@@ -36,7 +36,7 @@ from elfship.build.verify import (
     target_libc,
     verify,
 )
-from elfship.build.zigwrap import ZigWrappers, write_wrappers
+from elfship.builder.zigwrap import ZigWrappers, write_wrappers
 from elfship.check.model import EMBEDDED, STATIC_NSS, Finding, Severity
 from elfship.errors import UsageError
 from elfship.targets import Target

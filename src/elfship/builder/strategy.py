@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from elfship.abi import version_key
-from elfship.build.toolchain import Toolchain, static_library_available
+from elfship.builder.toolchain import Toolchain, static_library_available
 from elfship.errors import ToolMissingError, UsageError
 
 SUPPORTED_ARCHES = ("x86_64", "aarch64")

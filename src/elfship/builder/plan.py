@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from elfship.build.buildstd import BUILD_STD_ARG, BuildStd, support_dir
-from elfship.build.native import pkg_config_static_env, triple_lower, triple_upper
-from elfship.build.strategy import Strategy, StrategyChoice, rust_triple
-from elfship.build.zigwrap import HOST_OUTPUT_DIR_VAR, TARGET_OUTPUT_DIR_VAR, ZigWrappers
+from elfship.builder.buildstd import BUILD_STD_ARG, BuildStd, support_dir
+from elfship.builder.native import pkg_config_static_env, triple_lower, triple_upper
+from elfship.builder.strategy import Strategy, StrategyChoice, rust_triple
+from elfship.builder.zigwrap import HOST_OUTPUT_DIR_VAR, TARGET_OUTPUT_DIR_VAR, ZigWrappers
 from elfship.errors import UsageError
 
 CRT_STATIC = "-C target-feature=+crt-static"
