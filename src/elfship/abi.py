@@ -32,21 +32,25 @@ MUSL_RESERVED = ("libc.", "libpthread.", "librt.", "libm.", "libdl.", "libutil."
 MUSL_ARCH_BY_MACHINE = {"x86_64": "x86_64", "i386": "i386", "aarch64": "aarch64", "arm": "armhf"}
 
 GLIBC_LOADER_SONAMES = frozenset(path.rsplit("/", 1)[1] for path in GLIBC_LOADERS.values())
+# The parts of glibc programs link against (each defines GLIBC_* nodes; libm has some libc lacks).
+GLIBC_LINKED_PARTS = (
+    "libc.so.6",
+    "libm.so.6",
+    "libmvec.so.1",
+    "libpthread.so.0",
+    "libdl.so.2",
+    "librt.so.1",
+    "libresolv.so.2",
+    "libutil.so.1",
+    "libanl.so.1",
+)
 # glibc's own libraries (one release ships them all, with one set of GLIBC_* nodes), and every loader above.
 GLIBC_LIBRARIES = frozenset(
     {
-        "libc.so.6",
-        "libm.so.6",
-        "libpthread.so.0",
-        "libdl.so.2",
-        "librt.so.1",
-        "libresolv.so.2",
-        "libutil.so.1",
-        "libanl.so.1",
+        *GLIBC_LINKED_PARTS,
         "libnsl.so.1",
         "libcrypt.so.1",
         "libBrokenLocale.so.1",
-        "libmvec.so.1",
         "libthread_db.so.1",
         "libc_malloc_debug.so.0",
         "libnss_files.so.2",

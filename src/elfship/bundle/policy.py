@@ -5,6 +5,8 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
+from elfship.abi import GLIBC_LINKED_PARTS
+
 
 @dataclass(frozen=True)
 class ExcludeRule:
@@ -49,17 +51,7 @@ DEFAULT_EXCLUDES: tuple[ExcludeRule, ...] = (
 # with every release, so a libm or libpthread from the target next to the bundled libc breaks at load time.
 # Every part found next to the bundled libc.so.6 goes in, whether the program names it or not (dlopen).
 GLIBC_CORE = ("libc.so.6",)
-GLIBC_PARTS = (
-    "libc.so.6",
-    "libm.so.6",
-    "libmvec.so.1",
-    "libpthread.so.0",
-    "libdl.so.2",
-    "librt.so.1",
-    "libresolv.so.2",
-    "libutil.so.1",
-    "libanl.so.1",
-)
+GLIBC_PARTS = GLIBC_LINKED_PARTS
 # Name-service modules glibc dlopens for getpwnam, getaddrinfo and friends (nsswitch.conf "files", "dns";
 # "compat" for older nsswitch.conf files). Since glibc 2.34 files and dns live in libc itself and these are
 # stubs, but a bundled older glibc needs the real ones.

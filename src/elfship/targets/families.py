@@ -5,15 +5,7 @@ Used both at run time (name lookup, roots) and by scripts/gen_targets.py, so the
 
 from __future__ import annotations
 
-from elfship.abi import (  # noqa: F401
-    GLIBC_LIBRARIES,
-    GLIBC_LOADERS,
-    highest_version,
-    is_private_node,
-    musl_loader,
-    split_version_node,
-    version_key,
-)
+from elfship.abi import GLIBC_LIBRARIES, GLIBC_LINKED_PARTS, GLIBC_LOADERS, musl_loader
 
 # Other spellings of a family name -> canonical family. Canonical names are what `Target.family` holds.
 FAMILY_SPELLINGS: dict[str, str] = {
@@ -103,16 +95,8 @@ NAMESPACE_OWNERS: dict[str, frozenset[str]] = {
 # The libraries read from a root filesystem to learn its version nodes (one per namespace is enough for all
 # but GLIBC, where libm and libpthread define nodes libc does not, e.g. GLIBC_2.29 for exp and pow).
 NODE_SOURCE_LIBRARIES: tuple[str, ...] = (
-    "libc.so.6",
-    "libm.so.6",
-    "libpthread.so.0",
-    "libdl.so.2",
-    "librt.so.1",
-    "libresolv.so.2",
-    "libutil.so.1",
-    "libanl.so.1",
-    "ld-linux-x86-64.so.2",
-    "ld-linux-aarch64.so.1",
+    *GLIBC_LINKED_PARTS,
+    *(GLIBC_LOADERS[(arch, 64)].rsplit("/", 1)[1] for arch in ("x86_64", "aarch64")),
     "libstdc++.so.6",
     "libgcc_s.so.1",
     "libatomic.so.1",
