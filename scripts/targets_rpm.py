@@ -1,4 +1,4 @@
-"""Base systems of the RPM family (Rocky, Alma, Amazon Linux, ...) from their official container images.
+"""Base systems of the RPM family (rocky:8, rocky:9, alma:9, amazonlinux:2023) from their official container images.
 
 The package lists (scripts/data/images/*.txt) are copied from the docker-library `repo-info` repository, as
 for debian:10 and Ubuntu (see targets_images.py): measured facts, each with its source path, commit and the
@@ -27,7 +27,9 @@ class RpmImage(NamedTuple):
 
 
 RPM_IMAGES: tuple[RpmImage, ...] = (
+    RpmImage("rocky:8", "rocky-8.txt"),
     RpmImage("rocky:9", "rocky-9.txt"),
+    RpmImage("alma:9", "alma-9.txt"),
     RpmImage("amazonlinux:2023", "amazonlinux-2023.txt"),
 )
 

@@ -23,7 +23,9 @@ import targets_rpm  # noqa: E402
 
 RELEASES = REPO / "src" / "elfship" / "targets" / "data" / "releases.json"
 MANIFESTS = {
+    "rocky:8": "repos/rockylinux/local/8.9.20231119.md",
     "rocky:9": "repos/rockylinux/local/9.3.20231119.md",
+    "alma:9": "repos/almalinux/local/9.8-20260902.md",
     "amazonlinux:2023": "repos/amazonlinux/local/2023.12.20260831.0.md",
 }
 
@@ -90,15 +92,25 @@ def test_generator_is_deterministic_and_the_committed_data_is_its_output() -> No
     assert runs[0] == [{k: _committed(i.release)[k] for k in keys} for i in targets_rpm.RPM_IMAGES]
 
 
+# OpenSSL and libffi per release, from the package versions each manifest lists (1.1.1k / 3.1 on RHEL 8,
+# 3.x / 3.4 on RHEL 9 and AL2023): the versioned rows must pick the right soname, and only that one.
+NEW = {"libssl.so.3", "libcrypto.so.3", "libffi.so.8", "libreadline.so.8"}
+OLD = {"libssl.so.1.1", "libcrypto.so.1.1", "libffi.so.6"}
+VERSIONED = {
+    "rocky:8": (OLD, NEW),
+    "rocky:9": (NEW, OLD),
+    "alma:9": (NEW, OLD),
+    "amazonlinux:2023": (NEW, OLD),
+}
+
+
 @pytest.mark.parametrize("name", sorted(MANIFESTS))
 def test_inferred_base_settles_the_table_and_nothing_else(name: str) -> None:
     target = get_target(name)
-    for soname in ("libc.so.6", "libm.so.6", "libz.so.1", "libstdc++.so.6", "libgcc_s.so.1"):
+    for soname in ("libc.so.6", "libm.so.6", "libz.so.1", "libstdc++.so.6", "libgcc_s.so.1", "libzstd.so.1"):
         assert target.ships_soname(soname) is True, soname
-    # both images list openssl-libs 3.x: OpenSSL 3's sonames, not 1.1's
-    assert target.ships_soname("libssl.so.3") is True and target.ships_soname("libcrypto.so.3") is True
-    assert target.ships_soname("libssl.so.1.1") is False
-    assert target.ships_soname("libffi.so.8") is True and target.ships_soname("libffi.so.6") is False
+    present, absent = VERSIONED[name]
+    assert {s for s in present | absent if target.ships_soname(s)} == present
     assert target.ships_soname("libpq.so.5") is False and target.ships_soname("libatomic.so.1") is False
     # no row in the table: unknown, never absent
     assert target.ships_soname("libcrypt.so.1") is None
@@ -106,7 +118,7 @@ def test_inferred_base_settles_the_table_and_nothing_else(name: str) -> None:
     assert target.base_basis is not None and MANIFESTS[name] in target.base_basis
     # the manifests are of the amd64 images; other releases of the family stay unknown
     assert get_target(name, arch="aarch64").ships_soname("libz.so.1") is None
-    assert get_target("rocky:8").ships_soname("libpq.so.5") is None
+    assert get_target("alma:8").ships_soname("libpq.so.5") is None
 
 
 @pytest.fixture(scope="module")
