@@ -7,6 +7,7 @@ hand-written table of common sonames and the packages that ship them (scripts/da
 method written at its top). Every soname so found is an inference:
 - present: some package of the soname's row is in the image's manifest (in a matching version);
 - absent: no package of its row is;
+- unknown (base_open): a versioned row's package is in the image in a version no row maps;
 - unknown: the table has no row for it (the record's base_scope lists the rows: ships_soname answers None
   for any other soname). A soname is never guessed from a package name.
 """
@@ -65,10 +66,29 @@ def ships(shipper: Shipper, packages: dict[str, str]) -> bool:
     return tuple(upstream[: len(shipper.version)]) == shipper.version
 
 
-def image_base(image: RpmImage, table: dict[str, tuple[Shipper, ...]]) -> list[str]:
-    """The sonames of the table that the image's packages ship, sorted."""
+def image_base(image: RpmImage, table: dict[str, tuple[Shipper, ...]]) -> tuple[list[str], list[str]]:
+    """(sonames of the table the image's packages ship, sonames left open), both sorted."""
     packages = read_manifest(DATA / image.file).packages
-    return sorted(name for name, shippers in table.items() if any(ships(s, packages) for s in shippers))
+    present = {name for name, shippers in table.items() if any(ships(s, packages) for s in shippers)}
+    return sorted(present), sorted(unmapped_versions(table, packages) - present)
+
+
+def unmapped_versions(table: dict[str, tuple[Shipper, ...]], packages: dict[str, str]) -> set[str]:
+    """Sonames of versioned rows whose package is in the image in a version no row maps (amazonlinux:2's
+    openssl-libs 1.0.2 ships libssl.so.10, neither .so.1.1 nor .so.3): unknown, not absent."""
+    versions: dict[str, list[tuple[str, ...]]] = {}
+    for shippers in table.values():
+        for shipper in shippers:
+            if shipper.version:
+                versions.setdefault(shipper.package, []).append(shipper.version)
+    unmapped = {
+        package
+        for package, known in versions.items()
+        if package in packages and not any(ships(Shipper(package, v), packages) for v in known)
+    }
+    return {
+        name for name, shippers in table.items() if any(s.version and s.package in unmapped for s in shippers)
+    }
 
 
 def add_rpm_bases(records: list[dict[str, Any]], table_path: Path = TABLE) -> list[str]:
@@ -81,8 +101,7 @@ def add_rpm_bases(records: list[dict[str, Any]], table_path: Path = TABLE) -> li
             messages.append(f"no release record {image.release} (x86_64): its image manifest is unused")
             continue
         manifest = read_manifest(DATA / image.file)
-        record["base_sonames"] = image_base(image, table)
-        record["base_open"] = []
+        record["base_sonames"], record["base_open"] = image_base(image, table)
         record["base_scope"] = sorted(table)
         record["base_basis"] = f"inferred from its image manifest ({manifest.source.split(' (')[0]})"
         record["sources"].append(
@@ -90,5 +109,10 @@ def add_rpm_bases(records: list[dict[str, Any]], table_path: Path = TABLE) -> li
             f"{manifest.created[:10]} (measured), mapped to sonames through scripts/data/rpm-sonames.txt "
             f"({len(table)} sonames, written by hand from the distributions' package file lists); any other "
             "soname is unknown"
+            + (
+                f"; unknown: {', '.join(record['base_open'])} (package version not mapped)"
+                if record["base_open"]
+                else ""
+            )
         )
     return messages

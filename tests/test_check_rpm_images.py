@@ -71,6 +71,15 @@ def test_table_rows_and_version_rule(tmp_path: Path) -> None:
     assert targets_rpm.ships(targets_rpm.Shipper("libffi", ("3", "4")), packages)
     assert not targets_rpm.ships(targets_rpm.Shipper("libffi", ("3", "1")), packages)
     assert not targets_rpm.ships(targets_rpm.Shipper("libpq", ()), packages)
+    # a package in a version no row maps leaves its versioned sonames unknown, not absent
+    old = {"openssl-libs": "1.0.2k-24.amzn2.0.4", "libffi": "3.4.2-8.el9"}
+    assert targets_rpm.unmapped_versions(table, old) == {
+        "libssl.so.3",
+        "libcrypto.so.3",
+        "libssl.so.1.1",
+        "libcrypto.so.1.1",
+    }
+    assert targets_rpm.unmapped_versions(table, packages) == set()
     bad = tmp_path / "table.txt"
     bad.write_text("libz.so.1 zlib\nlibz.so.1 zlib-ng-compat\n", encoding="utf-8")
     with pytest.raises(ValueError, match="one row per soname"):
@@ -112,6 +121,7 @@ def test_inferred_base_settles_the_table_and_nothing_else(name: str) -> None:
     present, absent = VERSIONED[name]
     assert {s for s in present | absent if target.ships_soname(s)} == present
     assert target.ships_soname("libpq.so.5") is False and target.ships_soname("libatomic.so.1") is False
+    assert target.base_open == frozenset()  # every versioned package of these images has a mapped version
     # no row in the table: unknown, never absent
     assert target.ships_soname("libcrypt.so.1") is None
     assert target.ships_soname("libmysqlclient.so.21") is None
