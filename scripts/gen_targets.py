@@ -7,7 +7,8 @@
 Inputs: the shared distros measurements and EOL.rst (read-only), the Alpine table in targets_alpine.py,
 auditwheel's manylinux/musllinux policy files (the installed auditwheel, or --auditwheel-policy DIR),
 the official images' package lists in scripts/data/images (base sonames of debian:10, ubuntu:22.04,
-inferred through the Contents indexes; see targets_images.py), Debian minbase roots made with `debootstrap --variant=minbase SUITE DIR` (base sonames and every version
+inferred through the Contents indexes; see targets_images.py; of rocky:8/9, alma:9 and
+amazonlinux:2023 through the soname table scripts/data/rpm-sonames.txt, see targets_rpm.py), Debian minbase roots made with `debootstrap --variant=minbase SUITE DIR` (base sonames and every version
 node of every base library), and each Debian
 suite's Contents-amd64.gz (soname -> package; downloaded once into --cache). The output is deterministic:
 the same inputs give the same bytes. Commit only the output.
@@ -36,6 +37,7 @@ from targets_debian import (
 )
 from targets_images import IMAGES, add_image_bases, package_sonames
 from targets_releases import release_records
+from targets_rpm import add_rpm_bases
 from targets_wheels import PolicyUnavailable, policy_directory, replace_image_records, wheel_records
 
 REPO = Path(__file__).resolve().parent.parent
@@ -91,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             record["package_index"] = name
             record["sources"].append(f"package_for: {', '.join(index['sources'])}")
     for message in add_image_bases(records, _image_contents(args)):
+        log(message)
+    for message in add_rpm_bases(records):  # rocky, alma, amazonlinux: see targets_rpm.py
         log(message)
     _check_aliases(records)
     _remove_stale_indexes(args.out, {info["file"] for info in indexes.values()} | node_files)

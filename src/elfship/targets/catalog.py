@@ -42,6 +42,7 @@ def _target_from_record(record: dict[str, Any]) -> Target:
         base_sonames=None if base is None else frozenset(base),
         base_open=frozenset(record.get("base_open", ())),
         base_basis=record.get("base_basis"),
+        base_scope=None if record.get("base_scope") is None else frozenset(record["base_scope"]),
         package_manager=record["package_manager"],
         sources=tuple(record["sources"]),
         kind=record.get("kind", "release"),

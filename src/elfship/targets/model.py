@@ -51,6 +51,9 @@ class Target:
     # packages), and how the base was established when not measured ("inferred from its image manifest")
     base_open: frozenset[str] = frozenset()
     base_basis: str | None = None
+    # the only sonames an inferred base can settle at all (an RPM image: the rows of a soname table); any other
+    # soname is unknown there, never absent. None = base_sonames settles every soname.
+    base_scope: frozenset[str] | None = None
     package_manager: str = ""  # apt | dnf | yum | zypper | apk | pacman | urpmi | tdnf | apt-rpm | slackpkg
     sources: tuple[str, ...] = ()  # where the facts came from (files, commands, URLs)
     kind: str = "release"  # release | manylinux | musllinux (wheel policies) | root (a real filesystem)
@@ -130,6 +133,8 @@ class Target:
     def ships_soname(self, soname: str) -> bool | None:
         """Is `soname` in the base system? None when the base system's contents are not known."""
         if self.base_sonames is None or soname in self.base_open:
+            return None
+        if self.base_scope is not None and soname not in self.base_scope:
             return None
         return soname in self.base_sonames
 
