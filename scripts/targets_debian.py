@@ -9,6 +9,7 @@ import re
 import urllib.error
 import urllib.request
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 from elfship.errors import ElfError
@@ -24,7 +25,7 @@ _LIBRARY_LINE = re.compile(
     rb"^(?:usr/)?lib(?:64)?/(?:x86_64-linux-gnu/)?((?:lib|ld-)[^/\s]*\.so(?:\.[^/\s]*)?)\s+(\S+)\s*$"
 )
 _VERSIONED = re.compile(r"\.so\.\d")
-_NOT_NATURAL = ("-dbg", "-dbgsym", "-dev")
+NOT_NATURAL = ("-dbg", "-dbgsym", "-dev")
 _VARIANT_WORDS = ("-extra", "-gles", "-compat", "-shim", "-nonfree", "-ncurses", "-antlrdbg")
 
 
@@ -64,9 +65,9 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def parse_contents(path: Path) -> dict[str, str]:
-    """soname -> the natural package that ships it, for shared libraries in the library directories."""
-    shipped: dict[str, set[str]] = defaultdict(set)
+def library_lines(path: Path) -> Iterator[tuple[str, str]]:
+    """(library file name, package) for every shared library in the library directories of one
+    Contents-amd64.gz: the one reader of those indexes."""
     with gzip.open(path, "rb") as lines:
         for line in lines:
             if b".so" not in line:
@@ -76,10 +77,22 @@ def parse_contents(path: Path) -> dict[str, str]:
                 continue
             name = match.group(1).decode()
             for qualified in match.group(2).decode().split(","):
-                shipped[name].add(qualified.rsplit("/", 1)[-1])
+                yield name, qualified.rsplit("/", 1)[-1]
+
+
+def is_link_time_name(name: str, package: str) -> bool:
+    """libfoo.so in libfoo-dev: the link-time symlink, never a soname at run time."""
+    return ".so." not in name and package.endswith(NOT_NATURAL)
+
+
+def parse_contents(path: Path) -> dict[str, str]:
+    """soname -> the natural package that ships it, for shared libraries in the library directories."""
+    shipped: dict[str, set[str]] = defaultdict(set)
+    for name, package in library_lines(path):
+        shipped[name].add(package)
     mapping: dict[str, str] = {}
     for name, packages in shipped.items():
-        if not _VERSIONED.search(name) and all(p.endswith(_NOT_NATURAL) for p in packages):
+        if not _VERSIONED.search(name) and all(p.endswith(NOT_NATURAL) for p in packages):
             continue  # libfoo.so in libfoo-dev: the link-time symlink, never a soname at run time
         mapping[name] = natural_package(name, packages)
     return dict(sorted(mapping.items()))
@@ -94,7 +107,7 @@ def natural_package(soname: str, packages: set[str]) -> str:
 
     def rank(package: str) -> tuple[int, int, int, int, str]:
         return (
-            package.endswith(_NOT_NATURAL),
+            package.endswith(NOT_NATURAL),
             package not in policy,
             any(word in package for word in _VARIANT_WORDS),
             len(package),

@@ -20,14 +20,13 @@ does not show it ("base_open"): a newer suite's Contents cannot say what the old
 
 from __future__ import annotations
 
-import gzip
 import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from elfship.abi import GLIBC_LIBRARIES, GLIBC_LOADER_SONAMES
-from targets_debian import _LIBRARY_LINE, _NOT_NATURAL
+from targets_debian import is_link_time_name, library_lines
 
 DATA = Path(__file__).resolve().parent / "data" / "images"
 REPO_INFO = "github.com/docker-library/repo-info"
@@ -81,18 +80,9 @@ def read_manifest(path: Path) -> Manifest:
 def package_sonames(contents: Path) -> dict[str, set[str]]:
     """package -> the sonames it ships in the library directories, from one Contents-amd64.gz."""
     shipped: dict[str, set[str]] = defaultdict(set)
-    with gzip.open(contents, "rb") as lines:
-        for line in lines:
-            if b".so" not in line:
-                continue
-            match = _LIBRARY_LINE.match(line)
-            if match is None:
-                continue
-            name = match.group(1).decode()
-            for qualified in match.group(2).decode().split(","):
-                package = qualified.rsplit("/", 1)[-1]
-                if ".so." in name or not package.endswith(_NOT_NATURAL):
-                    shipped[package].add(name)  # libfoo.so in libfoo-dev is a link-time name only
+    for name, package in library_lines(contents):
+        if not is_link_time_name(name, package):
+            shipped[package].add(name)
     return shipped
 
 
