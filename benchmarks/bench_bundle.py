@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from elfship.bundle import make_bundle
-from elfship.bundle.summary import human_size
+from elfship.report.units import human_size
 
 SOURCES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "src"
 
