@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
+from elfship.atomic import replacing
 from elfship.errors import ElfError
 from elfship.resolve.rootfs import FileView, read_elf_located
 from elfship.targets.root import scan_libraries
@@ -45,15 +46,17 @@ def fetch_contents(suite: str, cache: Path, *, offline: bool) -> Path:
     if offline:
         raise MirrorUnreachable(f"{target} is not cached and --offline was given")
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".part")
     try:
-        with urllib.request.urlopen(contents_url(suite), timeout=60) as response, partial.open("wb") as out:
+        # A temp file of its own, renamed: two downloads at once (parallel tests) never mix their bytes.
+        with (
+            replacing(target) as partial,
+            urllib.request.urlopen(contents_url(suite), timeout=60) as response,
+            partial.open("wb") as out,
+        ):
             while chunk := response.read(1 << 20):
                 out.write(chunk)
     except (urllib.error.URLError, OSError) as exc:
-        partial.unlink(missing_ok=True)
         raise MirrorUnreachable(f"{contents_url(suite)}: {exc}") from exc
-    partial.rename(target)
     return target
 
 
