@@ -200,8 +200,10 @@ def _internal(exc: BaseException) -> str:
 
 
 def _quiet_worker() -> None:
-    """Ctrl-C is the parent's to handle (it cancels the rest): workers must not print tracebacks."""
+    """Ctrl-C is the parent's to handle (it cancels the rest): workers must not print tracebacks. A worker
+    starts with SIGINT blocked (see _ordered), so it ignores it before it can ever be delivered here."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _init_resolver(root: str | None, ld_library_path: tuple[str, ...], isa: str | None) -> None:
@@ -296,7 +298,6 @@ def _run(
 ) -> tuple[list[FileReport], set[str]]:
     chunks = [files[i : i + CHUNK] for i in range(0, len(files), CHUNK)]
     total = 2 * len(files)  # each file is parsed, then resolved
-    done = 0
     reports: list[FileReport] = []
     warnings: set[str] = set()
     if workers == 1:
@@ -309,6 +310,22 @@ def _run(
             if progress:
                 progress(2 * len(reports), total)
         return reports, warnings
+    return _run_pools(files, chunks, root, llp, isa, workers, progress, total)
+
+
+def _run_pools(
+    files: list[str],
+    chunks: list[list[str]],
+    root: str | None,
+    llp: tuple[str, ...],
+    isa: str | None,
+    workers: int,
+    progress: Callable[[int, int], None] | None,
+    total: int,
+) -> tuple[list[FileReport], set[str]]:
+    reports: list[FileReport] = []
+    warnings: set[str] = set()
+    done = 0
     context = multiprocessing.get_context("fork")  # phase 2 relies on inheriting the parent's cache
     shapes: dict[str, tuple[object, ...]] = {}
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_quiet_worker) as pool:
@@ -345,8 +362,16 @@ def _shape(info: ElfInfo | str) -> tuple[object, ...]:
 def _ordered(
     pool: ProcessPoolExecutor, work: Callable[[Sequence[str]], _T], chunks: list[list[str]]
 ) -> Iterator[_T]:
-    futures: list[Future[_T]] = [pool.submit(work, chunk) for chunk in chunks]
+    futures: list[Future[_T]] = []
     try:
+        # The workers are forked in the first submit. SIGINT stays blocked across it, so a Ctrl-C then never
+        # reaches a child before _quiet_worker (Python's own after-fork hooks would print a traceback); the
+        # parent receives it here, right after, and cancels the rest.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            futures = [pool.submit(work, chunk) for chunk in chunks]
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         for future in futures:
             yield future.result()
     except BaseException:
