@@ -13,6 +13,7 @@ from elfship.elf import read_elf
 from elfship.elf.model import ElfInfo, Kind
 from elfship.errors import ElfshipError, UsageError
 from elfship.resolve import resolve
+from elfship.resolve.llpath import parse_ld_library_path
 from elfship.resolve.model import Resolution, ResolvedLibrary
 
 _STATIC_KINDS = (Kind.STATIC, Kind.STATIC_PIE)
@@ -22,7 +23,7 @@ _RESERVED_NAMES = frozenset({"bin", "lib", "libexec", "elfship-bundle.json"})
 
 def resolve_on_host(path: str, ld_library_path: str | None) -> Resolution:
     """The one place the bundle asks the resolver: how this machine's loader would start the file."""
-    directories = [d for d in (ld_library_path or "").split(":") if d] or None
+    directories = parse_ld_library_path(ld_library_path)  # as the loader splits it: ':' and ';'
     # Baseline: never a glibc-hwcaps (x86-64-v3, ...) build of a library, which would stop on an older CPU.
     return resolve(path, ld_library_path=directories, isa="baseline")
 
