@@ -12,22 +12,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from elfship.builder.buildstd import find_std_source
 from elfship.builder.toolchain import find_zig
 from elfship.check.run import run_in_root
-from elfship.errors import ToolMissingError
 from elfship.resolve.rootfs import FileView, read_elf_located
 from elfship.sandbox import find_emulator
 from elfship.targets import get_target, target_from_root
 from elfship.targets.root import scan_libraries
 from tests.support.fixtures import CACHE, binfmt_for, build_c, debian_root, no_binfmt_for_aarch64, qemu_static
 from tests.test_build_e2e import CARGO_FIXTURES, artifact_path, elfship, run_there
+from tests.test_build_musl import require_std_source
 
 AARCH64_TARGET_DIR = CACHE / "cargo-target" / "aarch64"
 SCHEMA = Path(__file__).resolve().parent.parent / "src" / "elfship" / "schemas" / "check.schema.json"
@@ -45,14 +43,7 @@ def aarch64_tools() -> None:
     qemu_static("aarch64")
     if find_zig() is None:
         pytest.skip("zig not found (pip install ziglang)")
-    cargo, rustc = shutil.which("cargo"), shutil.which("rustc")
-    if cargo is None or rustc is None:
-        pytest.skip("cargo/rustc not on PATH")
-    sysroot = Path(subprocess.check_output([rustc, "--print", "sysroot"], text=True).strip())
-    try:
-        find_std_source(cargo, rustc, sysroot, os.environ)
-    except ToolMissingError as missing:
-        pytest.skip(missing.one_line())
+    require_std_source()
 
 
 @pytest.fixture(scope="module")

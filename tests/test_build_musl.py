@@ -28,17 +28,25 @@ UNWIND_OUTPUT = "caught: boom\nbacktrace captured: true\n"
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module", autouse=True)
-def build_std_tools() -> None:
-    """Skip naming what is missing (scripts/setup.sh installs all of it, so CI never skips)."""
-    if shutil.which("musl-gcc") is None:
-        pytest.skip("musl-gcc not installed (apt-get install musl-tools)")
+def require_std_source() -> None:
+    """Skip, naming what is missing, unless a toolchain with rust-src can build std (--build-std)."""
     cargo, rustc = shutil.which("cargo"), shutil.which("rustc")
     if cargo is None or rustc is None:
         pytest.skip("cargo/rustc not on PATH")
     sysroot = Path(subprocess.check_output([rustc, "--print", "sysroot"], text=True).strip())
     try:
         find_std_source(cargo, rustc, sysroot, os.environ)
+    except ToolMissingError as missing:
+        pytest.skip(missing.one_line())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def build_std_tools() -> None:
+    """Skip naming what is missing (scripts/setup.sh installs all of it, so CI never skips)."""
+    if shutil.which("musl-gcc") is None:
+        pytest.skip("musl-gcc not installed (apt-get install musl-tools)")
+    require_std_source()
+    try:
         find_libunwind()
     except ToolMissingError as missing:
         pytest.skip(missing.one_line())

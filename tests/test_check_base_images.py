@@ -5,15 +5,14 @@ from __future__ import annotations
 import copy
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from elfship.targets import get_target
 from tests.support.fixtures import build_c
+from tests.support.target_data import committed, elfship
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
@@ -22,19 +21,6 @@ import targets_debian  # noqa: E402  (scripts/ is not a package)
 import targets_images  # noqa: E402
 
 CONTENTS = Path.home() / ".cache" / "elfship-build" / "debian"
-RELEASES = REPO / "src" / "elfship" / "targets" / "data" / "releases.json"
-
-
-def elfship(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "elfship", *args], capture_output=True, text=True, timeout=120
-    )
-
-
-def _committed(name: str) -> dict[str, Any]:
-    records = json.loads(RELEASES.read_text(encoding="utf-8"))["releases"]
-    (record,) = [r for r in records if r["name"] == name and r["arch"] == "x86_64"]
-    return record
 
 
 @pytest.mark.parametrize("image", targets_images.IMAGES, ids=lambda i: i.release)
@@ -67,13 +53,13 @@ def test_generator_is_deterministic_and_the_committed_data_is_its_output() -> No
     keys = ("base_sonames", "base_open", "base_basis", "sources")
     runs = []
     for _ in range(2):
-        records = [copy.deepcopy(_committed(image.release)) for image in targets_images.IMAGES]
+        records = [copy.deepcopy(committed(image.release)) for image in targets_images.IMAGES]
         for record in records:
             record["sources"] = [s for s in record["sources"] if not s.startswith("base_sonames:")]
         assert targets_images.add_image_bases(records, contents) == []
         runs.append([{k: r[k] for k in keys} for r in records])
     assert runs[0] == runs[1]
-    assert runs[0] == [{k: _committed(i.release)[k] for k in keys} for i in targets_images.IMAGES]
+    assert runs[0] == [{k: committed(i.release)[k] for k in keys} for i in targets_images.IMAGES]
 
 
 def test_inferred_base_settles_presence_and_leaves_the_rest_unknown() -> None:

@@ -5,16 +5,15 @@ from __future__ import annotations
 import copy
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from elfship.targets import get_target
 from tests.support.binaries import versioned_library
 from tests.support.fixtures import build_c
+from tests.support.target_data import committed, elfship
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
@@ -22,25 +21,12 @@ sys.path.insert(0, str(REPO / "scripts"))
 import targets_images  # noqa: E402  (scripts/ is not a package)
 import targets_rpm  # noqa: E402
 
-RELEASES = REPO / "src" / "elfship" / "targets" / "data" / "releases.json"
 MANIFESTS = {
     "rocky:8": "repos/rockylinux/local/8.9.20231119.md",
     "rocky:9": "repos/rockylinux/local/9.3.20231119.md",
     "alma:9": "repos/almalinux/local/9.8-20260902.md",
     "amazonlinux:2023": "repos/amazonlinux/local/2023.12.20260831.0.md",
 }
-
-
-def elfship(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "elfship", *args], capture_output=True, text=True, timeout=120
-    )
-
-
-def _committed(name: str) -> dict[str, Any]:
-    records = json.loads(RELEASES.read_text(encoding="utf-8"))["releases"]
-    (record,) = [r for r in records if r["name"] == name and r["arch"] == "x86_64"]
-    return record
 
 
 def test_every_image_has_a_test_here() -> None:
@@ -91,7 +77,7 @@ def test_generator_is_deterministic_and_the_committed_data_is_its_output() -> No
     keys = ("base_sonames", "base_open", "base_scope", "base_basis", "sources")
     runs = []
     for _ in range(2):
-        records = [copy.deepcopy(_committed(image.release)) for image in targets_rpm.RPM_IMAGES]
+        records = [copy.deepcopy(committed(image.release)) for image in targets_rpm.RPM_IMAGES]
         for record in records:
             record["sources"] = [s for s in record["sources"] if not s.startswith("base_sonames:")]
             for key in keys[:4]:
@@ -99,7 +85,7 @@ def test_generator_is_deterministic_and_the_committed_data_is_its_output() -> No
         assert targets_rpm.add_rpm_bases(records) == []
         runs.append([{k: r[k] for k in keys} for r in records])
     assert runs[0] == runs[1]
-    assert runs[0] == [{k: _committed(i.release)[k] for k in keys} for i in targets_rpm.RPM_IMAGES]
+    assert runs[0] == [{k: committed(i.release)[k] for k in keys} for i in targets_rpm.RPM_IMAGES]
 
 
 # OpenSSL and libffi per release, from the package versions each manifest lists (1.1.1k / 3.1 on RHEL 8,
