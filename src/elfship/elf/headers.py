@@ -96,6 +96,7 @@ class Segment(NamedTuple):
     filesz: int
     memsz: int
     align: int
+    flags: int = 0  # PF_R / PF_W / PF_X
 
 
 class Section(NamedTuple):
@@ -176,8 +177,8 @@ def read_segments(image: Image, header: Header) -> tuple[Segment, ...]:
     phdr, step, start = layout.phdr, header.phentsize, header.phoff
     raws = (phdr.unpack_from(image.data, start + index * step) for index in range(header.phnum))
     if layout.elf_class == 64:  # type, flags, offset, vaddr, paddr, filesz, memsz, align
-        return tuple(Segment(r[0], r[2], r[3], r[5], r[6], r[7]) for r in raws)
-    return tuple(Segment(r[0], r[1], r[2], r[4], r[5], r[7]) for r in raws)  # flags come 7th in ELF32
+        return tuple(Segment(r[0], r[2], r[3], r[5], r[6], r[7], r[1]) for r in raws)
+    return tuple(Segment(r[0], r[1], r[2], r[4], r[5], r[7], r[6]) for r in raws)  # flags come 7th in ELF32
 
 
 def read_sections(image: Image, header: Header) -> tuple[tuple[str, Section], ...] | None:

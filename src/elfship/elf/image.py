@@ -68,6 +68,7 @@ class Image:
         self.budget = Budget(path)
         self._mmap: mmap.mmap | None = None
         self._extents: tuple[tuple[int, int], ...] = ((0, self.size),)
+        self._pieces: tuple[tuple[int, int, bool], ...] = ()
         try:
             if self.size == 0:
                 self.data: bytes | mmap.mmap = b""
@@ -82,6 +83,7 @@ class Image:
             raise ElfError(path, f"cannot read: {exc.strerror}") from None
         finally:
             os.close(fd)
+        self._pieces = tuple((start, end, False) for start, end in self._extents)
 
     def __enter__(self) -> Image:
         return self
@@ -128,11 +130,22 @@ class Image:
         self.check_range(offset, length, what)
         return bytes(self.data[offset : offset + length])
 
+    def search_first(self, ranges: list[tuple[int, int]]) -> None:
+        """Make contains() search these (start, end) ranges first, last one first and backwards.
+
+        The answer is the same (every data byte is still searched when the needle is absent); only the time
+        to find a present needle changes. The static-libc signatures sit in read-only data, near its end
+        (libc is linked last): searched from there, a 12 MB static program is answered after 1 MB, not 10."""
+        self._pieces = _search_pieces(self._extents, ranges)
+
     def contains(self, needle: bytes) -> bool:
         """Whether needle occurs in the file. Holes of a sparse file are skipped: they hold only zeros."""
         pad = len(needle)  # a needle may start or end with NULs that lie in a hole next to the data
-        find = self.data.find
-        return any(find(needle, max(start - pad, 0), end + pad) >= 0 for start, end in self._extents)
+        find, rfind = self.data.find, self.data.rfind
+        for start, end, backwards in self._pieces:
+            if (rfind if backwards else find)(needle, max(start - pad, 0), end + pad) >= 0:
+                return True
+        return False
 
     def strings(self, offset: int, size: int) -> StringTable:
         """The string table at [offset, offset + size), cut to the file; nothing is copied."""
@@ -159,6 +172,34 @@ def _data_extents(fd: int, size: int) -> tuple[tuple[int, int], ...]:
     if position < size and len(extents) >= MAX_EXTENTS:
         extents.append((position, size))
     return tuple(extents)
+
+
+MAX_SEARCH_FIRST = 8  # ranges contains() searches first; a file naming more is searched in file order
+
+
+def _search_pieces(
+    extents: tuple[tuple[int, int], ...], ranges: list[tuple[int, int]]
+) -> tuple[tuple[int, int, bool], ...]:
+    """The file's data extents cut into (start, end, backwards) pieces: the parts inside ranges first (the
+    last range first, searched backwards), then every other part in file order. Together they cover exactly
+    the extents, so a search of all pieces is a search of all data."""
+    if not ranges or len(ranges) > MAX_SEARCH_FIRST:
+        return tuple((start, end, False) for start, end in extents)
+    first: list[tuple[int, int, bool]] = []
+    rest: list[tuple[int, int, bool]] = []
+    for start, end in extents:
+        position = start
+        for low, high in sorted(ranges):
+            low, high = max(low, position), min(high, end)
+            if low >= high:
+                continue
+            if position < low:
+                rest.append((position, low, False))
+            first.append((low, high, True))
+            position = high
+        if position < end:
+            rest.append((position, end, False))
+    return (*reversed(first), *rest)
 
 
 class StringTable:

@@ -14,7 +14,9 @@ MUSL_SONAMES = ("libc.so", "libc.musl-")
 
 # Byte strings that only one libc's static code carries. glibc's start-up refuses old kernels with this
 # message, and reads GLIBC_TUNABLES; musl's strerror table has this text for errno 0 (glibc says "Success").
-GLIBC_STATIC_SIGNATURES = (b"FATAL: kernel too old", b"GLIBC_TUNABLES")
+# GLIBC_TUNABLES first: glibc >= 2.26 has it, and glibc 2.36 dropped the kernel check, so a search for the
+# message would read the whole of every new static program before the tunables answered.
+GLIBC_STATIC_SIGNATURES = (b"GLIBC_TUNABLES", b"FATAL: kernel too old")
 MUSL_STATIC_SIGNATURES = (b"No error information", b"\0__init_libc\0")
 NSS_SIGNATURE = b"nsswitch.conf"
 

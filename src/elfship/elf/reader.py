@@ -135,6 +135,15 @@ def _note_segments(segments: tuple[Segment, ...], sections: SectionList | None) 
     )
 
 
+def _read_only_data(segments: tuple[Segment, ...]) -> list[tuple[int, int]]:
+    """File ranges of the loaded segments that are neither writable nor executable: .rodata and friends."""
+    return [
+        (s.offset, s.offset + s.filesz)
+        for s in segments
+        if s.p_type == c.PT_LOAD and not s.flags & (c.PF_W | c.PF_X) and s.filesz > 0
+    ]
+
+
 @dataclass(frozen=True)
 class _DynamicFacts:
     needed: tuple[str, ...] = ()
@@ -176,10 +185,16 @@ def _dynamic_facts(
 
 
 def _libc(
-    image: Image, kind: Kind, facts: _DynamicFacts, interpreter: str | None, is_go: bool
+    image: Image,
+    kind: Kind,
+    facts: _DynamicFacts,
+    interpreter: str | None,
+    is_go: bool,
+    read_only_data: list[tuple[int, int]],
 ) -> tuple[LibcInfo, bool | None]:
     """The libc family and minimum version, and (static glibc only) whether NSS code is linked in."""
     if kind in (Kind.STATIC, Kind.STATIC_PIE):
+        image.search_first(read_only_data)
         libc, nss = classify_static(image, is_go)
         return libc, nss if libc.family is LibcFamily.GLIBC else None
     if kind in (Kind.DYNAMIC, Kind.SHARED_LIBRARY):
@@ -205,7 +220,7 @@ def _parse(image: Image, with_symbols: bool) -> ElfInfo:
         facts = _dynamic_facts(image, layout, table, addresses, sections, with_symbols)
 
     kind = _classify_kind(header.e_type, interpreter, table, facts.needed, facts.soname, facts.flags)
-    libc, uses_nss = _libc(image, kind, facts, interpreter, notes.go_build_id)
+    libc, uses_nss = _libc(image, kind, facts, interpreter, notes.go_build_id, _read_only_data(segments))
 
     section_names = tuple(n for n, _ in sections) if sections is not None else ()
     section_types = {s.sh_type for _, s in sections} if sections is not None else set()
