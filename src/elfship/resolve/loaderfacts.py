@@ -8,11 +8,11 @@ we read it (and "release version 2.36") from the loader's bytes, never by runnin
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache
 
 from elfship.abi import GLIBC_LOADERS
 from elfship.errors import UsageError
+from elfship.record import record
 from elfship.resolve.rootfs import FileView
 
 TRIPLETS = {
@@ -97,7 +97,7 @@ def hwcaps_subdirs(machine: str, isa: str | None) -> tuple[str, ...]:
     return tuple(reversed(levels[: levels.index(isa) + 1]))
 
 
-@dataclass(frozen=True)
+@record
 class LoaderFacts:
     glibc_version: tuple[int, int] | None  # None when the loader could not be read
     system_dirs: tuple[str, ...]  # built-in search path, no trailing slash
