@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from elfship.check.model import CheckResult
@@ -20,6 +19,8 @@ from elfship.resolve.placement import place_in_root
 from elfship.targets.catalog import get_target, known_arches, normalise_arch, split_arch, supported_targets
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from elfship.elf.model import ElfInfo
     from elfship.targets.model import Target
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from elfship.errors import UsageError
 from elfship.report.formats import CHECK_FORMATS
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 EXAMPLES = """\
 examples:
@@ -57,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="a release (debian:10, bullseye, rhel:8, ...) or 'supported'; repeat for a matrix",
     )
     parser.add_argument(
-        "--root", action="append", default=[], type=Path, metavar="DIR", help="a root filesystem to check in"
+        "--root", action="append", default=[], metavar="DIR", help="a root filesystem to check in"
     )
     parser.add_argument(
         "--at",
@@ -101,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     request = CheckRequest(
         files=tuple(args.files),
         targets=tuple(args.target),
-        roots=tuple(args.root),
+        roots=_roots(args.root),
         arch=args.arch,
         assume_present=frozenset(args.assume_present),
         at=args.at,
@@ -122,6 +125,14 @@ def run(args: argparse.Namespace) -> int:
     for line in error_lines(batch, output_format):
         print(line, file=sys.stderr)
     return batch.exit_code()
+
+
+def _roots(given: list[str]) -> tuple[Path, ...]:
+    if not given:
+        return ()  # named targets only: pathlib is not imported
+    from pathlib import Path
+
+    return tuple(Path(root) for root in given)
 
 
 def _timeout(text: str) -> float:

@@ -38,7 +38,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     from elfship.elf.reader import read_elf
-    from elfship.report import jsonout
     from elfship.report.inspect_report import to_json, to_text
 
     files = []
@@ -61,5 +60,7 @@ def run(args: argparse.Namespace) -> int:
             )
             printed = True
     if args.json:
+        from elfship.report import jsonout
+
         jsonout.emit({"files": files, "errors": errors})
     return EXIT_BAD_INPUT if errors else EXIT_OK

@@ -75,12 +75,13 @@ def ld_library_path(args: argparse.Namespace) -> tuple[str, ...] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from elfship.report import jsonout
     from elfship.report.tree_text import render_tree, tree_document
     from elfship.resolve.engine import resolve
 
     resolution = resolve(args.file, root=args.root, ld_library_path=ld_library_path(args), isa=args.isa)
     if args.json:
+        from elfship.report import jsonout
+
         jsonout.emit(tree_document(resolution))
     else:
         color = sys.stdout.isatty() and "NO_COLOR" not in os.environ

@@ -7,6 +7,7 @@ we read it (and "release version 2.36") from the loader's bytes, never by runnin
 
 from __future__ import annotations
 
+import os
 import re
 from functools import cache
 
@@ -61,10 +62,8 @@ def _cpu_flags() -> tuple[str, frozenset[str]]:
 
 def host_isa_level(machine: str) -> str | None:
     """The highest glibc-hwcaps level this CPU supports for MACHINE, or None (baseline, or another CPU)."""
-    import platform as _platform
-
-    host = _platform.machine()
-    if machine != "x86_64" or host not in ("x86_64", "AMD64"):
+    host = os.uname().machine  # what platform.machine() answers on Linux, without importing platform
+    if machine != "x86_64" or host != "x86_64":
         return None
     _vendor, flags = _cpu_flags()
     level = None
