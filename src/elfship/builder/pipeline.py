@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from elfship.builder.buildstd import build_std_for, check_link_mode, prepare_support
@@ -39,12 +37,13 @@ from elfship.builder.verify import (
 from elfship.builder.zigwrap import ZigWrappers, write_wrappers
 from elfship.check.model import EMBEDDED, STATIC_NSS, Finding, Severity
 from elfship.errors import UsageError
+from elfship.record import field, record, replace
 from elfship.targets import Target
 
 OUTPUT_SUBDIR = "out"  # default -o: <target-dir>/elfship/<strategy>/out
 
 
-@dataclass(frozen=True)
+@record
 class BuildRequest:
     cwd: Path
     strategy: Strategy = Strategy.AUTO
@@ -55,7 +54,7 @@ class BuildRequest:
     output_dir: Path | None = None
 
 
-@dataclass(frozen=True)
+@record
 class ArtifactResult:
     name: str
     cargo_path: Path
@@ -72,7 +71,7 @@ class ArtifactResult:
         return not failed and not any(f.severity is Severity.ERROR for f in self.findings)
 
 
-@dataclass(frozen=True)
+@record
 class BuildResult:
     plan: BuildPlan
     native: tuple[NativeDependency, ...]
@@ -100,7 +99,7 @@ def run_build(
     target_libcs = tuple(target_libc(t) for t in targets)
     manifest = find_manifest(request.cwd, request.options.manifest_path)
     toolchain, choice, project = _prepare(request, targets, manifest, env)
-    options = dataclasses.replace(request.options, arch=_arch_of(targets, toolchain, request.arch))
+    options = replace(request.options, arch=_arch_of(targets, toolchain, request.arch))
     native = find_native_dependencies(
         project.resolved,
         choice.strategy,

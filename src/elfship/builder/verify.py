@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from elfship.abi import version_key
@@ -12,6 +11,7 @@ from elfship.builder.strategy import TargetLibc
 from elfship.check.model import GLIBC_ABOVE_PIN, NOT_STATIC, Finding, Severity
 from elfship.elf import read_elf, read_version_symbols
 from elfship.errors import UsageError
+from elfship.record import record
 from elfship.targets import Target, get_target, normalise_arch, split_arch
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 CHECK_MODULE = "elfship.check.named"
 
 
-@dataclass(frozen=True)
+@record
 class TargetVerdict:
     target: str
     verdict: str  # "runs" | "fails" | "unknown" (a needed library the target may not ship)

@@ -6,7 +6,6 @@ import argparse
 import sys
 
 from elfship.errors import EXIT_BAD_INPUT, EXIT_FAILS, EXIT_OK, ElfError
-from elfship.report import jsonout
 
 EXAMPLES = """\
 examples:
@@ -53,6 +52,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     from elfship.advisories import audit, load_database
+    from elfship.report import jsonout
     from elfship.report.sbom_audit import audit_json, audit_text
     from elfship.sbom import inventory
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from elfship.elf import read_elf
 from elfship.errors import EXIT_BAD_INPUT, EXIT_OK, ElfError
-from elfship.report import jsonout
-from elfship.report.inspect_report import to_json, to_text
 
 EXAMPLES = """\
 examples:
@@ -40,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from elfship.elf.reader import read_elf
+    from elfship.report.inspect_report import to_json, to_text
+
     files = []
     errors = []
     printed = False
@@ -60,5 +60,7 @@ def run(args: argparse.Namespace) -> int:
             )
             printed = True
     if args.json:
+        from elfship.report import jsonout
+
         jsonout.emit({"files": files, "errors": errors})
     return EXIT_BAD_INPUT if errors else EXIT_OK

@@ -61,7 +61,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"elfship {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # prog given: else argparse builds a help formatter (and imports shutil, bz2, lzma) to work it out
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", prog="elfship")
     for name in _modules_for(argv):
         try:
             module = importlib.import_module(f"elfship.cli.{name}")

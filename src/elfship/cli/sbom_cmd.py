@@ -6,7 +6,6 @@ import argparse
 import sys
 
 from elfship.errors import EXIT_BAD_INPUT, EXIT_OK, ElfError, UsageError
-from elfship.report import jsonout
 
 EXAMPLES = """\
 examples:
@@ -55,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from elfship.report import jsonout
     from elfship.report.sbom_text import inventory_json, to_table
     from elfship.sbom import inventory
 

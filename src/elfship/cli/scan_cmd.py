@@ -6,10 +6,6 @@ import argparse
 
 from elfship.cli.tree_cmd import add_resolution_options, ld_library_path
 from elfship.errors import EXIT_FAILS, EXIT_OK
-from elfship.report import jsonout
-from elfship.report.progress import Progress
-from elfship.report.scan_text import render_scan, scan_document
-from elfship.scan import scan
 
 EXAMPLES = """\
 examples:
@@ -57,6 +53,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from elfship.report import jsonout
+    from elfship.report.progress import Progress
+    from elfship.report.scan_text import render_scan, scan_document
+    from elfship.scan.engine import scan
+
     bar: Progress | None = None
 
     def progress(done: int, total: int) -> None:

@@ -7,10 +7,6 @@ import os
 import sys
 
 from elfship.errors import EXIT_FAILS, EXIT_OK
-from elfship.report import jsonout
-from elfship.report.tree_text import render_tree, tree_document
-from elfship.resolve import resolve
-from elfship.resolve.llpath import parse_ld_library_path
 
 EXAMPLES = """\
 examples:
@@ -72,13 +68,20 @@ def add_resolution_options(parser: argparse.ArgumentParser) -> None:
 
 
 def ld_library_path(args: argparse.Namespace) -> tuple[str, ...] | None:
+    from elfship.resolve.llpath import parse_ld_library_path
+
     value: str | None = args.ld_library_path
     return None if value is None else parse_ld_library_path(value)  # None: the environment's
 
 
 def run(args: argparse.Namespace) -> int:
+    from elfship.report.tree_text import render_tree, tree_document
+    from elfship.resolve.engine import resolve
+
     resolution = resolve(args.file, root=args.root, ld_library_path=ld_library_path(args), isa=args.isa)
     if args.json:
+        from elfship.report import jsonout
+
         jsonout.emit(tree_document(resolution))
     else:
         color = sys.stdout.isatty() and "NO_COLOR" not in os.environ

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from elfship.check.batch import CheckBatch
 from elfship.check.model import RUN_TIMED_OUT, CheckResult, Finding, Severity
+from elfship.report import jsonout
 
 MARK = {
     Severity.ERROR: "error",
@@ -168,3 +170,28 @@ def to_text(results: list[CheckResult]) -> str:
         lines.append("")
         lines.extend(details(result, show_info=False))
     return "\n".join(lines)
+
+
+def render_batch(batch: CheckBatch, output_format: str) -> str:
+    """What `elfship check` writes to stdout for a batch, in one of report.formats.CHECK_FORMATS (newlines
+    included)."""
+    results, errors = list(batch.results), [{"path": p.path, "error": p.problem} for p in batch.problems]
+    if output_format == "junit":
+        from elfship.report.check_junit import to_junit  # xml.etree: only junit pays for it
+
+        return to_junit(results, errors)
+    if output_format == "github":
+        from elfship.report.check_github import to_github
+
+        annotations = to_github(results, errors)
+        return f"{annotations}\n" if annotations else ""
+    if output_format == "json":
+        return jsonout.dumps({"results": [result_json(r) for r in results], "errors": errors})
+    return f"{to_text(results)}\n" if results else ""
+
+
+def error_lines(batch: CheckBatch, output_format: str) -> list[str]:
+    """The stderr lines for a batch: files that could not be checked (JSON carries those itself) and every
+    prediction a --run contradicted."""
+    lines = [] if output_format == "json" else [f"elfship: error: {p.line}" for p in batch.problems]
+    return lines + [f"elfship: error: {prediction_error(r)}" for r in batch.contradicted]

@@ -7,12 +7,13 @@ we read it (and "release version 2.36") from the loader's bytes, never by runnin
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass
 from functools import cache
 
 from elfship.abi import GLIBC_LOADERS
 from elfship.errors import UsageError
+from elfship.record import record
 from elfship.resolve.rootfs import FileView
 
 TRIPLETS = {
@@ -61,10 +62,8 @@ def _cpu_flags() -> tuple[str, frozenset[str]]:
 
 def host_isa_level(machine: str) -> str | None:
     """The highest glibc-hwcaps level this CPU supports for MACHINE, or None (baseline, or another CPU)."""
-    import platform as _platform
-
-    host = _platform.machine()
-    if machine != "x86_64" or host not in ("x86_64", "AMD64"):
+    host = os.uname().machine  # what platform.machine() answers on Linux, without importing platform
+    if machine != "x86_64" or host != "x86_64":
         return None
     _vendor, flags = _cpu_flags()
     level = None
@@ -97,7 +96,7 @@ def hwcaps_subdirs(machine: str, isa: str | None) -> tuple[str, ...]:
     return tuple(reversed(levels[: levels.index(isa) + 1]))
 
 
-@dataclass(frozen=True)
+@record
 class LoaderFacts:
     glibc_version: tuple[int, int] | None  # None when the loader could not be read
     system_dirs: tuple[str, ...]  # built-in search path, no trailing slash
