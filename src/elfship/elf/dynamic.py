@@ -6,18 +6,16 @@ import array
 import struct
 import sys
 from collections.abc import Callable
+from typing import NamedTuple
 
 from elfship.elf import constants as c
 from elfship.elf.budget import (
     MAX_DYNAMIC_SYMBOLS,
     MAX_NEEDED,
     MAX_VERSION_ENTRIES,
-    MAX_VERSIONED_SYMBOLS,
 )
 from elfship.elf.headers import AddressMap, Layout, Segment
 from elfship.elf.image import Image, StringTable
-from elfship.elf.model import VersionSymbols
-from elfship.record import record
 
 MAX_DYNAMIC_ENTRIES = 1 << 16
 CHAIN_BLOCK = 64  # GNU hash chain bytes searched in the first step for the end bit (real chains: 1-5 words)
@@ -40,9 +38,10 @@ TABLE_ADDRESS_TAGS = (
 )
 
 
-@record
-class DynamicTable:
-    """The entries of PT_DYNAMIC plus the string table they point into (a view, not a copy)."""
+class DynamicTable(NamedTuple):
+    """The entries of PT_DYNAMIC plus the string table they point into (a view, not a copy).
+
+    NamedTuples, not records, for this module's values: one or more per parse, and cheaper to build."""
 
     entries: tuple[tuple[int, int], ...]
     first_values: dict[int, int]
@@ -109,8 +108,7 @@ def flag_names(table: DynamicTable) -> tuple[str, ...]:
     return tuple(names)
 
 
-@record
-class VersionNeedEntry:
+class VersionNeedEntry(NamedTuple):
     library: str
     # (vna_other index, version name) for each required version
     versions: tuple[tuple[int, str], ...]
@@ -229,7 +227,7 @@ def _gnu_hash_count(image: Image, layout: Layout, offset: int) -> int | None:
     buckets_offset = offset + 16 + bloom_size * layout.word_size
     buckets = image.slice(buckets_offset, 4 * nbuckets, "GNU hash buckets")
     little_endian = layout.little_endian
-    last = max(_u32_array(buckets, little_endian), default=0)
+    last = max(u32_array(buckets, little_endian), default=0)
     if last == 0:
         return None
     if last < symoffset:
@@ -264,64 +262,8 @@ def _count_from_layout(layout: Layout, table: DynamicTable) -> int | None:
     return (min(above) - symtab) // layout.sym.size if above else None
 
 
-def _u32_array(raw: bytes, little_endian: bool) -> array.array[int]:
+def u32_array(raw: bytes, little_endian: bool) -> array.array[int]:
     values = array.array("I", raw)
     if little_endian != (sys.byteorder == "little"):
         values.byteswap()
     return values
-
-
-def _with_hidden(index: int) -> tuple[int, int]:
-    return index & c.VERSYM_INDEX_MASK, (index & c.VERSYM_INDEX_MASK) | c.VERSYM_HIDDEN
-
-
-def _u16_array(raw: bytes, little_endian: bool) -> array.array[int]:
-    values = array.array("H", raw)
-    if little_endian != (sys.byteorder == "little"):
-        values.byteswap()
-    return values
-
-
-def read_versioned_undefined_symbols(
-    image: Image,
-    layout: Layout,
-    table: DynamicTable,
-    addresses: AddressMap,
-    needs: tuple[VersionNeedEntry, ...],
-    count: int | None,
-) -> VersionSymbols:
-    """library -> version -> the undefined dynamic symbols bound to that version (sorted).
-
-    Only the symbols whose .gnu.version entry names a required version are unpacked: the thousands of
-    exports of a large library cost one pass over a 16-bit array.
-    """
-    by_index = {index: (need.library, version) for need in needs for index, version in need.versions}
-    symtab, versym = table.first(c.DT_SYMTAB), table.first(c.DT_VERSYM)
-    if not by_index or not count or symtab is None or versym is None:
-        return {}
-    symtab_offset, versym_offset = addresses.offset(symtab), addresses.offset(versym)
-    if symtab_offset is None or versym_offset is None:
-        raise image.fail("corrupt: DT_SYMTAB or DT_VERSYM is outside every loadable segment")
-    size = layout.sym.size
-    image.check_range(symtab_offset, size * count, "dynamic symbols")
-    versym_raw = image.slice(versym_offset, 2 * count, "version symbols")
-    strtab = table.strtab
-    if strtab is None:
-        raise image.fail("corrupt: dynamic symbols given but no DT_STRTAB")
-    wanted = {value: need for index, need in by_index.items() for value in _with_hidden(index)}
-    versions = _u16_array(versym_raw, layout.little_endian)
-    # Comprehensions, not loops: ~50 ns an entry over the whole array, then only the hits are unpacked.
-    hits = [n for n, value in enumerate(versions) if value in wanted]
-    if len(hits) > MAX_VERSIONED_SYMBOLS:
-        raise image.budget.exceeded(f"more than {MAX_VERSIONED_SYMBOLS:,} version-bound symbols")
-    unpack, data = layout.sym_name_shndx.unpack_from, image.data
-    entries = [unpack(data, symtab_offset + n * size) for n in hits]
-    found: dict[tuple[str, str], set[int]] = {}
-    for number, (name, section) in zip(hits, entries, strict=True):
-        if section == c.SHN_UNDEF:
-            found.setdefault(wanted[versions[number]], set()).add(name)
-    names = strtab.many({o for offsets in found.values() for o in offsets}, "symbol name")
-    result: dict[str, dict[str, tuple[str, ...]]] = {}
-    for (library, version), offsets in sorted(found.items()):
-        result.setdefault(library, {})[version] = tuple(sorted(names[o] for o in offsets))
-    return result

@@ -109,8 +109,7 @@ class Section(NamedTuple):
     entsize: int = 0
 
 
-@record
-class Header:
+class Header(NamedTuple):  # a NamedTuple like Segment: one per parse, on the hot path
     layout: Layout
     e_type: int
     e_machine: int

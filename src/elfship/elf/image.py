@@ -174,6 +174,8 @@ def _data_extents(fd: int, size: int) -> tuple[tuple[int, int], ...]:
     return tuple(extents)
 
 
+# many() decodes a string table whole unless it is this many times larger than the names asked for.
+FEW_NAMES_RATIO = 128
 MAX_SEARCH_FIRST = 8  # ranges contains() searches first; a file naming more is searched in file order
 
 
@@ -257,6 +259,11 @@ class StringTable:
         """Symbol names by offset: an ASCII table (nearly all) is decoded once, whole, then sliced."""
         budget = self._image.budget
         left = budget.left(SYMBOL_NAMES)
+        if self.size > FEW_NAMES_RATIO * len(offsets):
+            few = self._few(offsets, left // max(len(offsets), 1))
+            if few is not None:
+                budget.spend(SYMBOL_NAMES, sum(map(len, few.values())))
+                return few
         raw = self._image.data[self.start : self.start + self.size] if self.size <= left else b""
         if not raw or not raw.isascii():
             return {o: self._get_symbol_name(o, what) for o in offsets}
@@ -279,6 +286,20 @@ class StringTable:
             left -= stop - offset
             names[offset] = text[offset:stop]
         budget.spend(SYMBOL_NAMES, sum(map(len, names.values())))
+        return names
+
+    def _few(self, offsets: set[int], share: int) -> dict[int, str] | None:
+        """Each name cut out of the bytes on its own: a C++ library's 4 MB table is never decoded whole for
+        the few hundred names a program imports. None when a name is longer than its share of the budget
+        (or outside the table): many() then takes the exact path, which says which."""
+        data, find, start, end = self._data, self._find, self.start, self.end
+        names = {}
+        for offset in offsets:
+            first = start + offset
+            stop = find(b"\0", first, min(first + share + 1, end))
+            if stop < 0:
+                return None
+            names[offset] = data[first:stop].decode("utf-8", "surrogateescape")
         return names
 
     def _decode(self, offset: int, what: str, kind: str, left: int) -> str:

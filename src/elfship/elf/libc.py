@@ -26,32 +26,71 @@ NSS_SIGNATURE = b"nsswitch.conf"
 GLIBC_ABI_NODES = {"GLIBC_ABI_DT_RELR": "2.36"}
 
 
+MAX_CACHED = 4096  # version names and LibcInfo values remembered across files (hostile files bring new ones)
+_GLIBC_NUMBERS: dict[str, tuple[str, tuple[int, ...], bool] | None] = {}
+_LIBC_INFOS: dict[tuple[LibcFamily, str | None], LibcInfo] = {}
+
+
+def _glibc_number(version: str) -> tuple[str, tuple[int, ...], bool] | None:
+    """(release, its sort key, whether an ABI node named it) for a glibc version node, else None. Every
+    file repeats the same few dozen names, so each is parsed once per process."""
+    try:
+        return _GLIBC_NUMBERS[version]
+    except KeyError:
+        pass
+    match = GLIBC_VERSION.match(version)
+    number = match.group(1) if match else GLIBC_ABI_NODES.get(version)
+    found = None if number is None else (number, version_key(number), match is None)
+    if len(_GLIBC_NUMBERS) >= MAX_CACHED:
+        _GLIBC_NUMBERS.clear()
+    _GLIBC_NUMBERS[version] = found
+    return found
+
+
+def libc_info(family: LibcFamily, min_version: str | None) -> LibcInfo:
+    """The LibcInfo value, shared between files: a record is immutable, and building one costs 2 us."""
+    key = (family, min_version)
+    info = _LIBC_INFOS.get(key)
+    if info is None:
+        if len(_LIBC_INFOS) >= MAX_CACHED:
+            _LIBC_INFOS.clear()
+        info = _LIBC_INFOS[key] = LibcInfo(family, min_version)
+    return info
+
+
 def highest_glibc(versions: list[str]) -> str | None:
-    numbers = [m.group(1) for v in versions if (m := GLIBC_VERSION.match(v))]
-    numbers += [GLIBC_ABI_NODES[v] for v in versions if v in GLIBC_ABI_NODES]
-    return max(numbers, key=version_key) if numbers else None
+    found = [number for v in versions if (number := _glibc_number(v)) is not None]
+    if not found:
+        return None
+    # The release nodes first, then the ABI nodes: max() keeps the first of equal keys, as it always did.
+    ordered = [n for n in found if not n[2]] + [n for n in found if n[2]]
+    return max(ordered, key=_sort_key)[0]
+
+
+def _sort_key(number: tuple[str, tuple[int, ...], bool]) -> tuple[int, ...]:
+    return number[1]
 
 
 def classify_dynamic(interpreter: str | None, needed: tuple[str, ...], all_versions: list[str]) -> LibcInfo:
     min_version = highest_glibc(all_versions)
     name = (interpreter or "").rsplit("/", 1)[-1]
     if "ld-musl" in name or any(n.startswith(MUSL_SONAMES) and n != "libc.so.6" for n in needed):
-        return LibcInfo(LibcFamily.MUSL, None)
+        return libc_info(LibcFamily.MUSL, None)
     if min_version or any(v.startswith("GLIBC_") for v in all_versions) or "libc.so.6" in needed:
-        return LibcInfo(LibcFamily.GLIBC, min_version)
+        return libc_info(LibcFamily.GLIBC, min_version)
     if interpreter and name.startswith(GLIBC_INTERPRETERS):
-        return LibcInfo(LibcFamily.GLIBC, None)
+        return libc_info(LibcFamily.GLIBC, None)
     if not needed and not interpreter:
-        return LibcInfo(LibcFamily.NONE, None)
-    return LibcInfo(LibcFamily.UNKNOWN, None)
+        return libc_info(LibcFamily.NONE, None)
+    return libc_info(LibcFamily.UNKNOWN, None)
 
 
 def classify_static(image: Image, is_go: bool) -> tuple[LibcInfo, bool]:
     """(libc, uses NSS) for a file with no interpreter and no NEEDED, from signatures in its bytes."""
     if any(image.contains(sig) for sig in GLIBC_STATIC_SIGNATURES):
-        return LibcInfo(LibcFamily.GLIBC, None), image.contains(NSS_SIGNATURE)
+        return libc_info(LibcFamily.GLIBC, None), image.contains(NSS_SIGNATURE)
     if any(image.contains(sig) for sig in MUSL_STATIC_SIGNATURES):
-        return LibcInfo(LibcFamily.MUSL, None), False
+        return libc_info(LibcFamily.MUSL, None), False
     if is_go:
-        return LibcInfo(LibcFamily.NONE, None), False
-    return LibcInfo(LibcFamily.UNKNOWN, None), False
+        return libc_info(LibcFamily.NONE, None), False
+    return libc_info(LibcFamily.UNKNOWN, None), False

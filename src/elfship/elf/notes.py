@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from elfship.elf import constants as c
 from elfship.elf.budget import MAX_NOTE_DESC, MAX_NOTE_SEGMENTS, MAX_NOTES
 from elfship.elf.headers import Layout, Segment
 from elfship.elf.image import Image
-from elfship.record import record
 
 MAX_NOTE_NAME = 64  # "GNU", "Go", "stapsdt", ...: a longer name is none elfship reads, so it is not copied
 
 
-@record
-class NoteFacts:
+class NoteFacts(NamedTuple):  # one per parse: a NamedTuple is cheaper to build than a record
     build_id: str | None = None
     min_kernel: str | None = None
     isa_needed: int = 0  # GNU_PROPERTY_X86_ISA_1_NEEDED bits

@@ -1,0 +1,133 @@
+"""The undefined dynamic symbols behind each required version: the culprits behind a too-new version.
+
+The symbols are selected with byte-string operations that run in C (slices with a step, translate, integer
+AND), so a library's thousands of exports cost a few passes over bytes, not a Python step each; Python
+touches only the symbols that are kept.
+"""
+
+from __future__ import annotations
+
+import array
+import sys
+from itertools import accumulate, compress
+
+from elfship.elf import constants as c
+from elfship.elf.budget import MAX_VERSIONED_SYMBOLS
+from elfship.elf.dynamic import DynamicTable, VersionNeedEntry, u32_array
+from elfship.elf.headers import AddressMap, Layout
+from elfship.elf.image import Image
+from elfship.elf.model import VersionSymbols
+
+IS_ZERO = bytes([1] + [0] * 255)  # translate table: 1 for a zero byte, 0 for any other
+# Where st_shndx sits in a symbol entry, by ELF class (two bytes; zero in both means SHN_UNDEF).
+SHNDX_OFFSET = {64: 6, 32: 14}
+DENSE_RATIO = 8  # with at least one match in this many symbols, the whole name column is cut out
+
+
+def read_versioned_undefined_symbols(
+    image: Image,
+    layout: Layout,
+    table: DynamicTable,
+    addresses: AddressMap,
+    needs: tuple[VersionNeedEntry, ...],
+    count: int | None,
+) -> VersionSymbols:
+    """library -> version -> the undefined dynamic symbols bound to that version (sorted)."""
+    by_index = {index: (need.library, version) for need in needs for index, version in need.versions}
+    symtab, versym = table.first(c.DT_SYMTAB), table.first(c.DT_VERSYM)
+    if not by_index or not count or symtab is None or versym is None:
+        return {}
+    symtab_offset, versym_offset = addresses.offset(symtab), addresses.offset(versym)
+    if symtab_offset is None or versym_offset is None:
+        raise image.fail("corrupt: DT_SYMTAB or DT_VERSYM is outside every loadable segment")
+    image.check_range(symtab_offset, layout.sym.size * count, "dynamic symbols")
+    versym_raw = image.slice(versym_offset, 2 * count, "version symbols")
+    strtab = table.strtab
+    if strtab is None:
+        raise image.fail("corrupt: dynamic symbols given but no DT_STRTAB")
+    # Both the plain and the hidden form of each needed index: value -> (library, version).
+    wanted = {value: need for index, need in by_index.items() for value in _with_hidden(index)}
+    versions = _u16_array(versym_raw, layout.little_endian)
+    matches = _version_matches(versym_raw, versions, layout.little_endian, wanted)
+    if matches.count(1) > MAX_VERSIONED_SYMBOLS:
+        raise image.budget.exceeded(f"more than {MAX_VERSIONED_SYMBOLS:,} version-bound symbols")
+    pairs = _undefined(image, layout, symtab_offset, count, versions, matches)
+    found: dict[tuple[str, str], set[int]] = {}
+    for value, name in pairs:
+        found.setdefault(wanted[value], set()).add(name)
+    names = strtab.many({o for offsets in found.values() for o in offsets}, "symbol name")
+    result: dict[str, dict[str, tuple[str, ...]]] = {}
+    for (library, version), offsets in sorted(found.items()):
+        result.setdefault(library, {})[version] = tuple(sorted(map(names.__getitem__, offsets)))
+    return result
+
+
+def _undefined(
+    image: Image, layout: Layout, offset: int, count: int, versions: array.array[int], matches: bytes
+) -> set[tuple[int, int]]:
+    """(version value, st_name) of each matched symbol that is undefined (st_shndx SHN_UNDEF).
+
+    A program's table is mostly matches: its name column is cut out whole. A library's is mostly exports:
+    only the few matches are unpacked, found by splitting the 0/1 string at its ones (C speed, no step per
+    symbol)."""
+    size, data = layout.sym.size, image.data
+    end, shndx = offset + size * count, offset + SHNDX_OFFSET[layout.elf_class]
+    undefined = _and(
+        matches, data[shndx:end:size].translate(IS_ZERO), data[shndx + 1 : end : size].translate(IS_ZERO)
+    )
+    hits = undefined.count(1)
+    if hits * DENSE_RATIO >= count:
+        names = u32_array(image.slice(offset, size * count, "dynamic symbols"), layout.little_endian)
+        return set(zip(compress(versions, undefined), compress(names[:: size // 4], undefined), strict=True))
+    positions = _ones(undefined)
+    unpack = layout.u32.unpack_from
+    return {(versions[n], unpack(data, offset + n * size)[0]) for n in positions}
+
+
+def _ones(mask: bytes) -> list[int]:
+    """The positions of the 1 bytes of a 0/1 string."""
+    gaps = mask.split(b"\1")
+    gaps.pop()  # what follows the last one
+    return list(accumulate(map(len, gaps), lambda position, gap: position + gap + 1, initial=-1))[1:]
+
+
+def _version_matches(
+    raw: bytes, versions: array.array[int], little_endian: bool, wanted: dict[int, tuple[str, str]]
+) -> bytes:
+    """One byte per symbol: 1 where its .gnu.version entry is wanted, else 0.
+
+    The wanted values of real files are a few small indices, each plain and hidden (0x8000): every pair of
+    one wanted low byte and one wanted high byte is wanted. Then the answer is the AND of two translated
+    byte columns. Any other set takes a lookup per entry."""
+    lows, highs = {v & 0xFF for v in wanted}, {v >> 8 for v in wanted}
+    if len(lows) * len(highs) != len(wanted):
+        return bytes(map(wanted.__contains__, versions))
+    low, high = (raw[0::2], raw[1::2]) if little_endian else (raw[1::2], raw[0::2])
+    return _and(low.translate(_marks(lows)), high.translate(_marks(highs)))
+
+
+def _marks(values: set[int]) -> bytearray:
+    """A translate table: 1 for each byte in values, 0 for the rest."""
+    table = bytearray(256)
+    for value in values:
+        table[value] = 1
+    return table
+
+
+def _and(first: bytes, *others: bytes) -> bytes:
+    """Bytewise AND of equal-length 0/1 byte strings, through one big integer each (C speed)."""
+    total = int.from_bytes(first, "little")
+    for other in others:
+        total &= int.from_bytes(other, "little")
+    return total.to_bytes(len(first), "little")
+
+
+def _with_hidden(index: int) -> tuple[int, int]:
+    return index & c.VERSYM_INDEX_MASK, (index & c.VERSYM_INDEX_MASK) | c.VERSYM_HIDDEN
+
+
+def _u16_array(raw: bytes, little_endian: bool) -> array.array[int]:
+    values = array.array("H", raw)
+    if little_endian != (sys.byteorder == "little"):
+        values.byteswap()
+    return values
