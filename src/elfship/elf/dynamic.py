@@ -6,7 +6,8 @@ import array
 import struct
 import sys
 from collections.abc import Callable
-from typing import NamedTuple
+from operator import itemgetter
+from typing import NamedTuple, cast
 
 from elfship.elf import constants as c
 from elfship.elf.budget import (
@@ -59,13 +60,13 @@ def read_dynamic(image: Image, layout: Layout, segment: Segment, addresses: Addr
     count = min(
         segment.filesz // entry_size, MAX_DYNAMIC_ENTRIES, max(image.size - segment.offset, 0) // entry_size
     )
-    entries = []
-    first: dict[int, int] = {}
-    for tag, value in image.iter_unpack(layout.dyn, segment.offset, count, "dynamic section"):
-        if tag == c.DT_NULL:
-            break
-        entries.append((tag, value))
-        first.setdefault(tag, value)
+    raw = image.iter_unpack(layout.dyn, segment.offset, count, "dynamic section")
+    entries = cast("list[tuple[int, int]]", list(raw))  # (tag, value): the dyn struct's two fields
+    tags = list(map(itemgetter(0), entries))
+    if c.DT_NULL in tags:
+        del entries[tags.index(c.DT_NULL) :]
+    # Each tag's first value: built backwards, so the first one is written last.
+    first: dict[int, int] = dict(reversed(entries))
     strtab = first.get(c.DT_STRTAB)
     if strtab is None:
         return DynamicTable(tuple(entries), first, None)

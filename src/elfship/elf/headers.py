@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import struct
+from itertools import repeat
+from operator import itemgetter
 from typing import NamedTuple
 
 from elfship.elf.budget import MAX_SECTION_NAME_BYTES, MAX_SECTIONS, SECTION_NAMES
@@ -23,6 +25,7 @@ class Layout:
     little_endian: bool
     ehdr: struct.Struct
     phdr: struct.Struct
+    phdr_pick: struct.Struct | None  # the Segment fields of a program header, in Segment's order (ELF64)
     shdr: struct.Struct
     shdr_pick: struct.Struct  # the Section fields of a section header, in Section's order
     dyn: struct.Struct
@@ -50,6 +53,7 @@ def _layout(elf_class: int, little_endian: bool) -> Layout:
             little_endian,
             ehdr=struct.Struct(e + "16sHHIQQQIHHHHHH"),
             phdr=struct.Struct(e + "IIQQQQQQ"),  # type, flags, offset, vaddr, paddr, filesz, memsz, align
+            phdr_pick=struct.Struct(e + "IIQQ8xQQQ"),  # skips paddr
             shdr=struct.Struct(e + "IIQQQQIIQQ"),
             shdr_pick=struct.Struct(e + "II16xQQI4xQQ"),  # skips flags, addr, info
             dyn=struct.Struct(e + "qQ"),
@@ -69,6 +73,7 @@ def _layout(elf_class: int, little_endian: bool) -> Layout:
         little_endian,
         ehdr=struct.Struct(e + "16sHHIIIIIHHHHHH"),
         phdr=struct.Struct(e + "IIIIIIII"),  # type, offset, vaddr, paddr, filesz, memsz, flags, align
+        phdr_pick=None,  # flags come 7th: no struct puts them 2nd
         shdr=struct.Struct(e + "IIIIIIIIII"),
         shdr_pick=struct.Struct(e + "II8xIII4xII"),
         dyn=struct.Struct(e + "iI"),
@@ -89,14 +94,14 @@ LAYOUTS = {(c, le): _layout(c, le) for c in (32, 64) for le in (True, False)}
 
 
 # NamedTuples, not dataclasses: thousands are made per second on the hot path and they are cheaper to build.
-class Segment(NamedTuple):
+class Segment(NamedTuple):  # ELF64's order, so Layout.phdr_pick unpacks one in C
     p_type: int
+    flags: int  # PF_R / PF_W / PF_X
     offset: int
     vaddr: int
     filesz: int
     memsz: int
     align: int
-    flags: int = 0  # PF_R / PF_W / PF_X
 
 
 class Section(NamedTuple):
@@ -173,15 +178,24 @@ def read_segments(image: Image, header: Header) -> tuple[Segment, ...]:
     if header.phnum > MAX_PROGRAM_HEADERS:
         raise image.fail(f"corrupt: {header.phnum} program headers")
     image.check_range(header.phoff, header.phentsize * header.phnum, "program header table")
-    phdr, step, start = layout.phdr, header.phentsize, header.phoff
+    phdr, step, start, pick = layout.phdr, header.phentsize, header.phoff, layout.phdr_pick
+    if pick is not None and step == pick.size:  # ELF64 as linkers write it: one C pass, no Python per entry
+        table = image.slice(start, step * header.phnum, "program header table")
+        return tuple(map(tuple.__new__, repeat(Segment), pick.iter_unpack(table)))
     raws = (phdr.unpack_from(image.data, start + index * step) for index in range(header.phnum))
     if layout.elf_class == 64:  # type, flags, offset, vaddr, paddr, filesz, memsz, align
-        return tuple(Segment(r[0], r[2], r[3], r[5], r[6], r[7], r[1]) for r in raws)
-    return tuple(Segment(r[0], r[1], r[2], r[4], r[5], r[7], r[6]) for r in raws)  # flags come 7th in ELF32
+        return tuple(Segment(r[0], r[1], r[2], r[3], r[5], r[6], r[7]) for r in raws)
+    return tuple(Segment(r[0], r[6], r[1], r[2], r[4], r[5], r[7]) for r in raws)  # flags come 7th in ELF32
 
 
 def read_sections(image: Image, header: Header) -> tuple[tuple[str, Section], ...] | None:
     """Named section headers, or None when the file has none (stripped with sstrip, or never had them)."""
+    table = read_section_table(image, header)
+    return None if table is None else tuple(zip(*table, strict=True))
+
+
+def read_section_table(image: Image, header: Header) -> tuple[list[str], list[Section]] | None:
+    """read_sections as two lists, names and headers, which the reader uses without pairing them."""
     layout = header.layout
     if header.shoff == 0 or header.shnum == 0:
         return None
@@ -193,7 +207,9 @@ def read_sections(image: Image, header: Header) -> tuple[tuple[str, Section], ..
     table = image.slice(header.shoff, header.shentsize * header.shnum, "section header table")
     pick = layout.shdr_pick
     if header.shentsize == pick.size:
-        sections = list(map(Section._make, pick.iter_unpack(table)))
+        sections = list(
+            map(tuple.__new__, repeat(Section), pick.iter_unpack(table))
+        )  # C, no Python per entry
     else:
         sections = [Section._make(pick.unpack_from(table, i * header.shentsize)) for i in range(header.shnum)]
     names = b""
@@ -201,8 +217,8 @@ def read_sections(image: Image, header: Header) -> tuple[tuple[str, Section], ..
         strtab = sections[header.shstrndx]
         if strtab.offset >= 0 and strtab.offset + strtab.size <= image.size:
             names = bytes(image.data[strtab.offset : strtab.offset + strtab.size])
-    offsets = [s.name_offset for s in sections]
-    return tuple(zip(_section_names(image, names, offsets), sections, strict=True))
+    offsets = list(map(itemgetter(0), sections))  # name_offset
+    return _section_names(image, names, offsets), sections
 
 
 def _section_names(image: Image, names: bytes, offsets: list[int]) -> list[str]:
@@ -210,6 +226,9 @@ def _section_names(image: Image, names: bytes, offsets: list[int]) -> list[str]:
     # The usual case: no name can be longer than the table, so all of them together stay in budget.
     if names.isascii() and len(names) * len(offsets) <= MAX_SECTION_NAME_BYTES:
         text = names.decode("ascii")  # decode once, then cut str slices
+        ends = list(map(text.find, repeat("\0"), offsets))
+        if -1 not in ends:  # every offset inside the table: one C pass (map/slice), no Python per section
+            return list(map(text.__getitem__, map(slice, offsets, ends)))
         return [text[o:stop] if (stop := text.find("\0", o)) >= 0 else "" for o in offsets]
     return _budgeted_names(image, names, offsets)
 

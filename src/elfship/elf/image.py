@@ -68,7 +68,7 @@ class Image:
         self.budget = Budget(path)
         self._mmap: mmap.mmap | None = None
         self._extents: tuple[tuple[int, int], ...] = ((0, self.size),)
-        self._pieces: tuple[tuple[int, int, bool], ...] = ()
+        self._pieces: tuple[tuple[int, int, bool], ...] | None = None  # contains() order, made when needed
         try:
             if self.size == 0:
                 self.data: bytes | mmap.mmap = b""
@@ -83,7 +83,6 @@ class Image:
             raise ElfError(path, f"cannot read: {exc.strerror}") from None
         finally:
             os.close(fd)
-        self._pieces = tuple((start, end, False) for start, end in self._extents)
 
     def __enter__(self) -> Image:
         return self
@@ -142,6 +141,8 @@ class Image:
         """Whether needle occurs in the file. Holes of a sparse file are skipped: they hold only zeros."""
         pad = len(needle)  # a needle may start or end with NULs that lie in a hole next to the data
         find, rfind = self.data.find, self.data.rfind
+        if self._pieces is None:
+            self._pieces = _search_pieces(self._extents, [])
         for start, end, backwards in self._pieces:
             if (rfind if backwards else find)(needle, max(start - pad, 0), end + pad) >= 0:
                 return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import struct
+from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar
 
 from elfship.elf import constants as c
@@ -25,7 +26,7 @@ from elfship.elf.headers import (
     Section,
     Segment,
     read_header,
-    read_sections,
+    read_section_table,
     read_segments,
 )
 from elfship.elf.image import Image
@@ -45,7 +46,6 @@ from elfship.errors import ElfError
 
 T = TypeVar("T")
 PathLike = str | os.PathLike[str]
-SectionList = tuple[tuple[str, Section], ...]
 PATH_MAX = 4096
 DEBUG_INFO_SECTIONS = frozenset({".debug_info", ".zdebug_info"})
 
@@ -95,17 +95,22 @@ def _read_version_symbols(name: str) -> VersionSymbols:
             if not needs:
                 return {}
             count = dynamic_symbol_count(
-                image, header.layout, table, addresses, lambda: _dynsym_size(read_sections(image, header))
+                image, header.layout, table, addresses, lambda: _dynsym_size(_headers_of(image, header))
             )
             return read_versioned_undefined_symbols(image, header.layout, table, addresses, needs, count)
         except (ValueError, OverflowError, IndexError, struct.error) as exc:
             raise ElfError(name, f"corrupt ELF structure ({exc})") from None
 
 
-def _dynsym_size(sections: SectionList | None) -> int | None:
+def _headers_of(image: Image, header: Header) -> list[Section] | None:
+    table = read_section_table(image, header)
+    return None if table is None else table[1]
+
+
+def _dynsym_size(sections: list[Section] | None) -> int | None:
     if not sections:
         return None
-    return next((s.size for _, s in sections if s.sh_type == c.SHT_DYNSYM), None)
+    return next((s.size for s in sections if s.sh_type == c.SHT_DYNSYM), None)
 
 
 def _dynamic_table(
@@ -125,13 +130,13 @@ def _interpreter(image: Image, segments: tuple[Segment, ...]) -> str | None:
     return raw.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
 
-def _note_segments(segments: tuple[Segment, ...], sections: SectionList | None) -> tuple[Segment, ...]:
+def _note_segments(segments: tuple[Segment, ...], sections: list[Section] | None) -> tuple[Segment, ...]:
     """PT_NOTE segments; for files without them (relocatable objects) the SHT_NOTE sections instead."""
     if any(s.p_type in (c.PT_NOTE, c.PT_GNU_PROPERTY) for s in segments) or not sections:
         return segments
     return tuple(
-        Segment(c.PT_NOTE, s.offset, 0, s.size, s.size, s.addralign)
-        for _, s in sections
+        Segment(c.PT_NOTE, 0, s.offset, 0, s.size, s.size, s.addralign)
+        for s in sections
         if s.sh_type == c.SHT_NOTE
     )
 
@@ -162,7 +167,7 @@ def _dynamic_facts(
     layout: Layout,
     table: DynamicTable,
     addresses: AddressMap,
-    sections: SectionList | None,
+    sections: list[Section] | None,
     with_symbols: bool,
 ) -> _DynamicFacts:
     raw_needs = read_version_needs(image, layout, table, addresses)
@@ -192,11 +197,11 @@ def _libc(
     facts: _DynamicFacts,
     interpreter: str | None,
     is_go: bool,
-    read_only_data: list[tuple[int, int]],
+    segments: tuple[Segment, ...],
 ) -> tuple[LibcInfo, bool | None]:
     """The libc family and minimum version, and (static glibc only) whether NSS code is linked in."""
     if kind in (Kind.STATIC, Kind.STATIC_PIE):
-        image.search_first(read_only_data)
+        image.search_first(_read_only_data(segments))
         libc, nss = classify_static(image, is_go)
         return libc, nss if libc.family is LibcFamily.GLIBC else None
     if kind in (Kind.DYNAMIC, Kind.SHARED_LIBRARY):
@@ -215,17 +220,17 @@ def _parse(image: Image, with_symbols: bool) -> ElfInfo:
     addresses = AddressMap(segments)
     interpreter = _interpreter(image, segments)
     table = _dynamic_table(image, header, segments, addresses)
-    sections = read_sections(image, header)
+    section_table = read_section_table(image, header)
+    section_names, sections = section_table if section_table is not None else ([], None)
     notes = read_notes(image, layout, _note_segments(segments, sections))
     facts = _DynamicFacts(version_symbols=() if with_symbols else None)
     if table is not None:
         facts = _dynamic_facts(image, layout, table, addresses, sections, with_symbols)
 
     kind = _classify_kind(header.e_type, interpreter, table, facts.needed, facts.soname, facts.flags)
-    libc, uses_nss = _libc(image, kind, facts, interpreter, notes.go_build_id, _read_only_data(segments))
+    libc, uses_nss = _libc(image, kind, facts, interpreter, notes.go_build_id, segments)
 
-    section_names = tuple(n for n, _ in sections) if sections is not None else ()
-    section_types = {s.sh_type for _, s in sections} if sections is not None else set()
+    section_types = set(map(itemgetter(1), sections)) if sections is not None else set()  # sh_type
     is_x86 = header.e_machine in (c.EM_X86_64, c.EM_386)
     return built(
         ElfInfo,
@@ -252,7 +257,7 @@ def _parse(image: Image, with_symbols: bool) -> ElfInfo:
         dynamic_symbol_count=facts.symbol_count,
         stripped=None if sections is None else c.SHT_SYMTAB not in section_types,
         debug_info=None if sections is None else not DEBUG_INFO_SECTIONS.isdisjoint(section_names),
-        sections=section_names,
+        sections=tuple(section_names),
         uses_nss=uses_nss,
         inode=image.inode,
         version_symbols=facts.version_symbols,
