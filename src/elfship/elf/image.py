@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from types import TracebackType
 
 from elfship.elf.budget import MAX_STRING_BYTES, STRINGS, SYMBOL_NAMES, Budget
+from elfship.elf.search import MAX_COPY, MEMMEM_FIRST, have_memmem, memmem_finds, search_pieces
 from elfship.errors import ElfError
 
 # Files up to this size are read into memory (cheaper than mmap for the many small ELF files in /usr/bin).
@@ -69,6 +70,10 @@ class Image:
         self._mmap: mmap.mmap | None = None
         self._extents: tuple[tuple[int, int], ...] = ((0, self.size),)
         self._pieces: tuple[tuple[int, int, bool], ...] | None = None  # contains() order, made when needed
+        self._copy: bytes | None = None  # the mapped file's bytes, once contains() has wanted them
+        self._fd = (
+            -1
+        )  # kept open while mapped: contains() reads a copy with pread, 4x cheaper than via the map
         try:
             if self.size == 0:
                 self.data: bytes | mmap.mmap = b""
@@ -79,10 +84,12 @@ class Image:
                 self._mmap = mmap.mmap(fd, self.size, access=mmap.ACCESS_READ)
                 self.data = self._mmap
                 self._extents = _data_extents(fd, self.size)
+                self._fd, fd = fd, -1
         except OSError as exc:
             raise ElfError(path, f"cannot read: {exc.strerror}") from None
         finally:
-            os.close(fd)
+            if fd >= 0:
+                os.close(fd)
 
     def __enter__(self) -> Image:
         return self
@@ -96,6 +103,9 @@ class Image:
         if self._mmap is not None:
             self._mmap.close()
             self._mmap = None
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
     def copy_out(self, offset: int, length: int) -> bytes:
         """A copy of a range, whose mapped pages are then given back: a scan of a large file (sparse or not)
@@ -135,18 +145,39 @@ class Image:
         The answer is the same (every data byte is still searched when the needle is absent); only the time
         to find a present needle changes. The static-libc signatures sit in read-only data, near its end
         (libc is linked last): searched from there, a 12 MB static program is answered after 1 MB, not 10."""
-        self._pieces = _search_pieces(self._extents, ranges)
+        self._pieces = search_pieces(self._extents, ranges)
 
     def contains(self, needle: bytes) -> bool:
         """Whether needle occurs in the file. Holes of a sparse file are skipped: they hold only zeros."""
         pad = len(needle)  # a needle may start or end with NULs that lie in a hole next to the data
         find, rfind = self.data.find, self.data.rfind
+        if self.size <= MEMMEM_FIRST and (whole := self._whole()) is not None:
+            return memmem_finds(whole, needle)  # faster than the read-only data first, backwards, in Python
         if self._pieces is None:
-            self._pieces = _search_pieces(self._extents, [])
+            self._pieces = search_pieces(self._extents, [])
         for start, end, backwards in self._pieces:
+            if not backwards and (whole := self._whole()) is not None:  # the rest, in a file without holes
+                return memmem_finds(whole, needle)
             if (rfind if backwards else find)(needle, max(start - pad, 0), end + pad) >= 0:
                 return True
         return False
+
+    def _whole(self) -> bytes | None:
+        """The file's bytes for memmem: a file without holes, at most MAX_COPY when mapped (one copy, kept
+        for the next needle). None when memmem is not to be had: the search stays Python's."""
+        if self._extents != ((0, self.size),) or not have_memmem():
+            return None
+        if isinstance(self.data, bytes):
+            return self.data
+        if self._copy is None and self.size <= MAX_COPY and self._fd >= 0:
+            try:
+                copy = os.pread(self._fd, self.size, 0)
+            except OSError:
+                return None
+            if len(copy) != self.size:  # changed under us: the search stays on the map
+                return None
+            self._copy = copy
+        return self._copy
 
     def strings(self, offset: int, size: int) -> StringTable:
         """The string table at [offset, offset + size), cut to the file; nothing is copied."""
@@ -177,32 +208,6 @@ def _data_extents(fd: int, size: int) -> tuple[tuple[int, int], ...]:
 
 # many() decodes a string table whole unless it is this many times larger than the names asked for.
 FEW_NAMES_RATIO = 128
-MAX_SEARCH_FIRST = 8  # ranges contains() searches first; a file naming more is searched in file order
-
-
-def _search_pieces(
-    extents: tuple[tuple[int, int], ...], ranges: list[tuple[int, int]]
-) -> tuple[tuple[int, int, bool], ...]:
-    """The file's data extents cut into (start, end, backwards) pieces: the parts inside ranges first (the
-    last range first, searched backwards), then every other part in file order. Together they cover exactly
-    the extents, so a search of all pieces is a search of all data."""
-    if not ranges or len(ranges) > MAX_SEARCH_FIRST:
-        return tuple((start, end, False) for start, end in extents)
-    first: list[tuple[int, int, bool]] = []
-    rest: list[tuple[int, int, bool]] = []
-    for start, end in extents:
-        position = start
-        for low, high in sorted(ranges):
-            low, high = max(low, position), min(high, end)
-            if low >= high:
-                continue
-            if position < low:
-                rest.append((position, low, False))
-            first.append((low, high, True))
-            position = high
-        if position < end:
-            rest.append((position, end, False))
-    return (*reversed(first), *rest)
 
 
 class StringTable:
