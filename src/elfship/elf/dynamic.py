@@ -17,6 +17,7 @@ from elfship.elf.budget import (
 )
 from elfship.elf.headers import AddressMap, Layout, Segment
 from elfship.elf.image import Image, StringTable
+from elfship.errors import ElfError
 
 MAX_DYNAMIC_ENTRIES = 1 << 16
 CHAIN_BLOCK = 64  # GNU hash chain bytes searched in the first step for the end bit (real chains: 1-5 words)
@@ -81,8 +82,12 @@ def read_dynamic(image: Image, layout: Layout, segment: Segment, addresses: Addr
 def dynamic_string(image: Image, table: DynamicTable, string_offset: int, what: str) -> str:
     strtab = table.strtab
     if strtab is None:
-        raise image.fail(f"corrupt: {what} given but no DT_STRTAB")
+        raise no_string_table(image, what)
     return strtab.get(string_offset, what)
+
+
+def no_string_table(image: Image, what: str) -> ElfError:
+    return image.fail(f"corrupt: {what} given but no DT_STRTAB")
 
 
 def needed_names(image: Image, table: DynamicTable) -> tuple[str, ...]:
@@ -101,7 +106,20 @@ def split_path_list(value: str) -> tuple[str, ...]:
     return tuple(part for part in value.split(":") if part)
 
 
+_FLAG_NAMES: dict[tuple[int, int], tuple[str, ...]] = {}  # (DT_FLAGS, DT_FLAGS_1) -> names; few pairs exist
+
+
 def flag_names(table: DynamicTable) -> tuple[str, ...]:
+    key = (table.first(c.DT_FLAGS) or 0, table.first(c.DT_FLAGS_1) or 0)
+    names = _FLAG_NAMES.get(key)
+    if names is None:
+        if len(_FLAG_NAMES) >= 4096:  # hostile files can name any values: the memo stays bounded
+            _FLAG_NAMES.clear()
+        names = _FLAG_NAMES[key] = _flag_names(table)
+    return names
+
+
+def _flag_names(table: DynamicTable) -> tuple[str, ...]:
     names: list[str] = []
     for tag, table_names in ((c.DT_FLAGS, c.DT_FLAGS_NAMES), (c.DT_FLAGS_1, c.DT_FLAGS_1_NAMES)):
         value = table.first(tag) or 0
@@ -126,13 +144,18 @@ def read_version_needs(
         raise image.fail(f"corrupt: DT_VERNEED address {address:#x} is outside every loadable segment")
     declared = table.first(c.DT_VERNEEDNUM) or MAX_VERSION_ENTRIES
     needs: list[VersionNeedEntry] = []
-    budget = image.budget
+    budget, strtab = image.budget, table.strtab
+    unpack, size, end = layout.verneed.unpack_from, layout.verneed.size, image.size
     for _ in range(min(declared, MAX_VERSION_ENTRIES)):
-        _, count, file_name, aux, next_offset = image.unpack(layout.verneed, offset, "version need")
+        if offset < 0 or offset + size > end:
+            image.check_range(offset, size, "version need")  # raises, naming the structure
+        _, count, file_name, aux, next_offset = unpack(image.data, offset)
         budget.version_entries += 1
         if budget.version_entries > MAX_VERSION_ENTRIES:
             raise budget.too_many_versions()
-        library = dynamic_string(image, table, file_name, "version need file")
+        if strtab is None:
+            raise no_string_table(image, "version need file")
+        library = strtab.get(file_name, "version need file")
         needs.append(VersionNeedEntry(library, _read_vernaux(image, layout, table, offset + aux, count)))
         if next_offset == 0:
             break
@@ -143,15 +166,22 @@ def read_version_needs(
 def _read_vernaux(
     image: Image, layout: Layout, table: DynamicTable, offset: int, count: int
 ) -> tuple[tuple[int, str], ...]:
+    """(vna_other, name) of each entry. The checks of Image.unpack and dynamic_string are written inline
+    (their calls raise the same errors): 10 entries a file, every file."""
     versions = []
-    budget = image.budget
+    budget, strtab = image.budget, table.strtab
+    unpack, size, end = layout.vernaux.unpack_from, layout.vernaux.size, image.size
     for _ in range(min(count, MAX_VERSION_ENTRIES)):
-        _, _, other, name, next_offset = image.unpack(layout.vernaux, offset, "version need entry")
+        if offset < 0 or offset + size > end:
+            image.check_range(offset, size, "version need entry")
+        _, _, other, name, next_offset = unpack(image.data, offset)
         # Counted over the whole file: hostile needs can all share one long chain of entries.
         budget.version_entries += 1
         if budget.version_entries > MAX_VERSION_ENTRIES:
             raise budget.too_many_versions()
-        versions.append((other, dynamic_string(image, table, name, "version need name")))
+        if strtab is None:
+            raise no_string_table(image, "version need name")
+        versions.append((other, strtab.get(name, "version need name")))
         if next_offset == 0:
             break
         offset += next_offset

@@ -56,22 +56,22 @@ def _iter_notes(image: Image, layout: Layout, seg: Segment) -> list[tuple[bytes,
     end = min(seg.offset + seg.filesz, image.size)
     offset = max(seg.offset, 0)
     notes: list[tuple[bytes, int, bytes]] = []
-    data = image.data
+    data, unpack, mask = image.data, layout.note.unpack_from, alignment - 1
     left = MAX_NOTES - image.budget.entries.get("notes", 0)
     walked = 0
     while offset + 12 <= end:
         walked += 1
         if walked > left:
             raise image.budget.exceeded(f"more than {MAX_NOTES:,} notes")
-        namesz, descsz, note_type = layout.note.unpack_from(data, offset)
-        name_start = offset + 12
-        desc_start = offset + _align(12 + namesz, alignment)  # padding is relative to the note start
-        next_offset = desc_start + _align(descsz, alignment)
+        namesz, descsz, note_type = unpack(data, offset)
+        # _align written out (a note per loop, every file): padding is relative to the note start.
+        desc_start = offset + ((12 + namesz + mask) & ~mask)
+        next_offset = desc_start + ((descsz + mask) & ~mask)
         if desc_start + descsz > end or next_offset <= offset:
             break  # a bad note ends the note list; what came before stays valid
-        if namesz <= MAX_NOTE_NAME and descsz <= MAX_NOTE_DESC:
-            name = bytes(data[name_start : name_start + namesz]).rstrip(b"\0")
-            notes.append((name, note_type, bytes(data[desc_start : desc_start + descsz])))
+        if namesz <= MAX_NOTE_NAME and descsz <= MAX_NOTE_DESC:  # slices of bytes and of mmap are bytes
+            name = data[offset + 12 : offset + 12 + namesz].rstrip(b"\0")
+            notes.append((name, note_type, data[desc_start : desc_start + descsz]))
         offset = next_offset
     image.budget.count("notes", walked, MAX_NOTES)
     return notes
