@@ -144,6 +144,13 @@ def _init(cls: type, fields: tuple[Field, ...]) -> Callable[..., None]:
     qualname = cls.__qualname__
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        # Every field given, all in order or all by name (the common case): set in C. The loop below costs
+        # 7 us for ElfInfo's 28 fields, and a scan or a corpus read builds thousands of records.
+        if (not kwargs and len(args) == len(names)) or (not args and kwargs.keys() == position.keys()):
+            self.__dict__.update(kwargs or zip(names, args, strict=True))
+            if post_init is not None:
+                post_init(self)
+            return
         if len(args) > len(names):
             raise TypeError(f"{qualname}() takes {len(names)} arguments but {len(args)} were given")
         values = list(args) + [MISSING] * (len(names) - len(args))

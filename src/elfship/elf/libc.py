@@ -26,9 +26,8 @@ NSS_SIGNATURE = b"nsswitch.conf"
 GLIBC_ABI_NODES = {"GLIBC_ABI_DT_RELR": "2.36"}
 
 
-MAX_CACHED = 4096  # version names and LibcInfo values remembered across files (hostile files bring new ones)
+MAX_CACHED = 4096  # version names remembered across files (hostile files bring new ones)
 _GLIBC_NUMBERS: dict[str, tuple[str, tuple[int, ...], bool] | None] = {}
-_LIBC_INFOS: dict[tuple[LibcFamily, str | None], LibcInfo] = {}
 
 
 def _glibc_number(version: str) -> tuple[str, tuple[int, ...], bool] | None:
@@ -45,17 +44,6 @@ def _glibc_number(version: str) -> tuple[str, tuple[int, ...], bool] | None:
         _GLIBC_NUMBERS.clear()
     _GLIBC_NUMBERS[version] = found
     return found
-
-
-def libc_info(family: LibcFamily, min_version: str | None) -> LibcInfo:
-    """The LibcInfo value, shared between files: a record is immutable, and building one costs 2 us."""
-    key = (family, min_version)
-    info = _LIBC_INFOS.get(key)
-    if info is None:
-        if len(_LIBC_INFOS) >= MAX_CACHED:
-            _LIBC_INFOS.clear()
-        info = _LIBC_INFOS[key] = LibcInfo(family, min_version)
-    return info
 
 
 def highest_glibc(versions: list[str]) -> str | None:
@@ -75,22 +63,22 @@ def classify_dynamic(interpreter: str | None, needed: tuple[str, ...], all_versi
     min_version = highest_glibc(all_versions)
     name = (interpreter or "").rsplit("/", 1)[-1]
     if "ld-musl" in name or any(n.startswith(MUSL_SONAMES) and n != "libc.so.6" for n in needed):
-        return libc_info(LibcFamily.MUSL, None)
+        return LibcInfo(LibcFamily.MUSL, None)
     if min_version or any(v.startswith("GLIBC_") for v in all_versions) or "libc.so.6" in needed:
-        return libc_info(LibcFamily.GLIBC, min_version)
+        return LibcInfo(LibcFamily.GLIBC, min_version)
     if interpreter and name.startswith(GLIBC_INTERPRETERS):
-        return libc_info(LibcFamily.GLIBC, None)
+        return LibcInfo(LibcFamily.GLIBC, None)
     if not needed and not interpreter:
-        return libc_info(LibcFamily.NONE, None)
-    return libc_info(LibcFamily.UNKNOWN, None)
+        return LibcInfo(LibcFamily.NONE, None)
+    return LibcInfo(LibcFamily.UNKNOWN, None)
 
 
 def classify_static(image: Image, is_go: bool) -> tuple[LibcInfo, bool]:
     """(libc, uses NSS) for a file with no interpreter and no NEEDED, from signatures in its bytes."""
     if any(image.contains(sig) for sig in GLIBC_STATIC_SIGNATURES):
-        return libc_info(LibcFamily.GLIBC, None), image.contains(NSS_SIGNATURE)
+        return LibcInfo(LibcFamily.GLIBC, None), image.contains(NSS_SIGNATURE)
     if any(image.contains(sig) for sig in MUSL_STATIC_SIGNATURES):
-        return libc_info(LibcFamily.MUSL, None), False
+        return LibcInfo(LibcFamily.MUSL, None), False
     if is_go:
-        return libc_info(LibcFamily.NONE, None), False
-    return libc_info(LibcFamily.UNKNOWN, None), False
+        return LibcInfo(LibcFamily.NONE, None), False
+    return LibcInfo(LibcFamily.UNKNOWN, None), False

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import struct
 from operator import itemgetter
-from typing import Any, NamedTuple, TypeVar
+from typing import NamedTuple
 
 from elfship.elf import constants as c
 from elfship.elf.dynamic import (
@@ -30,7 +30,7 @@ from elfship.elf.headers import (
     read_segments,
 )
 from elfship.elf.image import Image
-from elfship.elf.libc import classify_dynamic, classify_static, libc_info
+from elfship.elf.libc import classify_dynamic, classify_static
 from elfship.elf.model import (
     ElfInfo,
     Kind,
@@ -44,7 +44,6 @@ from elfship.elf.notes import isa_level_name, read_notes
 from elfship.elf.symbols import read_versioned_undefined_symbols
 from elfship.errors import ElfError
 
-T = TypeVar("T")
 PathLike = str | os.PathLike[str]
 PATH_MAX = 4096
 DEBUG_INFO_SECTIONS = frozenset({".debug_info", ".zdebug_info"})
@@ -182,9 +181,7 @@ def _dynamic_facts(
         rpath=_path_list(image, table, c.DT_RPATH, "DT_RPATH"),
         runpath=_path_list(image, table, c.DT_RUNPATH, "DT_RUNPATH"),
         flags=flag_names(table),
-        version_needs=tuple(
-            built(VersionNeed, library=n.library, versions=tuple(v for _, v in n.versions)) for n in raw_needs
-        ),
+        version_needs=tuple(VersionNeed(n.library, tuple(v for _, v in n.versions)) for n in raw_needs),
         version_definitions=read_version_definitions(image, layout, table, addresses),
         symbol_count=symbol_count,
         version_symbols=symbols,
@@ -208,9 +205,9 @@ def _libc(
         all_versions = [v for need in facts.version_needs for v in need.versions]
         libc = classify_dynamic(interpreter, facts.needed, all_versions)
         if facts.soname == "libc.so.6" or any(v.startswith("GLIBC_2") for v in facts.version_definitions):
-            libc = libc_info(LibcFamily.GLIBC, libc.min_version)  # glibc itself: libc.so.6, ld.so, libm, ...
+            libc = LibcInfo(LibcFamily.GLIBC, libc.min_version)  # glibc itself: libc.so.6, ld.so, libm, ...
         return libc, None
-    return libc_info(LibcFamily.UNKNOWN, None), None
+    return LibcInfo(LibcFamily.UNKNOWN, None), None
 
 
 def _parse(image: Image, with_symbols: bool) -> ElfInfo:
@@ -232,8 +229,7 @@ def _parse(image: Image, with_symbols: bool) -> ElfInfo:
 
     section_types = set(map(itemgetter(1), sections)) if sections is not None else set()  # sh_type
     is_x86 = header.e_machine in (c.EM_X86_64, c.EM_386)
-    return built(
-        ElfInfo,
+    return ElfInfo(
         path=image.path,
         size=image.size,
         elf_class=layout.elf_class,
@@ -262,16 +258,6 @@ def _parse(image: Image, with_symbols: bool) -> ElfInfo:
         inode=image.inode,
         version_symbols=facts.version_symbols,
     )
-
-
-def built(cls: type[T], **fields: Any) -> T:
-    """A record given every field, built as unpickling builds one: object.__new__, then its fields.
-
-    A record's generic __init__ checks each field in a Python loop (7 us for ElfInfo's 28, more than reading
-    a small file's notes); the reader names every field itself, and these records have no __post_init__."""
-    instance = object.__new__(cls)
-    instance.__dict__.update(fields)
-    return instance
 
 
 def _optional_string(image: Image, table: DynamicTable, tag: int, what: str) -> str | None:
