@@ -38,7 +38,8 @@ def test_every_way_of_giving_fields_builds_the_same_record() -> None:
         assert point == ways[0] and hash(point) == hash(ways[0])
         assert repr(point) == "Point(x=1, y=2, tags=('a',), seen=[5])"
         assert pickle.loads(pickle.dumps(point)) == point
-    assert Point(1, 2) == Point(1, 2, (), [])
+    assert Point(1, 2) == Point(1, 2, (), []) == Point(y=2, x=1) == Point(1, y=2)
+    assert repr(Point(x=1, y=2, tags=("b",))) == "Point(x=1, y=2, tags=('b',), seen=[])"
     assert Point(1, 2).seen is not Point(1, 2).seen  # default_factory still runs per instance
 
 
@@ -52,6 +53,10 @@ def test_fast_path_keeps_frozen_post_init_and_errors() -> None:
         Checked(value=-1)
     with pytest.raises(TypeError, match="missing required argument: 'y'"):
         Point(1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="missing required argument: 'x'"):
+        Point(y=1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="multiple values for argument 'x'"):
+        Point(1, 2, x=3)  # type: ignore[misc]
     with pytest.raises(TypeError, match="unexpected keyword argument 'z'"):
         Point(x=1, y=2, tags=(), z=[])  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="takes 4 arguments but 5 were given"):

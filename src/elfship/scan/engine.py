@@ -235,25 +235,27 @@ def _scan_file(resolver: Resolver, path: str) -> FileReport:
         info = resolver.read(path)
     except ElfError as exc:
         return FileReport(path, "unreadable", "unknown", "", None, None, 0, (), exc.problem)
-    base = FileReport(
+    libraries, error = 0, None
+    missing: tuple[str, ...] = ()
+    if info.is_dynamic:
+        try:
+            # The walk never follows a symlinked directory below real top directories: the path is real.
+            resolution = resolver.resolve_info(path, info, real_path=path)
+            libraries = len(resolution.libraries)
+            missing = tuple(lib.soname for lib in resolution.missing)
+        except ElfshipError as exc:
+            error = exc.one_line()
+    return FileReport(
         path,
         info.kind.value,
         info.libc.family.value,
         info.machine,
         info.libc.min_version,
         info.interpreter,
-        0,
-        (),
+        libraries,
+        missing,
+        error,
     )
-    if not info.is_dynamic:
-        return base
-    try:
-        # The walk never follows a symlinked directory below real top directories: the path is real.
-        resolution = resolver.resolve_info(path, info, real_path=path)
-    except ElfshipError as exc:
-        return replace(base, error=exc.one_line())
-    missing = tuple(lib.soname for lib in resolution.missing)
-    return replace(base, libraries=len(resolution.libraries), missing=missing)
 
 
 # Driver -------------------------------------------------------------------------------------------------
