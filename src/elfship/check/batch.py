@@ -15,7 +15,6 @@ from elfship.check.model import CheckResult
 from elfship.check.named import check_info
 from elfship.errors import EXIT_BAD_INPUT, EXIT_FAILS, EXIT_OK, EXIT_UNKNOWN, ElfError, UsageError
 from elfship.record import field, record, replace
-from elfship.resolve.placement import place_in_root
 from elfship.targets.catalog import get_target, known_arches, normalise_arch, split_arch, supported_targets
 
 if TYPE_CHECKING:
@@ -216,4 +215,6 @@ def _validate_at(request: CheckRequest) -> None:
             "--at PATH places one program",
             fix="check one FILE at a time, or give a directory: --at /opt/app/",
         )
+    from elfship.resolve.placement import place_in_root
+
     place_in_root("NAME", request.at)  # a bad PATH is a usage error before any work

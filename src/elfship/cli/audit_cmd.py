@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from elfship.cli.helpformat import HelpFormatter
 from elfship.errors import EXIT_BAD_INPUT, EXIT_FAILS, EXIT_OK, ElfError
 
 EXAMPLES = """\
@@ -36,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="match what binaries carry against offline advisories (RustSec, OSV)",
         description="List the advisories that apply to the components FILE carries or loads, with the fix.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="ELF programs or shared libraries")
     parser.add_argument(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from elfship.builder.strategy import SUPPORTED_ARCHES, Strategy
+from elfship.cli.helpformat import HelpFormatter
 from elfship.cli.interrupt import sigterm_as_interrupt
 from elfship.errors import EXIT_FAILS, EXIT_OK, UsageError
 from elfship.report.jsonout import emit
@@ -57,7 +58,7 @@ def register(subparsers: Any) -> None:
         help="build a Rust project into a binary that runs on the named servers",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "--strategy",

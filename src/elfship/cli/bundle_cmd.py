@@ -8,6 +8,7 @@ import os
 from elfship.bundle import DEFAULT_EXCLUDES, Format, make_bundle
 from elfship.bundle.api import LAUNCHER_CHOICES
 from elfship.bundle.policy import GCONV_CHOICES
+from elfship.cli.helpformat import HelpFormatter
 from elfship.cli.interrupt import sigterm_as_interrupt
 from elfship.errors import EXIT_OK
 from elfship.report import jsonout
@@ -50,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Bundle a dynamic ELF program with every library it loads and its own loader, so it runs "
         "on an older or bare Linux without rebuilding it.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("file", metavar="FILE", help="the program to bundle")
     parser.add_argument(

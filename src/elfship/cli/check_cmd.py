@@ -7,6 +7,7 @@ import math
 import sys
 from typing import TYPE_CHECKING
 
+from elfship.cli.helpformat import HelpFormatter
 from elfship.errors import UsageError
 from elfship.report.formats import CHECK_FORMATS
 
@@ -48,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Predict whether each file starts on each target, naming the exact symbols, libraries "
         "and fixes.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("files", nargs="+", metavar="FILE")
     parser.add_argument(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from elfship.cli.helpformat import HelpFormatter
 from elfship.errors import EXIT_BAD_INPUT, EXIT_OK, ElfError
 
 EXAMPLES = """\
@@ -26,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="what a binary is and needs (never runs it)",
         description="Read ELF files and report what they are and what they need to start.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="ELF files (programs or shared libraries)")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout (schema_version 1)")

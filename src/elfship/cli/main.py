@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import signal
 import sys
 from collections.abc import Sequence
 
 from elfship import __version__
+from elfship.cli.helpformat import HelpFormatter
 from elfship.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, ElfshipError
 
 # Order here is the order in --help.
@@ -58,7 +58,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         "Inspect it, check it against a release or a root filesystem, rebuild it static or "
         "glibc-pinned, or bundle it. Never executes the file it analyses (except check --run).",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"elfship {__version__}")
     # prog given: else argparse builds a help formatter (and imports shutil, bz2, lzma) to work it out
@@ -75,6 +75,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if list(sys.argv[1:] if argv is None else argv) == ["--version"]:
+        # What scripts run to probe for the tool: answered before argparse, half of this call's start-up.
+        print(f"elfship {__version__}")
+        return 0
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -109,5 +113,7 @@ def cargo_main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    import signal
+
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     raise SystemExit(main())

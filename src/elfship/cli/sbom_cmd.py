@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from elfship.cli.helpformat import HelpFormatter
 from elfship.errors import EXIT_BAD_INPUT, EXIT_OK, ElfError, UsageError
 
 EXAMPLES = """\
@@ -36,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="List every component FILE carries or loads, each with its evidence and a confidence. "
         "Never executes FILE.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="ELF programs or shared libraries")
     parser.add_argument(

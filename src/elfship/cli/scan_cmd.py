@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from elfship.cli.helpformat import HelpFormatter
 from elfship.cli.tree_cmd import add_resolution_options, ld_library_path
 from elfship.errors import EXIT_FAILS, EXIT_OK
 
@@ -35,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "summarise: kinds, libc families, the newest glibc needed and by whom, missing libraries. "
         "Never runs the files.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("directories", nargs="+", metavar="DIR", help="directories to scan")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout (schema_version 1)")

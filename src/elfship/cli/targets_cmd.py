@@ -7,6 +7,7 @@ import datetime
 from pathlib import Path
 from typing import Any
 
+from elfship.cli.helpformat import HelpFormatter
 from elfship.errors import EXIT_OK
 
 DESCRIPTION = """\
@@ -39,7 +40,7 @@ def register(subparsers: Any) -> None:
         help="list the releases elfship knows and what each offers",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("names", nargs="*", metavar="NAME", help="releases to describe in detail")
     parser.add_argument("--all", action="store_true", help="list every release, not only those still alive")

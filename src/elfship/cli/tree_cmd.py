@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from elfship.cli.helpformat import HelpFormatter
 from elfship.errors import EXIT_FAILS, EXIT_OK
 
 EXAMPLES = """\
@@ -38,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Show the libraries the loader would map for FILE, who needs each, and where and why "
         "it is found; for a missing one, every place the loader would look. Never runs FILE.",
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("file", metavar="FILE", help="a dynamically linked program or shared library")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout (schema_version 1)")
