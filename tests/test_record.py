@@ -117,7 +117,7 @@ def test_pickle_and_copy_round_trip() -> None:
     pair = Checked(1, 2)
     assert pickle.loads(pickle.dumps(pair)) == pair  # scan's workers send records back this way
     assert pickle.loads(pickle.dumps(Counter([1]))) == Counter([1])
-    assert copy.deepcopy(point) == point
+    assert copy.deepcopy(pair) == pair and copy.copy(point) == point
     assert Point.__match_args__ == ("x", "y", "tags", "note", "extra")
 
 
