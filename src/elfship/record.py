@@ -32,7 +32,6 @@ else:
 
 
 T = TypeVar("T")
-_set = object.__setattr__
 
 
 class FrozenInstanceError(AttributeError):
@@ -144,24 +143,38 @@ def _init(cls: type, fields: tuple[Field, ...]) -> Callable[..., None]:
     qualname = cls.__qualname__
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        if len(args) > len(names):
-            raise TypeError(f"{qualname}() takes {len(names)} arguments but {len(args)} were given")
-        values = list(args) + [MISSING] * (len(names) - len(args))
-        for key, value in kwargs.items():
-            index = position.get(key)
-            if index is None:
-                raise TypeError(f"{qualname}() got an unexpected keyword argument {key!r}")
-            if index < len(args):
-                raise TypeError(f"{qualname}() got multiple values for argument {key!r}")
-            values[index] = value
-        for spec, value in zip(fields, values, strict=True):
-            if value is MISSING:
-                value = _default(qualname, spec)
-            _set(self, spec.name, value)
+        if kwargs or len(args) != len(names):
+            args = _bind(qualname, fields, position, args, kwargs)
+        # Straight into the instance's dict, as object.__setattr__ would put them (one C call, not one each).
+        self.__dict__.update(zip(names, args, strict=True))
         if post_init is not None:
             post_init(self)
 
     return __init__
+
+
+def _bind(
+    qualname: str,
+    fields: tuple[Field, ...],
+    position: dict[str, int],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> tuple[Any, ...]:
+    """Every field's value from positional and keyword arguments and the defaults, in field order."""
+    if len(args) > len(fields):
+        raise TypeError(f"{qualname}() takes {len(fields)} arguments but {len(args)} were given")
+    values = list(args) + [MISSING] * (len(fields) - len(args))
+    for key, value in kwargs.items():
+        index = position.get(key)
+        if index is None:
+            raise TypeError(f"{qualname}() got an unexpected keyword argument {key!r}")
+        if index < len(args):
+            raise TypeError(f"{qualname}() got multiple values for argument {key!r}")
+        values[index] = value
+    return tuple(
+        _default(qualname, spec) if value is MISSING else value
+        for spec, value in zip(fields, values, strict=True)
+    )
 
 
 def _default(qualname: str, spec: Field) -> Any:
