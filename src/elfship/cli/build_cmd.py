@@ -141,23 +141,14 @@ def _cargo_args(raw: list[str]) -> tuple[str, ...]:
 
 
 def _write_sbom(result: Any, sbom: str | None) -> None:
-    """--sbom: what the delivered binaries carry, as CycloneDX (one file for all at PATH, else one next to
-    each binary)."""
-    from elfship.sbom import inventory
-    from elfship.sbom.record import write_cyclonedx
+    """--sbom [PATH]: CycloneDX of the delivered binaries (one file at PATH, else one beside each)."""
+    from elfship.sbom.record import write_artifact_sboms
 
-    delivered = [a.path for a in result.artifacts if a.path is not None]
+    delivered = [str(a.path) for a in result.artifacts if a.path is not None]
     if sbom is None or not delivered:
         return
-    inventories = [inventory(path) for path in delivered]
-    if sbom:
-        write_cyclonedx(inventories, Path(sbom))
-        log(f"sbom: {sbom}")
-        return
-    for inv in inventories:
-        destination = Path(inv.path).with_name(Path(inv.path).name + ".cdx.json")
-        write_cyclonedx([inv], destination)
-        log(f"sbom: {destination}")
+    for written in write_artifact_sboms(delivered, sbom):
+        log(f"sbom: {written}")
 
 
 def run(args: argparse.Namespace) -> int:
