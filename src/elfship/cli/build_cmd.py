@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from elfship.builder.strategy import SUPPORTED_ARCHES, Strategy
-from elfship.cli.helpformat import HelpFormatter
 from elfship.cli.interrupt import sigterm_as_interrupt
 from elfship.errors import EXIT_FAILS, EXIT_OK, UsageError
 from elfship.report.jsonout import emit
@@ -52,14 +51,10 @@ exit codes: 0 built and runs on every --for target; 1 cargo failed or the binary
 """
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "build",
-        help="build a Rust project into a binary that runs on the named servers",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=HelpFormatter,
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The `elfship build` parser (made by cli/parser.py, which names it and gives its one-line help)."""
+    parser.description = DESCRIPTION
+    parser.epilog = EPILOG
     parser.add_argument(
         "--strategy",
         choices=[s.value for s in Strategy],

@@ -1,27 +1,33 @@
-"""The argument parser: one module per subcommand (<name>_cmd.py), each exposing ``register(subparsers)``,
-which adds its parser and sets ``func`` to a callable ``(args) -> int``."""
+"""The argument parser. Each subcommand lives in cli/<name>_cmd.py, which exposes ``configure(parser)``:
+it adds the arguments, the description and the examples, and sets ``func`` to a callable ``(args) -> int``.
+
+Subcommands are configured lazily: the top-level parser knows every command's name and one-line help
+(enough for `elfship --help` and for a misspelt command), and the chosen command's module is imported and
+its parser filled in only when argparse reaches it. Building nine full parsers, and importing nine modules,
+would cost every call more than the command itself.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 from collections.abc import Sequence
+from typing import Any
 
 from elfship import __version__
 from elfship.cli.helpformat import HelpFormatter
 
-# Order here is the order in --help.
-SUBCOMMAND_MODULES = (
-    "inspect_cmd",
-    "tree_cmd",
-    "scan_cmd",
-    "check_cmd",
-    "targets_cmd",
-    "build_cmd",
-    "bundle_cmd",
-    "sbom_cmd",
-    "audit_cmd",
+# (name, one-line help), in the order of --help.
+COMMANDS = (
+    ("inspect", "what a binary is and needs (never runs it)"),
+    ("tree", "dependency tree, each library with how the loader finds it"),
+    ("scan", "every ELF file below directories, resolved and summarised"),
+    ("check", "will it run on debian:10, rhel:8, alpine:3.19 or in that root? why not, and the fix"),
+    ("targets", "list the releases elfship knows and what each offers"),
+    ("build", "build a Rust project into a binary that runs on the named servers"),
+    ("bundle", "copy a dynamic program with its libraries and loader into a relocatable bundle"),
+    ("sbom", "what a binary carries inside and loads (crates, C libraries, libc, toolchains)"),
+    ("audit", "match what binaries carry against offline advisories (RustSec, OSV)"),
 )
 
 EPILOG = """\
@@ -35,16 +41,26 @@ Every command takes --json: one JSON document on stdout (schema_version 1), logs
 """
 
 
-def _modules_for(argv: Sequence[str] | None) -> tuple[str, ...]:
-    """Import only the subcommand being run: each pulls in its own layers, and start-up time is paid on
-    every call (a scan, a CI step). --help and unknown words still get every subcommand."""
-    words = list(sys.argv[1:] if argv is None else argv)
-    if words[:1] == ["--version"]:
-        return ()  # answered by argparse before any subcommand is needed
-    first = next((w for w in words if not w.startswith("-")), None)
-    if first is not None and f"{first}_cmd" in SUBCOMMAND_MODULES and "--help" not in words[:1]:
-        return (f"{first}_cmd",)
-    return SUBCOMMAND_MODULES
+class LazySubcommands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Subparsers whose arguments are added by the command's own module, imported when the command is
+    chosen (argparse calls this action with the command's name and the words after it)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        configure(self._name_parser_map.get(values[0]), values[0])
+        super().__call__(parser, namespace, values, option_string)
+
+
+def configure(subparser: argparse.ArgumentParser | None, name: str) -> None:
+    """Fill in the parser of command `name` from its module, once (unknown names are argparse's to report)."""
+    if subparser is None or subparser.get_default("func") is not None:
+        return
+    importlib.import_module(f"elfship.cli.{name}_cmd").configure(subparser)
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -57,8 +73,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"elfship {__version__}")
+    parser.register("action", "parsers", LazySubcommands)
     # prog given: else argparse builds a help formatter (and imports shutil, bz2, lzma) to work it out
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", prog="elfship")
-    for name in _modules_for(argv):
-        importlib.import_module(f"elfship.cli.{name}").register(subparsers)
+    for name, summary in COMMANDS:
+        subparsers.add_parser(name, help=summary, formatter_class=HelpFormatter)
     return parser
