@@ -11,10 +11,13 @@ from __future__ import annotations
 import argparse
 import importlib
 from collections.abc import Sequence
-from typing import Any
 
 from elfship import __version__
 from elfship.cli.helpformat import HelpFormatter
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 # (name, one-line help), in the order of --help.
 COMMANDS = (
