@@ -23,8 +23,10 @@
  *   payload_hash=HEX    self-extracting: cache directory name
  *
  * Payload entries (little endian): u8 type ('d' dir, 'x' x86-BCJ + LZMA file (unlzma.c), 'f' deflated file, 'r' raw file,
- * 'l' symlink), u8 0,
+ * 'l' symlink, 'X' solid block, 's' file whose content is the next `size` bytes of the last solid block), u8 0,
  * u16 path length, u32 mode, u64 size, u64 stored length, u32 crc32 of the content, path, stored bytes.
+ * A solid block 'X' has no path, size = decoded length, stored = its x86-BCJ + LZMA stream, crc 0 (its bytes
+ * are checked by the CRCs of the 's' files, which must use it up exactly); an 's' entry stores nothing.
  * Parents come before children; paths are relative with plain components; a symlink's target (its stored
  * bytes) stays inside the bundle. unpack.c refuses anything else as a corrupt payload (see its comment).
  *
