@@ -291,8 +291,8 @@ static int open_base(const char *base) {
 /* Unpack into .HASH.PID.tmp, then rename it to HASH: nobody ever sees a half-unpacked directory. */
 static int unpack_into(int basefd, const char *hash, const unsigned char *payload, uint64_t size,
                        const char *loader) {
-    char tmp_name[256];
-    snprintf(tmp_name, sizeof tmp_name, ".%s.%ld.tmp", hash, (long)getpid());
+    char tmp_name[256], pid[24];
+    CONCAT(tmp_name, sizeof tmp_name, ".", hash, ".", decimal((unsigned long)getpid(), pid), ".tmp");
     remove_tree_at(basefd, tmp_name, 0); /* left over by a killed start with our pid */
     if (mkdirat(basefd, tmp_name, 0700) < 0) return UNPACK_IO;
     int tmpfd = openat(basefd, tmp_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -307,21 +307,24 @@ static int unpack_into(int basefd, const char *hash, const unsigned char *payloa
 }
 
 static void discard(int basefd, const char *hash) {
-    char graveyard[256];
-    snprintf(graveyard, sizeof graveyard, ".%s.%ld.stale", hash, (long)getpid());
+    char graveyard[256], pid[24];
+    CONCAT(graveyard, sizeof graveyard, ".", hash, ".", decimal((unsigned long)getpid(), pid), ".stale");
     if (renameat(basefd, hash, basefd, graveyard) == 0) remove_tree_at(basefd, graveyard, 0);
 }
 
+/* A base whose path does not fit is not a candidate (never a truncated path). */
 static int cache_bases(char bases[][PATH_SIZE]) {
     int n = 0;
+    char uid[24];
     const char *env = getenv("ELFSHIP_CACHE_DIR");
-    if (env && *env == '/') snprintf(bases[n++], PATH_SIZE, "%s", env);
+    if (env && *env == '/') n += CONCAT(bases[n], PATH_SIZE, env) == 0;
     env = getenv("TMPDIR");
-    snprintf(bases[n++], PATH_SIZE, "%s/elfship-%ld", env && *env == '/' ? env : "/tmp", (long)getuid());
+    n += CONCAT(bases[n], PATH_SIZE, env && *env == '/' ? env : "/tmp", "/elfship-",
+                decimal((unsigned long)getuid(), uid)) == 0;
     env = getenv("XDG_CACHE_HOME");
-    if (env && *env == '/') snprintf(bases[n++], PATH_SIZE, "%s/elfship", env);
+    if (env && *env == '/') n += CONCAT(bases[n], PATH_SIZE, env, "/elfship") == 0;
     env = getenv("HOME");
-    if (env && *env == '/') snprintf(bases[n++], PATH_SIZE, "%s/.cache/elfship", env);
+    if (env && *env == '/') n += CONCAT(bases[n], PATH_SIZE, env, "/.cache/elfship") == 0;
     return n;
 }
 
@@ -331,10 +334,10 @@ struct unpacked {
 };
 
 static void corrupt_payload(const char *self) {
-    fprintf(stderr,
-            "elfship launcher: corrupt payload in %s: a CRC, decompression or entry check failed, nothing was run "
-            "(fix: download the bundle again, or rebuild it with elfship bundle)\n",
-            self);
+    say((const char *const[]){"elfship launcher: corrupt payload in ", self,
+                              ": a CRC, decompression or entry check failed, nothing was run "
+                              "(fix: download the bundle again, or rebuild it with elfship bundle)",
+                              NULL});
     exit(EXIT_LAUNCH_FAILED);
 }
 
