@@ -10,14 +10,14 @@ noise hits all alike. Prints numbers only, no thresholds; the goals (issue 12) a
 at most 0.5 ms added per start, and a .run smaller than staticx's and exodus's.
 
 For the libpq program it also builds, in the same run, the other tools' single-file bundles of the same binary
-(staticx, exodus: `pip install -e ".[bench]"`, i.e. staticx and exodus-bundler; each is skipped, named, when
-missing) and elfship's with `--with-gconv all`, and prints one size table.
+(staticx and exodus-bundler from PyPI: from PATH, e.g. `pip install -e ".[bench]"`, else installed into the
+benchmark's own venv under ~/.cache/elfship-bench; `--no-install` skips a missing one, named) and elfship's
+with `--with-gconv all`, and prints one size table.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import os
 import shutil
 import statistics
@@ -105,24 +105,51 @@ def report_program(label: str, program: Path, args: list[str], work: Path, start
     return made
 
 
-def rival(command: list[str], out: Path, tool: str) -> int | None:
-    if shutil.which(command[0]) is None:
-        print(f"  {tool}: skipped ({command[0]} not on PATH: pip install {tool})", file=sys.stderr)
+# The other tools, from PyPI (pyproject's `bench` extra). When they are not on PATH the benchmark installs them
+# into its own venv, so one run always builds all three bundles.
+RIVALS = {"staticx": "staticx>=0.14", "exodus": "exodus-bundler>=2"}
+_PACKAGES = {"staticx": "staticx", "exodus": "exodus-bundler"}
+BENCH_VENV = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "elfship-bench" / "venv"
+
+
+def rival_tool(name: str, install: bool) -> tuple[str, str] | None:
+    """(the command, its package's version), from PATH or from the benchmark's venv; None when unavailable."""
+    found = shutil.which(name)
+    if found is not None:
+        return found, _version(sys.executable, _PACKAGES[name])
+    command = BENCH_VENV / "bin" / name
+    if not command.exists() and install:
+        print(
+            f"  {name}: not on PATH, installing {', '.join(RIVALS.values())} into {BENCH_VENV}",
+            file=sys.stderr,
+        )
+        try:
+            subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)
+            subprocess.run([str(BENCH_VENV / "bin" / "pip"), "install", "-q", *RIVALS.values()], check=True)
+        except (OSError, subprocess.CalledProcessError) as error:
+            print(f"  {name}: cannot install ({error})", file=sys.stderr)
+    if not command.exists():
+        print(f"  {name}: skipped (pip install -e '.[bench]')", file=sys.stderr)
+        return None
+    return str(command), _version(str(BENCH_VENV / "bin" / "python"), _PACKAGES[name])
+
+
+def _version(python: str, package: str) -> str:
+    code = f"import importlib.metadata as m; print(m.version({package!r}))"
+    done = subprocess.run([python, "-c", code], capture_output=True, text=True, check=False)
+    return done.stdout.strip() or "?"
+
+
+def rival(tool: tuple[str, str] | None, args: list[str], out: Path) -> int | None:
+    if tool is None:
         return None
     began = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True)
-    print(f"  {tool}: built in {time.perf_counter() - began:.1f} s")
+    subprocess.run([tool[0], *args], check=True, capture_output=True)
+    print(f"  {Path(tool[0]).name} {tool[1]}: built in {time.perf_counter() - began:.1f} s")
     return out.stat().st_size
 
 
-def _version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return "?"
-
-
-def size_table(program: Path, made: Bundles, work: Path) -> None:
+def size_table(program: Path, made: Bundles, work: Path, install: bool) -> None:
     """Every single-file bundle of the same program, built now."""
     print("\nlibpq program: single-file bundles, built in this run")
     sizes = work / "sizes"
@@ -136,12 +163,13 @@ def size_table(program: Path, made: Bundles, work: Path) -> None:
         "elfship .tar.gz": made.tarball.output_size,
         "elfship .run --with-gconv all": everything.output_size,
     }
-    rows[f"staticx {_version('staticx')}"] = rival(
-        ["staticx", str(program), str(sizes / "probe.staticx")], sizes / "probe.staticx", "staticx"
+    staticx, exodus = rival_tool("staticx", install), rival_tool("exodus", install)
+    rows[f"staticx {staticx[1] if staticx else ''}"] = rival(
+        staticx, [str(program), str(sizes / "probe.staticx")], sizes / "probe.staticx"
     )
     exodus_out = sizes / "probe-exodus.sh"
-    rows[f"exodus {_version('exodus-bundler')} (installer script)"] = rival(
-        ["exodus", "-o", str(exodus_out), str(program)], exodus_out, "exodus-bundler"
+    rows[f"exodus {exodus[1] if exodus else ''} (installer script)"] = rival(
+        exodus, ["-o", str(exodus_out), str(program)], exodus_out
     )
     for label, size in rows.items():
         shown = "skipped" if size is None else f"{human_size(size):>10}  ({size:,} B)"
@@ -160,6 +188,11 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--starts", type=int, default=200)
+    parser.add_argument(
+        "--no-install",
+        action="store_true",
+        help="skip staticx/exodus when not on PATH instead of installing them",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="elfship-bench-") as tmp:
         work = Path(tmp)
@@ -168,7 +201,7 @@ def main() -> int:
         if Path("/usr/include/postgresql/libpq-fe.h").exists():
             probe = build(SOURCES / "bundle" / "probe.c", work / "probe", "-I/usr/include/postgresql", "-lpq")
             made = report_program("libpq program", probe, ["exit", "0"], work, args.starts)
-            size_table(probe, made, work)
+            size_table(probe, made, work, install=not args.no_install)
         else:
             print("\nlibpq program: skipped (apt-get install libpq-dev)", file=sys.stderr)
     return 0
