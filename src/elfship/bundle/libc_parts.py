@@ -1,4 +1,5 @@
-"""The C library half of a bundle: the loader, glibc taken whole (or not at all), NSS and gconv modules."""
+"""The C library half of a bundle: the loader, glibc (whole but for large parts nothing links, or not at all), NSS and
+gconv modules."""
 
 from __future__ import annotations
 
