@@ -100,3 +100,19 @@ def test_the_payload_is_one_solid_block_of_every_file(tmp_path: Path) -> None:
     for _kind, path, _size, _stored in files:
         if path != "elfship-bundle.json":  # the manifest names the format
             assert filecmp.cmp(unpacked / path, directory / path, shallow=False), path
+
+
+def test_a_libm_loaded_by_name_goes_in_and_runs_on_an_older_glibc(
+    bullseye: tuple[Path, str], tmp_path: Path
+) -> None:
+    """dlopen("libm.so.6") is no DT_NEEDED, but the name stands in the program's strings: libm goes in, and
+    the bundled one is what the program loads in Debian 11 (glibc 2.31, under the bundle's 2.36)."""
+    here, inside = bullseye
+    program = build_c("dlopen_libm.c", ldflags=["-ldl"], out_name="dlopen_libm")
+    made = bundle(program, tmp_path / "dl.bundle")
+    assert "libm.so.6" in _lib_names(made)
+    copy_bundle(made, here)
+    done = run_in(here.parent.parent, [f"{inside}/dl.bundle/dlopen_libm"], env={"LD_DEBUG": "libs"})
+    assert done.returncode == 0 and done.stdout == b"cos(0) = 1.0\n", (done.stdout, done.stderr)
+    loaded = [line for line in done.stderr.decode().splitlines() if "calling init:" in line and "libm.so" in line]
+    assert loaded and all(f"{inside}/dl.bundle/lib/libm.so.6" in line for line in loaded), loaded

@@ -88,7 +88,9 @@ def choose(
     files = [_loader_file(loader_name, loader_host)]
     if iconv_user is not None:
         files += _gconv_files(glibc_dir, iconv_user, rules, everything=gconv == "all")
-    files += _glibc_files(glibc_dir, {lib.soname for lib in found} | _needed_by(files, glibc_dir))
+    bundled = [program_path, *(lib.host_path for lib in found if lib.soname not in GLIBC_PARTS)]
+    wanted = {lib.soname for lib in found} | _needed_by(files, glibc_dir) | _named_in(bundled)
+    files += _glibc_files(glibc_dir, wanted)
     warnings = []
     if os.path.dirname(os.path.realpath(loader_host)) != glibc_dir:
         warnings.append(
@@ -167,6 +169,14 @@ def _needed_by(files: Sequence[PlannedFile], glibc_dir: str) -> set[str]:
     return {soname for path in paths if _is_elf(path) for soname in read_elf(path).needed}
 
 
+def _named_in(paths: Sequence[str]) -> set[str]:
+    """glibc's large parts that a bundled file names as a whole string, as dlopen("libm.so.6") does: they go
+    in as linked ones do, or the target's own libm would load next to the bundled libc."""
+    from elfship.sbom.runtime_strings import read_runtime_strings
+
+    return {s for path in paths for s in read_runtime_strings(path).sonames if s in GLIBC_WHEN_LINKED}
+
+
 def _is_elf(path: str) -> bool:
     """gconv's directory holds its configuration files next to the modules."""
     with open(path, "rb") as handle:
@@ -182,7 +192,7 @@ def _glibc_files(glibc_dir: str, linked: set[str]) -> list[PlannedFile]:
         nss = name in GLIBC_NSS
         reason = "name-service module glibc dlopens" if nss else "glibc is bundled whole"
         if name in GLIBC_WHEN_LINKED:
-            reason = "part of glibc the bundle links"
+            reason = "part of glibc the bundle links or loads by name"
         files.append(
             PlannedFile(
                 dest=f"lib/{name}",
