@@ -20,20 +20,15 @@ mypy sees a @record as a dataclass (PEP 681, dataclass_transform).
 from __future__ import annotations
 
 from collections.abc import Callable
-from collections.abc import Set as AbstractSet
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
 if TYPE_CHECKING:
+    from typing import Any, TypeVar, overload
+
     from typing_extensions import dataclass_transform
-else:
 
-    def dataclass_transform(**_: Any) -> Callable[[Any], Any]:
-        return lambda decorator: decorator  # only type checkers read it
-
-
-T = TypeVar("T")
-_set = object.__setattr__
+    T = TypeVar("T")
 
 
 class FrozenInstanceError(AttributeError):
@@ -81,18 +76,22 @@ def field(
     return Field(default, default_factory, compare, hash, repr)
 
 
-@overload
-def record(cls: type[T], /) -> type[T]: ...
-@overload
-def record(*, frozen: bool = True) -> Callable[[type[T]], type[T]]: ...
+if TYPE_CHECKING:  # how type checkers see @record: a dataclass (PEP 681)
 
+    @overload
+    def record(cls: type[T], /) -> type[T]: ...
+    @overload
+    def record(*, frozen: bool = True) -> Callable[[type[T]], type[T]]: ...
+    @dataclass_transform(frozen_default=True, field_specifiers=(field, Field))
+    def record(cls: type[T] | None = None, /, *, frozen: bool = True) -> Any: ...
 
-@dataclass_transform(frozen_default=True, field_specifiers=(field, Field))
-def record(cls: type[T] | None = None, /, *, frozen: bool = True) -> Any:
-    """Make `cls` a value class: `@record` (frozen) or `@record(frozen=False)`."""
-    if cls is None:
-        return lambda actual: _make(actual, frozen)
-    return _make(cls, frozen)
+else:
+
+    def record(cls=None, /, *, frozen=True):
+        """Make `cls` a value class: `@record` (frozen) or `@record(frozen=False)`."""
+        if cls is None:
+            return lambda actual: _make(actual, frozen)
+        return _make(cls, frozen)
 
 
 def replace(obj: T, **changes: Any) -> T:
@@ -144,50 +143,61 @@ def _init(cls: type, fields: tuple[Field, ...]) -> Callable[..., None]:
     post_init = getattr(cls, "__post_init__", None)
     qualname = cls.__qualname__
 
-    # The common calls set the fields in C: the loop below costs 7 us for ElfInfo's 28 fields, and a scan or
-    # a corpus read builds thousands of records. They give fields all in order or all by name, and leave out
-    # only fields with a default: plain ones are copied from `plain`, factories called for what is missing.
+    # Calls that give fields all by name, or leave out only fields with defaults, are set in C too: the plain
+    # defaults copied from one dict, the factories called for what is missing (scan builds 15,000 such).
     plain = {f.name: f.default for f in fields if f.default is not MISSING and f.default_factory is None}
     factories = {f.name: f.default_factory for f in fields if f.default_factory is not None}
     defaulted = plain.keys() | factories.keys()
-    tails: list[frozenset[str] | None] = [
-        frozenset(names[n:]) if defaulted.issuperset(names[n:]) else None for n in range(len(names) + 1)
-    ]
+    tails = [frozenset(names[n:]) if defaulted.issuperset(names[n:]) else None for n in range(len(names))]
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        missing: AbstractSet[str] | None = None  # the fields left to their defaults, when set in C
-        if not kwargs:
-            missing = tails[len(args)] if len(args) <= len(names) else None
-        elif not args and kwargs.keys() <= position.keys():
-            rest = position.keys() - kwargs.keys()
-            missing = rest if rest <= defaulted else None
-        if missing is not None:
-            values = self.__dict__
-            values.update(plain)
-            values.update(kwargs or zip(names, args))  # noqa: B905 - fewer args than fields: the defaults
-            for name in factories.keys() & missing:
-                values[name] = factories[name]()
-            if post_init is not None:
-                post_init(self)
-            return
-        if len(args) > len(names):
-            raise TypeError(f"{qualname}() takes {len(names)} arguments but {len(args)} were given")
-        values = list(args) + [MISSING] * (len(names) - len(args))
-        for key, value in kwargs.items():
-            index = position.get(key)
-            if index is None:
-                raise TypeError(f"{qualname}() got an unexpected keyword argument {key!r}")
-            if index < len(args):
-                raise TypeError(f"{qualname}() got multiple values for argument {key!r}")
-            values[index] = value
-        for spec, value in zip(fields, values, strict=True):
-            if value is MISSING:
-                value = _default(qualname, spec)
-            _set(self, spec.name, value)
+        if kwargs or len(args) != len(names):
+            missing: frozenset[str] | set[str] | None = None  # the fields left to their defaults
+            if not kwargs:
+                missing = tails[len(args)] if len(args) < len(names) else None
+            elif not args and kwargs.keys() <= position.keys():
+                missing = rest if (rest := position.keys() - kwargs.keys()) <= defaulted else None
+            if missing is None:
+                args = _bind(qualname, fields, position, args, kwargs)
+            else:
+                values = self.__dict__
+                values.update(plain)
+                values.update(kwargs or zip(names, args))  # noqa: B905 - fewer args than fields
+                for name in factories.keys() & missing:
+                    values[name] = factories[name]()
+                if post_init is not None:
+                    post_init(self)
+                return
+        # Straight into the instance's dict, as object.__setattr__ would put them (one C call, not one each).
+        self.__dict__.update(zip(names, args, strict=True))
         if post_init is not None:
             post_init(self)
 
     return __init__
+
+
+def _bind(
+    qualname: str,
+    fields: tuple[Field, ...],
+    position: dict[str, int],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> tuple[Any, ...]:
+    """Every field's value from positional and keyword arguments and the defaults, in field order."""
+    if len(args) > len(fields):
+        raise TypeError(f"{qualname}() takes {len(fields)} arguments but {len(args)} were given")
+    values = list(args) + [MISSING] * (len(fields) - len(args))
+    for key, value in kwargs.items():
+        index = position.get(key)
+        if index is None:
+            raise TypeError(f"{qualname}() got an unexpected keyword argument {key!r}")
+        if index < len(args):
+            raise TypeError(f"{qualname}() got multiple values for argument {key!r}")
+        values[index] = value
+    return tuple(
+        _default(qualname, spec) if value is MISSING else value
+        for spec, value in zip(fields, values, strict=True)
+    )
 
 
 def _default(qualname: str, spec: Field) -> Any:

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from elfship.check.model import CheckResult
 from elfship.check.named import check_info
 from elfship.errors import EXIT_BAD_INPUT, EXIT_FAILS, EXIT_OK, EXIT_UNKNOWN, ElfError, UsageError
 from elfship.record import field, record, replace
-from elfship.resolve.placement import place_in_root
 from elfship.targets.catalog import get_target, known_arches, normalise_arch, split_arch, supported_targets
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -216,4 +215,6 @@ def _validate_at(request: CheckRequest) -> None:
             "--at PATH places one program",
             fix="check one FILE at a time, or give a directory: --at /opt/app/",
         )
+    from elfship.resolve.placement import place_in_root
+
     place_in_root("NAME", request.at)  # a bad PATH is a usage error before any work

@@ -185,11 +185,15 @@ def _needs_on_travelling(
                     missing=missing,
                     symbols=_symbols(host_path),
                     offered=functools.partial(offered_by_shipped, shipped),
-                    glibc_fix=fixes.glibc_too_new(path, target.name, target.libc_version or "the root's"),
+                    glibc_fix=_glibc_fix(path, target),
                     evidence={"library_path": shipped.path},
                 )
             )
     return findings
+
+
+def _glibc_fix(path: str, target: Target) -> str:
+    return fixes.glibc_too_new(path, target.name, target.libc_version or "the root's")
 
 
 def _arch(target: Target) -> str:
@@ -338,7 +342,7 @@ def _version_findings(
                     missing=missing,
                     symbols=symbols,
                     offered=functools.partial(_offered, provider=provider, target=target),
-                    glibc_fix=fixes.glibc_too_new(path, target.name, target.libc_version or "the root's"),
+                    glibc_fix=_glibc_fix(path, target),
                     evidence={"library_path": provider.path},
                 )
             )

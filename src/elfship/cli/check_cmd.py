@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from typing import TYPE_CHECKING
 
 from elfship.errors import UsageError
 from elfship.report.formats import CHECK_FORMATS
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -41,15 +41,12 @@ exit codes: 0 runs on every target asked, 1 fails on at least one (or a --run co
 """
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "check",
-        help="will it run on debian:10, rhel:8, alpine:3.19 or in that root? why not, and the fix",
-        description="Predict whether each file starts on each target, naming the exact symbols, libraries "
-        "and fixes.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The `elfship check` parser (made by cli/parser.py, which names it and gives its one-line help)."""
+    parser.description = (
+        "Predict whether each file starts on each target, naming the exact symbols, libraries and fixes."
     )
+    parser.epilog = EXAMPLES
     parser.add_argument("files", nargs="+", metavar="FILE")
     parser.add_argument(
         "--target",

@@ -20,14 +20,10 @@ Exit code 2 when any file could not be read (the others are still reported).
 """
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "inspect",
-        help="what a binary is and needs (never runs it)",
-        description="Read ELF files and report what they are and what they need to start.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The `elfship inspect` parser (made by cli/parser.py, which names it and gives its one-line help)."""
+    parser.description = "Read ELF files and report what they are and what they need to start."
+    parser.epilog = EXAMPLES
     parser.add_argument("files", nargs="+", metavar="FILE", help="ELF files (programs or shared libraries)")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout (schema_version 1)")
     parser.add_argument(

@@ -27,16 +27,14 @@ exit codes: 0 nothing missing, 1 some file needs a library the loader would not 
 """
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "scan",
-        help="every ELF file below directories, resolved and summarised",
-        description="Find every ELF file below the directories, resolve each as the loader would, and "
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The `elfship scan` parser (made by cli/parser.py, which names it and gives its one-line help)."""
+    parser.description = (
+        "Find every ELF file below the directories, resolve each as the loader would, and "
         "summarise: kinds, libc families, the newest glibc needed and by whom, missing libraries. "
-        "Never runs the files.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "Never runs the files."
     )
+    parser.epilog = EXAMPLES
     parser.add_argument("directories", nargs="+", metavar="DIR", help="directories to scan")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout (schema_version 1)")
     add_resolution_options(parser)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import datetime
 from pathlib import Path
-from typing import Any
 
 from elfship.errors import EXIT_OK
 
@@ -33,14 +32,10 @@ wheel platform policy: its base system is the policy's allowed libraries, as aud
 """
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "targets",
-        help="list the releases elfship knows and what each offers",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The `elfship targets` parser (made by cli/parser.py, which names it and gives its one-line help)."""
+    parser.description = DESCRIPTION
+    parser.epilog = EPILOG
     parser.add_argument("names", nargs="*", metavar="NAME", help="releases to describe in detail")
     parser.add_argument("--all", action="store_true", help="list every release, not only those still alive")
     parser.add_argument("--arch", default="x86_64", help="architecture of the releases (default: x86_64)")

@@ -31,15 +31,13 @@ exit codes: 0 every library found, 1 something is missing, 2 bad input (not ELF,
 """
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "tree",
-        help="dependency tree, each library with how the loader finds it",
-        description="Show the libraries the loader would map for FILE, who needs each, and where and why "
-        "it is found; for a missing one, every place the loader would look. Never runs FILE.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The `elfship tree` parser (made by cli/parser.py, which names it and gives its one-line help)."""
+    parser.description = (
+        "Show the libraries the loader would map for FILE, who needs each, and where and why "
+        "it is found; for a missing one, every place the loader would look. Never runs FILE."
     )
+    parser.epilog = EXAMPLES
     parser.add_argument("file", metavar="FILE", help="a dynamically linked program or shared library")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout (schema_version 1)")
     add_resolution_options(parser)

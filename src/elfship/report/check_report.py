@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from elfship.check.batch import CheckBatch
 from elfship.check.model import RUN_TIMED_OUT, CheckResult, Finding, Severity
 from elfship.report import jsonout
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from elfship.check.batch import CheckBatch
 
 MARK = {
     Severity.ERROR: "error",
@@ -16,15 +19,18 @@ MARK = {
 }
 
 
-def finding_json(finding: Finding) -> dict[str, Any]:
-    evidence = {k: v for k, v in finding.evidence.items() if k not in ("kind", "severity", "message", "fix")}
-    return {
+def finding_json(finding: Finding, *, with_evidence: bool = True) -> dict[str, Any]:
+    """A finding in every JSON document (check's, build's): its evidence flattened in beside it (build's
+    documents carry none)."""
+    document = {
         "kind": finding.kind,
         "severity": finding.severity.value,
         "message": finding.message,
         "fix": finding.fix,
-        **evidence,
     }
+    if with_evidence:
+        document.update((k, v) for k, v in finding.evidence.items() if k not in document)
+    return document
 
 
 def result_json(result: CheckResult) -> dict[str, Any]:

@@ -88,8 +88,12 @@ class CacheEntry:
 
 
 def compare_key(name: str) -> str:
-    """glibc compares cache keys with _dl_cache_libcmp: digit runs numerically. Equal keys map equal here."""
-    return re.sub(r"\d+", lambda m: str(int(m.group())), name)
+    """glibc compares cache keys with _dl_cache_libcmp: digit runs numerically. Equal keys map equal here:
+    leading zeros of each digit run are dropped (libfoo.so.01 and libfoo.so.1 are one key)."""
+    return _LEADING_ZEROS.sub("", name) if "0" in name else name
+
+
+_LEADING_ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9])")
 
 
 @record

@@ -42,7 +42,11 @@ X86_LEVEL_FLAGS = (
     ("x86-64-v4", {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}),
 )
 MUSL_INTERPRETER = re.compile(r"/ld-musl-([A-Za-z0-9_]+)\.so\.1$")
-_SYSTEM_DIRS = re.compile(rb"(?:/(?:usr/)?lib[A-Za-z0-9_./+-]*/\x00){1,8}")
+# One directory, then up to seven more. Spelt with a literal "/" first, not as (...){1,8}: the regular
+# expression engine then jumps from one "/" to the next instead of trying the group at every byte of the
+# loader (13 ms -> 0.07 ms for Debian 12's ld.so).
+_SYSTEM_DIR = rb"/(?:usr/)?lib[A-Za-z0-9_./+-]*/\x00"
+_SYSTEM_DIRS = re.compile(_SYSTEM_DIR + rb"(?:" + _SYSTEM_DIR + rb"){0,7}")
 _RELEASE = re.compile(rb"release version (\d+)\.(\d+)")
 _VERSIONED_NAME = re.compile(r"/ld-(\d+)\.(\d+)\.so$")  # glibc < 2.34 installed ld.so as ld-2.31.so
 MAX_LOADER_BYTES = 16 << 20
