@@ -68,7 +68,7 @@ class Image:
         self.inode = (st.st_dev, st.st_ino)
         self.budget = Budget(path)
         self._mmap: mmap.mmap | None = None
-        self._extents: tuple[tuple[int, int], ...] = ((0, self.size),)
+        self._data_runs: tuple[tuple[int, int], ...] | None = ((0, self.size),)  # mapped: found when asked
         self._pieces: tuple[tuple[int, int, bool], ...] | None = None  # contains() order, made when needed
         self._copy: bytes | None = None  # the mapped file's bytes, once contains() has wanted them
         self._fd = (
@@ -83,7 +83,7 @@ class Image:
             else:
                 self._mmap = mmap.mmap(fd, self.size, access=mmap.ACCESS_READ)
                 self.data = self._mmap
-                self._extents = _data_extents(fd, self.size)
+                self._data_runs = None  # only a search needs them (SEEK_DATA/SEEK_HOLE): most files never ask
                 self._fd, fd = fd, -1
         except OSError as exc:
             raise ElfError(path, f"cannot read: {exc.strerror}") from None
@@ -145,7 +145,7 @@ class Image:
         The answer is the same (every data byte is still searched when the needle is absent); only the time
         to find a present needle changes. The static-libc signatures sit in read-only data, near its end
         (libc is linked last): searched from there, a 12 MB static program is answered after 1 MB, not 10."""
-        self._pieces = search_pieces(self._extents, ranges)
+        self._pieces = search_pieces(self._extents(), ranges)
 
     def contains(self, needle: bytes) -> bool:
         """Whether needle occurs in the file. Holes of a sparse file are skipped: they hold only zeros."""
@@ -154,7 +154,7 @@ class Image:
         if self.size <= MEMMEM_FIRST and (whole := self._whole()) is not None:
             return memmem_finds(whole, needle)  # faster than the read-only data first, backwards, in Python
         if self._pieces is None:
-            self._pieces = search_pieces(self._extents, [])
+            self._pieces = search_pieces(self._extents(), [])
         for start, end, backwards in self._pieces:
             if not backwards and (whole := self._whole()) is not None:  # the rest, in a file without holes
                 return memmem_finds(whole, needle)
@@ -162,10 +162,16 @@ class Image:
                 return True
         return False
 
+    def _extents(self) -> tuple[tuple[int, int], ...]:
+        """The (start, end) runs of the file that hold data; a file read into memory is one run."""
+        if self._data_runs is None:
+            self._data_runs = _data_extents(self._fd, self.size) if self._fd >= 0 else ((0, self.size),)
+        return self._data_runs
+
     def _whole(self) -> bytes | None:
         """The file's bytes for memmem: a file without holes, at most MAX_COPY when mapped (one copy, kept
         for the next needle). None when memmem is not to be had: the search stays Python's."""
-        if self._extents != ((0, self.size),) or not have_memmem():
+        if self._extents() != ((0, self.size),) or not have_memmem():
             return None
         if isinstance(self.data, bytes):
             return self.data

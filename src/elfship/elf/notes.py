@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from typing import NamedTuple
 
 from elfship.elf import constants as c
@@ -9,6 +10,7 @@ from elfship.elf.budget import MAX_NOTE_DESC, MAX_NOTE_SEGMENTS, MAX_NOTES
 from elfship.elf.headers import Layout, Segment
 from elfship.elf.image import Image
 
+ABI_TAG = {True: struct.Struct("<4I"), False: struct.Struct(">4I")}  # OS, then the kernel version
 MAX_NOTE_NAME = 64  # "GNU", "Go", "stapsdt", ...: a longer name is none elfship reads, so it is not copied
 
 
@@ -38,9 +40,9 @@ def read_notes(image: Image, layout: Layout, segments: tuple[Segment, ...]) -> N
             if name == b"GNU" and note_type == c.NT_GNU_BUILD_ID:
                 build_id = desc.hex()
             elif name == b"GNU" and note_type == c.NT_GNU_ABI_TAG and len(desc) >= 16:
-                os_id, *version = (layout.u32.unpack_from(desc, 4 * i)[0] for i in range(4))
+                os_id, *version = ABI_TAG[layout.little_endian].unpack_from(desc)
                 if os_id == c.ABI_TAG_OS_LINUX:
-                    min_kernel = ".".join(str(v) for v in version)
+                    min_kernel = ".".join(map(str, version))
             elif name == b"GNU" and note_type == c.NT_GNU_PROPERTY_TYPE_0:
                 isa_needed |= _isa_needed(layout, desc)
             elif name == b"Go":
