@@ -71,9 +71,8 @@ class Image:
         self._data_runs: tuple[tuple[int, int], ...] | None = ((0, self.size),)  # mapped: found when asked
         self._pieces: tuple[tuple[int, int, bool], ...] | None = None  # contains() order, made when needed
         self._copy: bytes | None = None  # the mapped file's bytes, once contains() has wanted them
-        self._fd = (
-            -1
-        )  # kept open while mapped: contains() reads a copy with pread, 4x cheaper than via the map
+        # Kept open while mapped: contains() reads its copy with pread, 4x cheaper than through the map.
+        self._fd = -1
         try:
             if self.size == 0:
                 self.data: bytes | mmap.mmap = b""
@@ -83,7 +82,7 @@ class Image:
             else:
                 self._mmap = mmap.mmap(fd, self.size, access=mmap.ACCESS_READ)
                 self.data = self._mmap
-                self._data_runs = None  # only a search needs them (SEEK_DATA/SEEK_HOLE): most files never ask
+                self._data_runs = None  # SEEK_DATA/SEEK_HOLE only when a search asks: most files never do
                 self._fd, fd = fd, -1
         except OSError as exc:
             raise ElfError(path, f"cannot read: {exc.strerror}") from None
