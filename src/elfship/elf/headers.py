@@ -30,7 +30,7 @@ class Layout:
     shdr_pick: struct.Struct  # the Section fields of a section header, in Section's order
     dyn: struct.Struct
     sym: struct.Struct
-    sym_name_shndx: struct.Struct  # just st_name and st_shndx of a symbol
+    sym_shndx_offset: int  # where a symbol's st_shndx sits (st_name leads every symbol)
     u16: struct.Struct
     u32: struct.Struct
     word: struct.Struct  # native address size
@@ -58,7 +58,7 @@ def _layout(elf_class: int, little_endian: bool) -> Layout:
             shdr_pick=struct.Struct(e + "II16xQQI4xQQ"),  # skips flags, addr, info
             dyn=struct.Struct(e + "qQ"),
             sym=struct.Struct(e + "IBBHQQ"),  # name, info, other, shndx, value, size
-            sym_name_shndx=struct.Struct(e + "I2xH"),
+            sym_shndx_offset=6,  # name, info, other, then shndx
             u16=struct.Struct(e + "H"),
             u32=struct.Struct(e + "I"),
             word=struct.Struct(e + "Q"),
@@ -78,7 +78,7 @@ def _layout(elf_class: int, little_endian: bool) -> Layout:
         shdr_pick=struct.Struct(e + "II8xIII4xII"),
         dyn=struct.Struct(e + "iI"),
         sym=struct.Struct(e + "IIIBBH"),  # name, value, size, info, other, shndx
-        sym_name_shndx=struct.Struct(e + "I10xH"),
+        sym_shndx_offset=14,  # name, value, size, info, other, then shndx
         u16=struct.Struct(e + "H"),
         u32=struct.Struct(e + "I"),
         word=struct.Struct(e + "I"),

@@ -19,8 +19,6 @@ from elfship.elf.image import Image
 from elfship.elf.model import VersionSymbols
 
 IS_ZERO = bytes([1] + [0] * 255)  # translate table: 1 for a zero byte, 0 for any other
-# Where st_shndx sits in a symbol entry, by ELF class (two bytes; zero in both means SHN_UNDEF).
-SHNDX_OFFSET = {64: 6, 32: 14}
 DENSE_RATIO = 8  # with at least one match in this many symbols, the whole name column is cut out
 
 
@@ -71,7 +69,7 @@ def _undefined(
     only the few matches are unpacked, found by splitting the 0/1 string at its ones (C speed, no step per
     symbol)."""
     size, data = layout.sym.size, image.data
-    end, shndx = offset + size * count, offset + SHNDX_OFFSET[layout.elf_class]
+    end, shndx = offset + size * count, offset + layout.sym_shndx_offset  # 2 bytes, both 0: SHN_UNDEF
     undefined = _and(
         matches, data[shndx:end:size].translate(IS_ZERO), data[shndx + 1 : end : size].translate(IS_ZERO)
     )
