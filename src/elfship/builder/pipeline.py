@@ -6,40 +6,31 @@ import dataclasses
 import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from elfship.builder.buildstd import build_std_for, check_link_mode, prepare_support
 from elfship.builder.diagnose import Diagnosis, diagnose
 from elfship.builder.native import NativeDependency, find_native_dependencies
-from elfship.builder.nss import nss_functions
-from elfship.builder.openssl import ca_directory_warning
-from elfship.builder.output import check_replaceable, install, prepare_output_dir, require_strip
+from elfship.builder.output import check_replaceable, prepare_output_dir, require_strip
 from elfship.builder.plan import BuildOptions, BuildPlan, c_compiler_for, make_plan
-from elfship.builder.project import CargoProject, find_manifest, load_project
+from elfship.builder.project import CargoProject, PendingProject, find_manifest
 from elfship.builder.runner import CargoRun, run_cargo
 from elfship.builder.strategy import Strategy, StrategyChoice, TargetLibc, choose_strategy, rust_triple
 from elfship.builder.toolchain import (
+    PendingToolchain,
     Toolchain,
-    detect_toolchain,
     find_cargo,
     host_arch,
+    start_detection,
     static_library_available,
 )
-from elfship.builder.verify import (
-    TargetVerdict,
-    glibc_within_pin,
-    not_fully_static,
-    prewarm,
-    resolve_targets,
-    target_libc,
-    verify,
-)
+from elfship.builder.verify import ArtifactResult, resolve_targets, target_libc
 from elfship.builder.zigwrap import ZigWrappers, write_wrappers
-from elfship.check.model import EMBEDDED, STATIC_NSS, Finding, Severity
 from elfship.errors import UsageError
 from elfship.targets import Target
+
+__all__ = ["ArtifactResult", "BuildRequest", "BuildResult", "run_build"]
 
 OUTPUT_SUBDIR = "out"  # default -o: <target-dir>/elfship/<strategy>/out
 
@@ -53,23 +44,6 @@ class BuildRequest:
     arch: str | None = None  # None: the --for targets' arch, else this machine's
     strip: bool = False
     output_dir: Path | None = None
-
-
-@dataclass(frozen=True)
-class ArtifactResult:
-    name: str
-    cargo_path: Path
-    path: Path | None  # where it was installed; None when verification failed (nothing delivered)
-    size: int  # as cargo built it
-    size_after_strip: int | None
-    verdicts: tuple[TargetVerdict, ...]
-    findings: tuple[Finding, ...]  # elfship's own: pin exceeded, NSS use in a static glibc binary
-
-    @property
-    def ok(self) -> bool:
-        # `unknown` (a library the target may not ship) is shown, not a failure: the user named the target.
-        failed = any(v.verdict == "fails" for v in self.verdicts)
-        return not failed and not any(f.severity is Severity.ERROR for f in self.findings)
 
 
 @dataclass(frozen=True)
@@ -99,7 +73,11 @@ def run_build(
     check_link_mode(request.options.build_std, request.options.static_pie)
     target_libcs = tuple(target_libc(t) for t in targets)
     manifest = find_manifest(request.cwd, request.options.manifest_path)
-    toolchain, choice, project = _prepare(request, targets, manifest, env)
+    detection, early = _start_probes(request, targets, manifest, env)
+    # Loaded now, while rustc and `cargo metadata` run: the check engine costs the build no time of its own.
+    from elfship.builder import deliver
+
+    toolchain, choice, project = _settle(detection, early, request, targets, manifest, env)
     options = dataclasses.replace(request.options, arch=_arch_of(targets, toolchain, request.arch))
     native = find_native_dependencies(
         project.resolved,
@@ -115,12 +93,11 @@ def run_build(
         check_replaceable(output_dir / binary.name)  # fail before a long build, not after
     if plan.build_std is not None:
         prepare_support(plan.build_std, plan.target_dir)
-    prewarm()  # verification's imports overlap cargo's run
     env = _recording(plan, env, say)
     run = run_cargo(plan, env, cwd=request.cwd)
     if not run.ok:
         return _result(plan, native, targets, run, diagnose(run.output), ())
-    artifacts = tuple(_finish(path, plan, targets, output_dir, strip_tool) for path in run.executables)
+    artifacts = tuple(deliver.finish(path, plan, targets, output_dir, strip_tool) for path in run.executables)
     return _result(plan, native, targets, run, (), artifacts)
 
 
@@ -135,20 +112,35 @@ def _recording(plan: BuildPlan, env: dict[str, str], say: Logger) -> dict[str, s
     return {**env, **extra}
 
 
-def _prepare(
+def _start_probes(
     request: BuildRequest, targets: Sequence[Target], manifest: Path, env: Mapping[str, str]
-) -> tuple[Toolchain, StrategyChoice, CargoProject]:
-    """Toolchain, strategy and `cargo metadata`. With an explicit strategy the target triple is known before
-    rustc is asked anything, so metadata runs alongside rustc's start-up instead of after it."""
-    guess = None
+) -> tuple[PendingToolchain, PendingProject | None]:
+    """rustc, and with an explicit strategy (the target triple is known before rustc is asked anything)
+    `cargo metadata` too, started side by side; neither is waited for here."""
+    early = None
     if request.strategy is not Strategy.AUTO:
         arch = request.arch or _arch_of(targets, None, None)
-        guess = rust_triple(request.strategy, arch)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        early = None
-        if guess is not None:
-            early = pool.submit(_load, find_cargo(env), manifest, guess, request.options, env)
-        toolchain = detect_toolchain(env)
+        early = _load(find_cargo(env), manifest, rust_triple(request.strategy, arch), request.options, env)
+    try:
+        return start_detection(env), early
+    except BaseException:
+        if early is not None:
+            early.discard()
+        raise
+
+
+def _settle(
+    detection: PendingToolchain,
+    early: PendingProject | None,
+    request: BuildRequest,
+    targets: Sequence[Target],
+    manifest: Path,
+    env: Mapping[str, str],
+) -> tuple[Toolchain, StrategyChoice, CargoProject]:
+    """Toolchain, strategy and the project; `cargo metadata` runs again only when the strategy chosen has
+    another triple than the one guessed."""
+    try:
+        toolchain = detection.result()
         arch = _arch_of(targets, toolchain, request.arch)
         choice = choose_strategy(
             request.strategy,
@@ -157,10 +149,16 @@ def _prepare(
             arch,
             build_std=request.options.build_std,
         )
-        triple = rust_triple(choice.strategy, arch)
-        if early is not None and guess == triple:
-            return toolchain, choice, early.result()
-    return toolchain, choice, _load(toolchain.cargo, manifest, triple, request.options, env)
+    except BaseException:
+        if early is not None:
+            early.discard()
+        raise
+    triple = rust_triple(choice.strategy, arch)
+    if early is not None and early.triple == triple:
+        return toolchain, choice, early.result()
+    if early is not None:
+        early.discard()
+    return toolchain, choice, _load(toolchain.cargo, manifest, triple, request.options, env).result()
 
 
 def _arch_of(targets: Sequence[Target], toolchain: Toolchain | None, asked: str | None) -> str:
@@ -180,8 +178,8 @@ def _arch_of(targets: Sequence[Target], toolchain: Toolchain | None, asked: str 
 
 def _load(
     cargo: str, manifest: Path, triple: str, options: BuildOptions, env: Mapping[str, str]
-) -> CargoProject:
-    return load_project(
+) -> PendingProject:
+    return PendingProject(
         cargo,
         manifest,
         triple,
@@ -258,64 +256,6 @@ def _announce(plan: BuildPlan, native: Sequence[NativeDependency], say: Logger) 
         if dep.advice:
             say(f"{dep.severity}: {dep.advice}")
     say(f"running: {plan.command_line()}")
-
-
-def _finish(
-    cargo_path: Path, plan: BuildPlan, targets: Sequence[Target], output_dir: Path, strip_tool: str | None
-) -> ArtifactResult:
-    verdicts = verify(cargo_path, targets)
-    findings = _own_findings(cargo_path, plan)
-    size = cargo_path.stat().st_size
-    result = ArtifactResult(cargo_path.name, cargo_path, None, size, None, verdicts, findings)
-    if not result.ok:
-        return result  # a binary that would not run where it is going is not delivered
-    destination = output_dir / cargo_path.name
-    final_size = install(cargo_path, destination, strip_tool=strip_tool)
-    stripped = final_size if strip_tool else None
-    return ArtifactResult(cargo_path.name, cargo_path, destination, size, stripped, verdicts, findings)
-
-
-def _embedded(path: Path, plan: BuildPlan) -> list[Finding]:
-    """What the binary carries, said after every static build (and any build that embeds a C library)."""
-    from elfship.report.sbom_text import summary_line
-    from elfship.sbom import inventory
-
-    inv = inventory(path, libraries=False)
-    if plan.strategy is Strategy.GLIBC_PINNED and not inv.embedded_c_libraries:
-        return []
-    yours = ": their CVEs are yours now" if inv.embedded_c_libraries else ""
-    return [
-        Finding.make(
-            EMBEDDED,
-            Severity.INFO,
-            summary_line(inv) + yours,
-            f"`elfship audit {path.name} --db ADVISORY-DB`; `--sbom` writes it as CycloneDX",
-        )
-    ]
-
-
-def _own_findings(path: Path, plan: BuildPlan) -> tuple[Finding, ...]:
-    findings: list[Finding] = _embedded(path, plan)
-    if plan.strategy is Strategy.GLIBC_PINNED and plan.glibc_pin:
-        above = glibc_within_pin(path, plan.glibc_pin)
-        if above is not None:
-            findings.append(above)
-    findings += ca_directory_warning(path)
-    if plan.strategy is Strategy.MUSL:
-        findings += not_fully_static(path)
-    if plan.strategy is Strategy.GLIBC_STATIC:
-        functions = nss_functions(path)
-        if functions:
-            findings.append(
-                Finding.make(
-                    STATIC_NSS,
-                    Severity.WARNING,
-                    f"uses NSS ({', '.join(functions)}): static glibc loads the target's libnss_* at run time, "
-                    "which must be the same glibc version as this build's; name lookups may fail elsewhere",
-                    "use --strategy musl, or glibc-pinned for the target's own glibc",
-                )
-            )
-    return tuple(findings)
 
 
 def _result(

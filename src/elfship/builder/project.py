@@ -60,6 +60,71 @@ def feature_args(cargo_args: Sequence[str]) -> tuple[str, ...]:
     return tuple(picked)
 
 
+class PendingProject:
+    """`cargo metadata` started and not waited for: it runs while the rest of the plan is made.
+    result() raises what load_project would have raised, at the point the project is needed."""
+
+    def __init__(
+        self,
+        cargo: str,
+        manifest: Path,
+        triple: str,
+        *,
+        packages: Sequence[str] = (),
+        bins: Sequence[str] = (),
+        cargo_args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.manifest, self.triple, self._packages, self._bins = manifest, triple, packages, bins
+        self._cargo = cargo
+        argv = [cargo, "metadata", "--format-version", "1", "--manifest-path", str(manifest)]
+        argv += ["--filter-platform", triple, *feature_args(cargo_args)]
+        try:
+            self._process: subprocess.Popen[str] | None = subprocess.Popen(
+                argv,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                env=None if env is None else dict(env),
+            )
+            self._error: OSError | None = None
+        except OSError as exc:
+            self._process, self._error = None, exc
+
+    def result(self) -> CargoProject:
+        metadata = self._metadata()
+        selected = _selected_packages(metadata, self._packages)
+        return CargoProject(
+            manifest_path=self.manifest,
+            workspace_root=Path(metadata["workspace_root"]),
+            target_directory=Path(metadata["target_directory"]),
+            binaries=_binaries(selected, self._bins, self.manifest),
+            resolved=resolved_packages(metadata),
+        )
+
+    def discard(self) -> None:
+        """Not needed after all (the strategy's triple differed from the guess): stop it."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+        if self._process is not None:
+            self._process.communicate()
+
+    def _metadata(self) -> dict[str, Any]:
+        if self._process is None:
+            strerror = self._error.strerror if self._error is not None else "not started"
+            raise ElfshipError(f"cannot run {self._cargo}: {strerror}")
+        stdout, stderr = self._process.communicate()
+        if self._process.returncode != 0:
+            lines = [line for line in stderr.strip().splitlines() if line.strip()]
+            detail = " / ".join(lines[-3:]) if lines else f"exit code {self._process.returncode}"
+            raise ElfshipError(
+                f"cargo metadata failed for {self.manifest}: {detail}", fix="run `cargo build` to see why"
+            )
+        result: dict[str, Any] = json.loads(stdout)
+        return result
+
+
 def load_project(
     cargo: str,
     manifest: Path,
@@ -70,35 +135,10 @@ def load_project(
     cargo_args: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
 ) -> CargoProject:
-    metadata = _metadata(cargo, manifest, triple, feature_args(cargo_args), env)
-    selected = _selected_packages(metadata, packages)
-    binaries = _binaries(selected, bins, manifest)
-    return CargoProject(
-        manifest_path=manifest,
-        workspace_root=Path(metadata["workspace_root"]),
-        target_directory=Path(metadata["target_directory"]),
-        binaries=binaries,
-        resolved=resolved_packages(metadata),
+    pending = PendingProject(
+        cargo, manifest, triple, packages=packages, bins=bins, cargo_args=cargo_args, env=env
     )
-
-
-def _metadata(
-    cargo: str, manifest: Path, triple: str, features: Sequence[str], env: Mapping[str, str] | None
-) -> dict[str, Any]:
-    argv = [cargo, "metadata", "--format-version", "1", "--manifest-path", str(manifest)]
-    argv += ["--filter-platform", triple, *features]
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, env=None if env is None else dict(env))
-    except OSError as exc:
-        raise ElfshipError(f"cannot run {cargo}: {exc.strerror}") from None
-    if done.returncode != 0:
-        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
-        detail = " / ".join(lines[-3:]) if lines else f"exit code {done.returncode}"
-        raise ElfshipError(
-            f"cargo metadata failed for {manifest}: {detail}", fix="run `cargo build` to see why"
-        )
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
+    return pending.result()
 
 
 def _selected_packages(metadata: Mapping[str, Any], names: Sequence[str]) -> list[Mapping[str, Any]]:

@@ -93,9 +93,14 @@ def wrapper_texts(zig: str, zig_target: str, host_cc: str | None) -> dict[str, s
     }
 
 
-def default_cache_dir() -> Path:
+def elfship_cache_dir() -> Path:
+    """$XDG_CACHE_HOME/elfship, else ~/.cache/elfship: the build's generated wrappers and remembered facts."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "elfship" / "zig-wrappers"
+    return Path(base) / "elfship"
+
+
+def default_cache_dir() -> Path:
+    return elfship_cache_dir() / "zig-wrappers"
 
 
 def write_wrappers(
