@@ -16,9 +16,9 @@ on every build (deliver.py).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -26,13 +26,14 @@ from elfship.atomic import write_bytes
 from elfship.builder.zigwrap import elfship_cache_dir
 
 SUBDIR = "rustc-facts"
-MAX_ENTRY = 4096  # an entry is ~150 bytes; anything larger is not ours
+MAX_ENTRY = 64 * 1024  # an entry is its key (paths, a few hundred bytes) and two short values
 TOOLCHAIN_FILES = ("rust-toolchain", "rust-toolchain.toml")
 ELF_MAGIC = b"\x7fELF"
 
 
 def cache_key(rustc: str, env: Mapping[str, str], cwd: str | None = None) -> str | None:
-    """The key for this rustc as called from CWD with ENV; None when its answer must not be cached."""
+    """The key for this rustc as called from CWD with ENV (a JSON text, stored in the entry and compared in
+    full, so the short checksum naming the entry's file may collide harmlessly); None: never cached."""
     try:
         with open(rustc, "rb") as handle:
             if handle.read(4) != ELF_MAGIC:
@@ -53,7 +54,7 @@ def cache_key(rustc: str, env: Mapping[str, str], cwd: str | None = None) -> str
         _identity(os.path.join(rustup_home, "settings.toml")),
         [[path, _identity(path)] for path in _toolchain_files(cwd)],
     ]
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+    return json.dumps(parts)
 
 
 def _identity(path: str) -> list[int] | None:
@@ -78,12 +79,14 @@ def lookup(key: str | None, cache_dir: Path | None = None) -> tuple[str, Path] |
     if key is None:
         return None
     try:
-        with open((cache_dir or default_cache_dir()) / f"{key}.json", "rb") as handle:
+        with open(_entry(key, cache_dir), "rb") as handle:
             data = handle.read(MAX_ENTRY + 1)
         if len(data) > MAX_ENTRY:
             return None
         entry = json.loads(data)
         host, sysroot = entry["host"], entry["sysroot"]
+        if entry["key"] != key:
+            return None  # another compiler's entry under the same checksum
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if not (isinstance(host, str) and isinstance(sysroot, str) and host and not host.split()[1:]):
@@ -97,12 +100,16 @@ def remember(key: str | None, host: str, sysroot: Path, cache_dir: Path | None =
     """Keep the answer; a cache that cannot be written only costs the next build a rustc start."""
     if key is None:
         return
-    directory = cache_dir or default_cache_dir()
+    entry = _entry(key, cache_dir)
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        write_bytes(directory / f"{key}.json", json.dumps({"host": host, "sysroot": str(sysroot)}).encode())
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes(entry, json.dumps({"key": key, "host": host, "sysroot": str(sysroot)}).encode())
     except OSError:
         pass
+
+
+def _entry(key: str, cache_dir: Path | None) -> Path:
+    return (cache_dir or default_cache_dir()) / f"{zlib.crc32(key.encode()):08x}.json"
 
 
 def default_cache_dir() -> Path:

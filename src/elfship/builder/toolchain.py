@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import platform
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -87,7 +86,7 @@ def find_cargo(env: Mapping[str, str]) -> str:
 
 def host_arch() -> str:
     """This machine's architecture in Rust's spelling, before rustc is asked (`uname -m`)."""
-    machine = platform.machine()
+    machine = os.uname().machine
     return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine.lower(), machine)
 
 
