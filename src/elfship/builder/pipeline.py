@@ -9,13 +9,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from elfship.builder import lastproject
 from elfship.builder.buildstd import build_std_for, check_link_mode, prepare_support
 from elfship.builder.diagnose import Diagnosis, diagnose
 from elfship.builder.native import NativeDependency, find_native_dependencies
 from elfship.builder.output import check_replaceable, prepare_output_dir, require_strip
 from elfship.builder.plan import BuildOptions, BuildPlan, c_compiler_for, make_plan
 from elfship.builder.project import CargoProject, PendingProject, find_manifest
-from elfship.builder.runner import CargoRun, run_cargo
+from elfship.builder.runner import CargoProcess, CargoRun
 from elfship.builder.strategy import Strategy, StrategyChoice, TargetLibc, choose_strategy, rust_triple
 from elfship.builder.toolchain import (
     PendingToolchain,
@@ -27,7 +28,7 @@ from elfship.builder.toolchain import (
 )
 from elfship.builder.verify import ArtifactResult, resolve_targets, target_libc
 from elfship.builder.zigwrap import ZigWrappers, write_wrappers
-from elfship.errors import UsageError
+from elfship.errors import ElfshipError, UsageError
 from elfship.targets import Target
 
 __all__ = ["ArtifactResult", "BuildRequest", "BuildResult", "run_build"]
@@ -71,34 +72,111 @@ def run_build(
     say: Logger = log or (lambda message: None)
     targets = resolve_targets(request.for_targets, request.arch)  # bad input first: before any tool runs
     check_link_mode(request.options.build_std, request.options.static_pie)
-    target_libcs = tuple(target_libc(t) for t in targets)
     manifest = find_manifest(request.cwd, request.options.manifest_path)
     detection, early = _start_probes(request, targets, manifest, env)
-    # Loaded now, while rustc and `cargo metadata` run: the check engine costs the build no time of its own.
+    toolchain, choice, pending = _settle(detection, early, request, targets, manifest, env)
+    context = _Context(request, choice, toolchain, targets, env)
+    key = lastproject.build_key(
+        toolchain.cargo,
+        manifest,
+        pending.triple,
+        request.options.packages,
+        request.options.bins,
+        request.options.cargo_args,
+        env,
+    )
+    guess = None if request.options.build_std else lastproject.recall(key)
+    started = _start_on_guess(guess, context) if guess is not None else None
+    # Loaded now, while `cargo metadata` (and cargo, on the guess) run: the check engine costs no time of its own.
     from elfship.builder import deliver
 
-    toolchain, choice, project = _settle(detection, early, request, targets, manifest, env)
-    options = dataclasses.replace(request.options, arch=_arch_of(targets, toolchain, request.arch))
+    try:
+        project = pending.result()
+    except BaseException:
+        if started is not None:
+            started[1].cancel()
+        raise
+    lastproject.keep(key, project)
+    if started is not None and project == guess:
+        staged, process = started
+        for message in staged.messages:
+            say(message)
+        process.release()
+    else:
+        if started is not None:
+            started[
+                1
+            ].cancel()  # the project changed since last time: what was started on the guess never shows
+        staged = _stage(project, context, say)
+        process = CargoProcess(staged.plan, staged.env, cwd=request.cwd)
+    run = process.wait()
+    plan, native, output_dir = staged.plan, staged.native, staged.output_dir
+    if not run.ok:
+        return _result(plan, native, targets, run, diagnose(run.output), ())
+    artifacts = tuple(
+        deliver.finish(path, plan, targets, output_dir, staged.strip_tool) for path in run.executables
+    )
+    return _result(plan, native, targets, run, (), artifacts)
+
+
+@dataclass(frozen=True)
+class _Context:
+    request: BuildRequest
+    choice: StrategyChoice
+    toolchain: Toolchain
+    targets: tuple[Target, ...]
+    env: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _Staged:
+    """Everything decided before cargo starts, from one answer of `cargo metadata`."""
+
+    plan: BuildPlan
+    native: tuple[NativeDependency, ...]
+    strip_tool: str | None
+    output_dir: Path
+    env: dict[str, str]  # cargo's: the user's plus what the plan and the crate-list recording add
+    messages: tuple[str, ...]  # what was said while deciding, in order
+
+
+def _stage(project: CargoProject, context: _Context, say: Logger) -> _Staged:
+    """From the project to cargo's exact command, environment and output directory (said as it is decided)."""
+    said: list[str] = []
+
+    def tell(message: str) -> None:
+        said.append(message)
+        say(message)
+
+    request, toolchain, choice = context.request, context.toolchain, context.choice
+    options = dataclasses.replace(request.options, arch=_arch_of(context.targets, toolchain, request.arch))
     native = find_native_dependencies(
         project.resolved,
         choice.strategy,
         rust_triple(choice.strategy, options.arch),
         lambda lib: static_library_available(toolchain.host_cc, lib),
     )
-    plan = _plan(choice, options, toolchain, project, native, env, target_libcs)
+    target_libcs = [target_libc(t) for t in context.targets]
+    plan = _plan(choice, options, toolchain, project, native, context.env, target_libcs)
     strip_tool = require_strip(toolchain.strip) if request.strip else None
-    _announce(plan, native, say)
+    _announce(plan, native, tell)
     output_dir = prepare_output_dir(request.output_dir or plan.target_dir / OUTPUT_SUBDIR)
     for binary in project.binaries:
         check_replaceable(output_dir / binary.name)  # fail before a long build, not after
     if plan.build_std is not None:
         prepare_support(plan.build_std, plan.target_dir)
-    env = _recording(plan, env, say)
-    run = run_cargo(plan, env, cwd=request.cwd)
-    if not run.ok:
-        return _result(plan, native, targets, run, diagnose(run.output), ())
-    artifacts = tuple(deliver.finish(path, plan, targets, output_dir, strip_tool) for path in run.executables)
-    return _result(plan, native, targets, run, (), artifacts)
+    env = _recording(plan, context.env, tell)
+    return _Staged(plan, native, strip_tool, output_dir, env, tuple(said))
+
+
+def _start_on_guess(guess: CargoProject, context: _Context) -> tuple[_Staged, CargoProcess] | None:
+    """cargo started from last time's project (lastproject.py), its output held; None when that guess cannot
+    even be planned (the real answer then decides, and says why)."""
+    try:
+        staged = _stage(guess, context, lambda message: None)
+    except ElfshipError:
+        return None
+    return staged, CargoProcess(staged.plan, staged.env, cwd=context.request.cwd, hold=True)
 
 
 def _recording(plan: BuildPlan, env: dict[str, str], say: Logger) -> dict[str, str]:
@@ -136,9 +214,9 @@ def _settle(
     targets: Sequence[Target],
     manifest: Path,
     env: Mapping[str, str],
-) -> tuple[Toolchain, StrategyChoice, CargoProject]:
-    """Toolchain, strategy and the project; `cargo metadata` runs again only when the strategy chosen has
-    another triple than the one guessed."""
+) -> tuple[Toolchain, StrategyChoice, PendingProject]:
+    """Toolchain, strategy and `cargo metadata` under way for its triple; metadata is started again only when
+    the strategy chosen has another triple than the one guessed from --strategy."""
     try:
         toolchain = detection.result()
         arch = _arch_of(targets, toolchain, request.arch)
@@ -155,10 +233,10 @@ def _settle(
         raise
     triple = rust_triple(choice.strategy, arch)
     if early is not None and early.triple == triple:
-        return toolchain, choice, early.result()
+        return toolchain, choice, early
     if early is not None:
         early.discard()
-    return toolchain, choice, _load(toolchain.cargo, manifest, triple, request.options, env).result()
+    return toolchain, choice, _load(toolchain.cargo, manifest, triple, request.options, env)
 
 
 def _arch_of(targets: Sequence[Target], toolchain: Toolchain | None, asked: str | None) -> str:
