@@ -9,16 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from elfship.abi import is_private_node, split_version_node, version_key
 from elfship.errors import UsageError
-from elfship.targets import (
-    Target,
-    all_targets,
-    get_target,
-    is_private_node,
-    split_version_node,
-    supported_targets,
-    version_key,
-)
+from elfship.targets import Target, all_targets, get_target, supported_targets
 
 REPO = Path(__file__).resolve().parent.parent
 DISTROS = REPO.parent / "shared" / "data" / "distros"

@@ -10,10 +10,11 @@ advice). Names of environment variables come from the crates' build scripts: ope
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from elfship.record import record
 
 
-@dataclass(frozen=True)
+@record
 class NativeCrate:
     crate: str
     libraries: tuple[str, ...]  # what it links: -lpq, -lssl -lcrypto

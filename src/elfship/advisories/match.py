@@ -4,11 +4,11 @@ npm-compatible parser: same caret/tilde semantics; OSV intervals through vers ra
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from elfship.advisories.model import Advisory, Affected, Database, Interval
 from elfship.errors import ToolMissingError
+from elfship.record import record
 from elfship.sbom.model import ECOSYSTEM_RUST_STD, Component, ComponentKind, Inventory
 
 # OSV ecosystem -> vers scheme (univers)
@@ -23,7 +23,7 @@ NO_ECOSYSTEM = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     advisory: Advisory
     component: Component
@@ -31,7 +31,7 @@ class Finding:
     fix: str  # what to do, in elfship's words
 
 
-@dataclass(frozen=True)
+@record
 class AuditResult:
     inventory: Inventory
     findings: tuple[Finding, ...]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from elfship.record import field, record
 
 
-@dataclass(frozen=True)
+@record
 class Interval:
     """Versions v with introduced <= v and (v < fixed, or v <= last_affected); None = unbounded."""
 
@@ -14,7 +14,7 @@ class Interval:
     last_affected: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Affected:
     ecosystem: str  # OSV ecosystem name: crates.io, Go, Debian:12, ...
     package: str
@@ -33,7 +33,7 @@ class Affected:
         return tuple(i.fixed for i in self.intervals if i.fixed)
 
 
-@dataclass(frozen=True)
+@record
 class Advisory:
     id: str
     aliases: tuple[str, ...]
@@ -44,7 +44,7 @@ class Advisory:
     source: str = ""  # the file it was read from
 
 
-@dataclass(frozen=True)
+@record
 class Database:
     path: str
     format: str  # "rustsec" or "osv"

@@ -30,11 +30,11 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from elfship.atomic import write_bytes
 from elfship.errors import ToolMissingError, UsageError
+from elfship.record import record
 
 BUILD_STD_ARG = "-Zbuild-std=std,panic_abort"
 # Debian's rustc-web/cargo-web (with rust-web-src) install here; tried after the rustc on PATH.
@@ -63,7 +63,7 @@ int __fprintf_chk(FILE *stream, int flag, const char *format, ...) {
 """
 
 
-@dataclass(frozen=True)
+@record
 class StdSource:
     """A cargo and rustc whose sysroot holds the std sources they can compile."""
 
@@ -73,7 +73,7 @@ class StdSource:
     library: Path  # <sysroot>/lib/rustlib/src/rust/library
 
 
-@dataclass(frozen=True)
+@record
 class BuildStd:
     """What the plan needs to build the musl std from source and link it without rustc's own musl."""
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+
+from elfship.record import record
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 GLIBC_LIBS = r"(?:c|m|pthread|dl|rt|util|resolv)"
@@ -24,7 +25,7 @@ _LIBPQ_DEPENDENCY = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class KnownFailure:
     id: str
     pattern: str  # a regular expression (MULTILINE); compiled on first use, since most builds never fail
@@ -41,7 +42,7 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.MULTILINE)
 
 
-@dataclass(frozen=True)
+@record
 class Diagnosis:
     id: str
     cause: str

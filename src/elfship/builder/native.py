@@ -7,10 +7,10 @@ reads `PKG_CONFIG_ALL_STATIC_<triple>` before the plain name (<triple> lower cas
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from elfship.builder.strategy import Strategy
+from elfship.record import record
 from elfship.syscrates import BY_NAME, NativeCrate
 
 
@@ -27,7 +27,7 @@ def static_env(entry: NativeCrate, triple: str) -> tuple[tuple[str, str], ...]:
     return tuple((template.format(TRIPLE=triple_upper(triple)), "1") for template in entry.static_env)
 
 
-@dataclass(frozen=True)
+@record
 class NativeDependency:
     """One -sys crate found in the build graph, and what that means for the chosen strategy."""
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from elfship.builder import lastproject
@@ -29,6 +27,7 @@ from elfship.builder.toolchain import (
 from elfship.builder.verify import ArtifactResult, resolve_targets, target_libc
 from elfship.builder.zigwrap import ZigWrappers, write_wrappers
 from elfship.errors import ElfshipError, UsageError
+from elfship.record import field, record, replace
 from elfship.targets import Target
 
 __all__ = ["ArtifactResult", "BuildRequest", "BuildResult", "run_build"]
@@ -36,7 +35,7 @@ __all__ = ["ArtifactResult", "BuildRequest", "BuildResult", "run_build"]
 OUTPUT_SUBDIR = "out"  # default -o: <target-dir>/elfship/<strategy>/out
 
 
-@dataclass(frozen=True)
+@record
 class BuildRequest:
     cwd: Path
     strategy: Strategy = Strategy.AUTO
@@ -47,7 +46,7 @@ class BuildRequest:
     output_dir: Path | None = None
 
 
-@dataclass(frozen=True)
+@record
 class BuildResult:
     plan: BuildPlan
     native: tuple[NativeDependency, ...]
@@ -119,7 +118,7 @@ def run_build(
     return _result(plan, native, targets, run, (), artifacts)
 
 
-@dataclass(frozen=True)
+@record
 class _Context:
     request: BuildRequest
     choice: StrategyChoice
@@ -128,7 +127,7 @@ class _Context:
     env: dict[str, str]
 
 
-@dataclass(frozen=True)
+@record
 class _Staged:
     """Everything decided before cargo starts, from one answer of `cargo metadata`."""
 
@@ -149,7 +148,7 @@ def _stage(project: CargoProject, context: _Context, say: Logger) -> _Staged:
         say(message)
 
     request, toolchain, choice = context.request, context.toolchain, context.choice
-    options = dataclasses.replace(request.options, arch=_arch_of(context.targets, toolchain, request.arch))
+    options = replace(request.options, arch=_arch_of(context.targets, toolchain, request.arch))
     native = find_native_dependencies(
         project.resolved,
         choice.strategy,

@@ -8,7 +8,6 @@ command always names --target, so build scripts and proc-macros (built for the h
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from elfship.builder.buildstd import BUILD_STD_ARG, BuildStd, support_dir
@@ -16,6 +15,7 @@ from elfship.builder.native import pkg_config_static_env, triple_lower, triple_u
 from elfship.builder.strategy import Strategy, StrategyChoice, rust_triple
 from elfship.builder.zigwrap import HOST_OUTPUT_DIR_VAR, TARGET_OUTPUT_DIR_VAR, ZigWrappers
 from elfship.errors import UsageError
+from elfship.record import record
 
 CRT_STATIC = "-C target-feature=+crt-static"
 MESSAGE_FORMAT = "--message-format=json-render-diagnostics"
@@ -31,7 +31,7 @@ RESERVED_CARGO_ARGS = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class BuildOptions:
     """What the user asked for, minus the strategy choice."""
 
@@ -46,7 +46,7 @@ class BuildOptions:
     static_pie: bool = False  # with build_std: static-pie instead of a static (non-PIE) executable
 
 
-@dataclass(frozen=True)
+@record
 class CCompiler:
     """The C toolchain for -sys crates of the target (None: cargo's and cc-rs's defaults)."""
 
@@ -56,7 +56,7 @@ class CCompiler:
     linker: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class BuildPlan:
     strategy: Strategy
     why: str

@@ -5,25 +5,25 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from elfship.builder.native import resolved_packages
 from elfship.errors import ElfshipError, UsageError
+from elfship.record import record
 
 # Arguments of `cargo build` that change which features resolve, so `cargo metadata` must see them too.
 _FEATURE_FLAGS_WITH_VALUE = ("--features", "-F")
 _FEATURE_FLAGS = ("--all-features", "--no-default-features")
 
 
-@dataclass(frozen=True)
+@record
 class BinaryTarget:
     package: str
     name: str
 
 
-@dataclass(frozen=True)
+@record
 class CargoProject:
     manifest_path: Path
     workspace_root: Path

@@ -15,19 +15,19 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from elfship.builder.diagnose import strip_ansi
 from elfship.builder.plan import BuildPlan
 from elfship.errors import ToolMissingError
+from elfship.record import record
 
 # How long cargo gets to stop after Ctrl-C before it is killed.
 INTERRUPT_GRACE_SECONDS = 10.0
 
 
-@dataclass(frozen=True)
+@record
 class CargoRun:
     returncode: int
     output: str  # cargo's stderr as the user saw it, colour codes removed

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import Enum
 
 from elfship.abi import version_key
 from elfship.builder.toolchain import Toolchain, static_library_available
 from elfship.errors import ToolMissingError, UsageError
+from elfship.record import record
 
 SUPPORTED_ARCHES = ("x86_64", "aarch64")
 
@@ -20,7 +20,7 @@ class Strategy(str, Enum):
     GLIBC_PINNED = "glibc-pinned"  # dynamic, but linked against the oldest glibc every target has (zig)
 
 
-@dataclass(frozen=True)
+@record
 class TargetLibc:
     """What build needs to know of one `--for` target (from elfship.targets)."""
 
@@ -29,7 +29,7 @@ class TargetLibc:
     libc_version: str | None
 
 
-@dataclass(frozen=True)
+@record
 class StrategyChoice:
     strategy: Strategy
     why: str

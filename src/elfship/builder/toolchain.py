@@ -12,16 +12,16 @@ import os
 import shutil
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from elfship.builder import rustcfacts
 from elfship.errors import ToolMissingError
+from elfship.record import record
 
 RUSTUP_URL = "https://rustup.rs"
 
 
-@dataclass(frozen=True)
+@record
 class Toolchain:
     cargo: str
     rustc: str

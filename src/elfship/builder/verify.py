@@ -6,23 +6,23 @@ The checking itself (reading the binary, the check engine) is in deliver.py, loa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from elfship.builder.strategy import TargetLibc
 from elfship.check.model import Finding, Severity
 from elfship.errors import UsageError
+from elfship.record import record
 from elfship.targets import Target, get_target, normalise_arch, split_arch
 
 
-@dataclass(frozen=True)
+@record
 class TargetVerdict:
     target: str
     verdict: str  # "runs" | "fails" | "unknown" (a needed library the target may not ship)
     findings: tuple[Finding, ...]
 
 
-@dataclass(frozen=True)
+@record
 class ArtifactResult:
     name: str
     cargo_path: Path

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from elfship.atomic import write_bytes
+from elfship.record import record
 
 # Environment variables the wrappers read (set by the build plan, not by the user).
 HOST_OUTPUT_DIR_VAR = "ELFSHIP_HOST_OUTPUT_DIR"
@@ -65,7 +65,7 @@ exec {zig} ar "$@"
 """
 
 
-@dataclass(frozen=True)
+@record
 class ZigWrappers:
     cc: str
     cxx: str

@@ -1,10 +1,31 @@
 """Bundle a dynamic ELF with its libraries and loader into a layout that runs on an older or bare Linux."""
 
-from elfship.bundle.api import choose_format, default_output, make_bundle
-from elfship.bundle.collect import plan_bundle
-from elfship.bundle.model import BundleEntry, BundlePlan, BundleResult, Excluded, Format, Role
-from elfship.bundle.policy import DEFAULT_EXCLUDES
+from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from elfship.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from elfship.bundle.api import choose_format, default_output, make_bundle
+    from elfship.bundle.collect import plan_bundle
+    from elfship.bundle.model import BundleEntry, BundlePlan, BundleResult, Excluded, Format, Role
+    from elfship.bundle.policy import DEFAULT_EXCLUDES
+
+# A lazy package (elfship.lazy): importing one of its modules does not load the others.
+_HOMES = {
+    "BundleEntry": "model",
+    "BundlePlan": "model",
+    "BundleResult": "model",
+    "DEFAULT_EXCLUDES": "policy",
+    "Excluded": "model",
+    "Format": "model",
+    "Role": "model",
+    "choose_format": "api",
+    "default_output": "api",
+    "make_bundle": "api",
+    "plan_bundle": "collect",
+}
 __all__ = [
     "DEFAULT_EXCLUDES",
     "BundleEntry",
@@ -18,3 +39,4 @@ __all__ = [
     "make_bundle",
     "plan_bundle",
 ]
+__getattr__ = lazy_exports(__name__, _HOMES)

@@ -16,11 +16,11 @@ import struct
 import tarfile
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from elfship.errors import ElfshipError
+from elfship.record import record
 
 _ENTRY_HEADER = struct.Struct("<BBHIQQI")  # type, 0, path length, mode, size, stored length, crc32
 _SLICE = 1 << 20
@@ -34,7 +34,7 @@ LZMA_FILTERS = (
 _MAX_RATIO = 1032  # MAX_LZMA_RATIO in unpack.c
 
 
-@dataclass(frozen=True)
+@record
 class TreeItem:
     path: str  # relative to the tree root, "/"-separated
     kind: str  # "dir", "file" or "link"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from elfship.bundle import libc_parts
 from elfship.bundle.model import BundlePlan, Excluded, PlannedFile, Role
@@ -12,6 +11,7 @@ from elfship.bundle.policy import DEFAULT_EXCLUDES, ExcludeRule, is_glibc_part, 
 from elfship.elf import read_elf
 from elfship.elf.model import ElfInfo, Kind
 from elfship.errors import ElfshipError, UsageError
+from elfship.record import record
 from elfship.resolve import resolve
 from elfship.resolve.llpath import parse_ld_library_path
 from elfship.resolve.model import Resolution, ResolvedLibrary
@@ -28,7 +28,7 @@ def resolve_on_host(path: str, ld_library_path: str | None) -> Resolution:
     return resolve(path, ld_library_path=directories, isa="baseline")
 
 
-@dataclass(frozen=True)
+@record
 class _Found:
     """A library the bundle will carry, with everyone who needs it."""
 

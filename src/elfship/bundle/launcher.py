@@ -16,11 +16,11 @@ import struct
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from elfship.bundle.model import LoaderSetup
 from elfship.errors import UsageError
+from elfship.record import record
 
 MAGIC = b"ELFSHIP1"
 PLACEHOLDER = "@DIR@"
@@ -38,7 +38,7 @@ _ZIG_TARGETS = {
 _HOST_MACHINES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
 
 
-@dataclass(frozen=True)
+@record
 class Compiler:
     name: str  # "musl-gcc", "zig" or "cc" (glibc static: larger, still runs anywhere)
     command: tuple[str, ...]  # the compiler, ready for flags

@@ -5,7 +5,6 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from elfship.bundle.model import LoaderSetup, PlannedFile, Role
@@ -22,6 +21,7 @@ from elfship.bundle.policy import (
 from elfship.elf import read_version_symbols
 from elfship.elf.model import ElfInfo
 from elfship.errors import ElfshipError
+from elfship.record import record
 from elfship.resolve.model import Resolution
 
 LIB = "@DIR@/lib"
@@ -35,7 +35,7 @@ class _Library(Protocol):
     def host_path(self) -> str: ...
 
 
-@dataclass(frozen=True)
+@record
 class LibcParts:
     family: str  # "glibc" or "musl"
     bundled: bool  # False: glibc excluded, the target's own glibc and loader are used

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import Enum
 
 from elfship.elf.model import ElfInfo
+from elfship.record import field, record
 
 
 class Format(str, Enum):
@@ -29,7 +29,7 @@ class Role(str, Enum):
     MANIFEST = "manifest"
 
 
-@dataclass(frozen=True)
+@record
 class PlannedFile:
     """One file to copy from this machine into the bundle."""
 
@@ -42,7 +42,7 @@ class PlannedFile:
     executable: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Excluded:
     """A library left out on purpose: the host must provide it."""
 
@@ -52,7 +52,7 @@ class Excluded:
     needed_by: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record
 class LoaderSetup:
     """How the launcher starts the program: which loader and which of its options."""
 
@@ -63,7 +63,7 @@ class LoaderSetup:
     env: tuple[str, ...] = ()  # NAME=VALUE for the program, "@DIR@" = bundle directory
 
 
-@dataclass(frozen=True)
+@record
 class BundlePlan:
     program: ElfInfo
     program_path: str  # the input file as given
@@ -79,7 +79,7 @@ class BundlePlan:
         return self.loader is None
 
 
-@dataclass(frozen=True)
+@record
 class BundleEntry:
     """One path written into the bundle."""
 
@@ -92,7 +92,7 @@ class BundleEntry:
     rpath_removed: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class BundleResult:
     output: str
     format: Format

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
 
 from elfship.abi import GLIBC_LINKED_PARTS
+from elfship.record import record
 
 
-@dataclass(frozen=True)
+@record
 class ExcludeRule:
     pattern: str  # shell-style pattern matched against a library's soname (its DT_NEEDED name)
     why: str

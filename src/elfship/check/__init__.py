@@ -8,8 +8,9 @@ for f in result.findings: print(f.kind, f.message, f.fix)
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from elfship.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from elfship.check.api import check_path, check_root
@@ -18,8 +19,7 @@ if TYPE_CHECKING:
     from elfship.check.rootcheck import check_in_root
     from elfship.check.run import run_in_root
 
-# A lazy package: `elfship.check.model` (or named, for --target) is imported without the resolver, the
-# sandbox and the root checker; each name below is loaded from its module on first use.
+# A lazy package (elfship.lazy): importing one of its modules does not load the others.
 _HOMES = {
     "CheckResult": "model",
     "Finding": "model",
@@ -42,9 +42,4 @@ __all__ = [
     "check_root",
     "run_in_root",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _HOMES)

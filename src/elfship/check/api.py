@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
+from elfship.check.batch import CheckRequest, check_in_root_and_run, root_target
 from elfship.check.model import CheckResult
 from elfship.check.named import check_info
-from elfship.check.rootcheck import check_in_root
-from elfship.check.run import run_in_root
-from elfship.elf import read_elf
-from elfship.targets import Target, target_from_root
+from elfship.elf.reader import read_elf
+from elfship.targets.model import Target
 
 
 def check_path(path: str, target: Target) -> CheckResult:
@@ -25,10 +23,5 @@ def check_root(
     see elfship.sandbox) and record what happened.
     at: where a program from outside the root stands inside it (default /usr/local/bin/NAME)."""
     root = Path(root)
-    result = check_in_root(path, read_elf(path), root, target_from_root(root), at=at)
-    if not run:
-        return result
-    outcome = run_in_root(
-        path, root, inside=result.placed_at, travelling=result.travelling, timeout=timeout, arch=result.arch
-    )
-    return replace(result, run=outcome)
+    request = CheckRequest(files=(str(path),), roots=(root,), at=at, run=run, timeout=timeout)
+    return check_in_root_and_run(str(path), read_elf(str(path)), root, root_target(root), request)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
 from typing import Any
+
+from elfship.record import field, record
 
 
 class Severity(str, Enum):
@@ -73,7 +74,7 @@ def _frozen(evidence: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(evidence or {}))
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     kind: str
     severity: Severity
@@ -93,7 +94,7 @@ RUN_DID_NOT_START = "did-not-start"  # the kernel or the loader refused it
 RUN_TIMED_OUT = "timed-out"  # still running at the timeout, and not shown to have loaded everything
 
 
-@dataclass(frozen=True)
+@record
 class RunOutcome:
     """What happened when the program was really started inside the root (check --run)."""
 
@@ -106,7 +107,7 @@ class RunOutcome:
     emulator: str = ""  # "qemu-aarch64": a program of another architecture ran through qemu-user
 
 
-@dataclass(frozen=True)
+@record
 class CheckResult:
     path: str
     target: str  # "debian:11" or "root:/path"

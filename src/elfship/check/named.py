@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
 
-from elfship.abi import GLIBC_LIBRARIES, MUSL_RESERVED
+from elfship.abi import GLIBC_LIBRARIES, MUSL_RESERVED, version_key
 from elfship.check import fixes
 from elfship.check.model import (
     KERNEL_TOO_OLD,
@@ -28,13 +27,14 @@ from elfship.check.program import STATIC_KINDS, program_findings
 from elfship.check.shipped import Shipped, offered_by_shipped, shipped_libraries
 from elfship.check.versions import missing_version_findings
 from elfship.elf import ElfInfo, VersionSymbols, read_version_symbols
-from elfship.targets import Target, version_key
+from elfship.record import record
+from elfship.targets.model import Target
 
 # musl's C library under the names a musl program needs it by: part of every musl system.
 MUSL_LIBC_PREFIXES = ("libc.musl-", "ld-musl-")
 
 
-@dataclass(frozen=True)
+@record
 class _Context:
     target: Target
     program: str  # the path of the program checked (the ways out name it)

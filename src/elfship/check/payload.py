@@ -16,28 +16,24 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from elfship.check.shipped import Shipped, shipped_libraries
 from elfship.elf import ElfInfo, read_elf
 from elfship.errors import ElfError, UsageError
+from elfship.record import record, replace
 
 MAX_FILES = 50_000  # files looked at in one payload
 MAX_MANIFEST = 16 << 20  # bytes of a bundle's elfship-bundle.json read
 MAX_UNPACKED = 4 << 30  # bytes a wheel may unpack to (a zip bomb stops here, before anything is written)
 
 
-@dataclass(frozen=True)
+@record
 class Member:
     display: str  # what the user sees: DIR/sub/file, or WHEEL:member
     info: ElfInfo
     shipped: Mapping[str, Shipped] | None = None  # declared by the payload (a bundle); None = find them
-
-
-def is_payload(path: str) -> bool:
-    return os.path.isdir(path) or (path.endswith(".whl") and os.path.isfile(path))
 
 
 @contextlib.contextmanager

@@ -11,9 +11,9 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
+from elfship.abi import highest_version, split_version_node
 from elfship.check import fixes
 from elfship.check.model import (
     INTERPRETER_MISSING,
@@ -26,16 +26,30 @@ from elfship.check.model import (
     Severity,
 )
 from elfship.check.program import STATIC_KINDS, program_findings
-from elfship.check.runtime import strings_of_located
 from elfship.check.shipped import Shipped, offered_by_shipped, placed_beside, shipped_libraries
 from elfship.check.versions import missing_version_findings
 from elfship.elf import ElfInfo, read_elf, read_version_symbols
 from elfship.elf.model import VersionSymbols
 from elfship.errors import ElfError
+from elfship.record import replace
 from elfship.resolve import Resolution, ResolvedLibrary, Resolver
+from elfship.resolve.confined import fd_path
 from elfship.resolve.model import ProgramLocation
-from elfship.resolve.rootfs import FileView, Located, read_elf_located, read_symbols_located
-from elfship.targets import Target, highest_version, split_version_node, target_from_root
+from elfship.resolve.rootfs import FileView, Located, open_located, read_elf_located, read_symbols_located
+from elfship.sbom.runtime_strings import NOTHING, RuntimeStrings, read_runtime_strings
+from elfship.targets.model import Target
+from elfship.targets.root import target_from_root
+
+
+def strings_of_located(found: Located | str) -> RuntimeStrings:
+    """The run-time strings of a file inside a root, read through the descriptor opened inside it."""
+    if isinstance(found, str) or found.is_dir:
+        return NOTHING
+    try:
+        with open_located(found) as (fd, _), fd_path(fd, found.host_path) as path:
+            return read_runtime_strings(path)
+    except OSError:
+        return NOTHING
 
 
 def root_label(root: Path | str) -> str:
@@ -171,11 +185,15 @@ def _needs_on_travelling(
                     missing=missing,
                     symbols=_symbols(host_path),
                     offered=functools.partial(offered_by_shipped, shipped),
-                    glibc_fix=fixes.glibc_too_new(path, target.name, target.libc_version or "the root's"),
+                    glibc_fix=_glibc_fix(path, target),
                     evidence={"library_path": shipped.path},
                 )
             )
     return findings
+
+
+def _glibc_fix(path: str, target: Target) -> str:
+    return fixes.glibc_too_new(path, target.name, target.libc_version or "the root's")
 
 
 def _arch(target: Target) -> str:
@@ -324,7 +342,7 @@ def _version_findings(
                     missing=missing,
                     symbols=symbols,
                     offered=functools.partial(_offered, provider=provider, target=target),
-                    glibc_fix=fixes.glibc_too_new(path, target.name, target.libc_version or "the root's"),
+                    glibc_fix=_glibc_fix(path, target),
                     evidence={"library_path": provider.path},
                 )
             )

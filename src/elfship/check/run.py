@@ -6,15 +6,15 @@ list mode) only ever runs through elfship.sandbox, never as the host's root.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from elfship.check.model import RUN_DID_NOT_START, RUN_STARTED, RUN_TIMED_OUT, RunOutcome
 from elfship.check.placement import place_in_root
 from elfship.check.rootcheck import read_program
+from elfship.record import record, replace
 from elfship.resolve.rootfs import FileView
 from elfship.sandbox import Emulator, SandboxRun, choose_method, find_emulator, run_sandboxed, runs_natively
-from elfship.targets import target_from_root
+from elfship.targets.root import target_from_root
 
 # What a loader (glibc's or musl's), the sandbox's exec, or the kernel prints when the program never ran.
 LOADER_FAILURES = re.compile(
@@ -57,7 +57,7 @@ def run_in_root(
     program = None if own else Path(path)
     along = () if own else tuple((Path(host), dest) for host, dest in travelling)
     method = method or choose_method()
-    root_arch = target_from_root(root).arch if arch is None else arch
+    root_arch = target_from_root(root, base_sonames=False).arch if arch is None else arch
     emulator = _emulator(read_program(path, [root]).machine, root_arch, method)
     run = run_sandboxed(
         root,
@@ -91,7 +91,7 @@ def _finished(run: SandboxRun) -> RunOutcome:
     return RunOutcome(not refused, code, False, _head(run.stderr), run.method, status)
 
 
-@dataclass(frozen=True)
+@record
 class _Placed:
     where: str  # the program's in-root path
     program: Path | None  # its host file (None: the root's own)

@@ -14,14 +14,17 @@ inside a root, through the root's confined reader, never a host path a symlink m
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from elfship.abi import GLIBC_LIBRARIES
 from elfship.check.model import MAY_DLOPEN, STATIC_GCONV, STATIC_OPENSSL_CA, Finding, Severity
 from elfship.elf.model import ElfInfo, Kind, LibcFamily
-from elfship.resolve.confined import fd_path
-from elfship.resolve.rootfs import FileView, Located, open_located
-from elfship.sbom.runtime_strings import NOTHING, RuntimeStrings, read_runtime_strings
-from elfship.targets import Target
+from elfship.sbom.runtime_strings import RuntimeStrings
 from elfship.targets.certs import KNOWN_BUNDLES, ca_locations
+from elfship.targets.model import Target
+
+if TYPE_CHECKING:
+    from elfship.resolve.rootfs import FileView
 
 CA_FIX = (
     "call openssl-probe's init_openssl_env_vars() at start-up (it finds the server's bundle), or set "
@@ -34,29 +37,27 @@ GCONV_FIX = (
 )
 
 
-def strings_of_located(found: Located | str) -> RuntimeStrings:
-    """The run-time strings of a file inside a root, read through the descriptor opened inside it."""
-    if isinstance(found, str) or found.is_dir:
-        return NOTHING
-    try:
-        with open_located(found) as (fd, _), fd_path(fd, found.host_path) as path:
-            return read_runtime_strings(path)
-    except OSError:
-        return NOTHING
-
-
 def runtime_findings(info: ElfInfo, target: Target, strings: RuntimeStrings) -> list[Finding]:
-    view = FileView(target.root) if target.kind == "root" and target.root else None
+    view = _root_view(target)
     findings: list[Finding] = []
     if strings.openssl_dir is not None:
         findings.append(_openssl_ca(strings, target, view))
     loadable = [s for s in strings.sonames if s not in info.needed and s != info.soname]
     if loadable:
-        findings.append(_may_dlopen(loadable, target))
+        findings.append(_may_dlopen(loadable, target, view))
     static = info.kind in (Kind.STATIC, Kind.STATIC_PIE)
     if static and info.libc.family is LibcFamily.GLIBC and strings.uses_gconv:
         findings.append(_static_gconv(strings.gconv_dir, target, view))
     return findings
+
+
+def _root_view(target: Target) -> FileView | None:
+    """The root's files, for a root target; a named release is judged from its recorded facts only."""
+    if target.kind != "root" or not target.root:
+        return None
+    from elfship.resolve.rootfs import FileView  # only roots pay for the confined reader
+
+    return FileView(target.root)
 
 
 def _openssl_ca(strings: RuntimeStrings, target: Target, view: FileView | None) -> Finding:
@@ -100,11 +101,17 @@ def _openssl_ca(strings: RuntimeStrings, target: Target, view: FileView | None) 
 
 
 def _exists_in(view: FileView, path: str, *, want_dir: bool) -> bool:
+    from elfship.resolve.rootfs import Located
+
     found = view.locate(path)
     return isinstance(found, Located) and found.is_dir == want_dir
 
 
-def _presence(target: Target, soname: str) -> bool | None:
+def _presence(target: Target, soname: str, view: FileView | None) -> bool | None:
+    if view is not None and target.base_sonames is None:
+        from elfship.targets.root import ships_in_root
+
+        return ships_in_root(view, soname)  # a root without its inventory is asked one name at a time
     shipped = target.ships_soname(soname)
     if shipped is not None:
         return shipped
@@ -113,8 +120,8 @@ def _presence(target: Target, soname: str) -> bool | None:
     return None
 
 
-def _may_dlopen(sonames: list[str], target: Target) -> Finding:
-    presence = {soname: _presence(target, soname) for soname in sonames}
+def _may_dlopen(sonames: list[str], target: Target, view: FileView | None) -> Finding:
+    presence = {soname: _presence(target, soname, view) for soname in sonames}
     words = {True: "present", False: "absent", None: "not known"}
     named = ", ".join(f"{soname} ({words[present]})" for soname, present in presence.items())
     absent = [soname for soname, present in presence.items() if present is False]

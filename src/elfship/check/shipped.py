@@ -8,17 +8,17 @@ version needs against the target, as the program's are.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
+from elfship.abi import highest_version, split_version_node
 from elfship.elf import ElfInfo, read_elf
 from elfship.errors import ElfError
+from elfship.record import record
 from elfship.resolve.dst import directory_of, expand_glibc, has_origin, join
-from elfship.targets import highest_version, split_version_node
 
 MAX_SHIPPED = 512  # a payload larger than this is not read further (every read is bounded)
 
 
-@dataclass(frozen=True)
+@record
 class Shipped:
     soname: str  # the DT_NEEDED name it answers
     path: str  # where it was found beside the program

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from elfship.abi import is_private_node, split_version_node, version_key
 from elfship.check import fixes
 from elfship.check.model import PRIVATE_VERSION, VERSION_TOO_NEW, Finding, Severity
 from elfship.elf.model import VersionSymbols
-from elfship.targets import is_private_node, split_version_node, version_key
 
 MAX_NAMED_SYMBOLS = 8
 

@@ -6,7 +6,6 @@ import argparse
 import sys
 
 from elfship.errors import EXIT_BAD_INPUT, EXIT_FAILS, EXIT_OK, ElfError
-from elfship.report import jsonout
 
 EXAMPLES = """\
 examples:
@@ -31,14 +30,12 @@ do not count), 2 bad input (no database there, a file is not ELF).
 """
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "audit",
-        help="match what binaries carry against offline advisories (RustSec, OSV)",
-        description="List the advisories that apply to the components FILE carries or loads, with the fix.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The `elfship audit` parser (made by cli/parser.py, which names it and gives its one-line help)."""
+    parser.description = (
+        "List the advisories that apply to the components FILE carries or loads, with the fix."
     )
+    parser.epilog = EXAMPLES
     parser.add_argument("files", nargs="+", metavar="FILE", help="ELF programs or shared libraries")
     parser.add_argument(
         "--db",
@@ -53,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     from elfship.advisories import audit, load_database
+    from elfship.report import jsonout
     from elfship.report.sbom_audit import audit_json, audit_text
     from elfship.sbom import inventory
 

@@ -51,14 +51,10 @@ exit codes: 0 built and runs on every --for target; 1 cargo failed or the binary
 """
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "build",
-        help="build a Rust project into a binary that runs on the named servers",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The `elfship build` parser (made by cli/parser.py, which names it and gives its one-line help)."""
+    parser.description = DESCRIPTION
+    parser.epilog = EPILOG
     parser.add_argument(
         "--strategy",
         choices=[s.value for s in Strategy],
@@ -140,23 +136,14 @@ def _cargo_args(raw: list[str]) -> tuple[str, ...]:
 
 
 def _write_sbom(result: Any, sbom: str | None) -> None:
-    """--sbom: what the delivered binaries carry, as CycloneDX (one file for all at PATH, else one next to
-    each binary)."""
-    from elfship.sbom import inventory
-    from elfship.sbom.record import write_cyclonedx
+    """--sbom [PATH]: CycloneDX of the delivered binaries (one file at PATH, else one beside each)."""
+    from elfship.sbom.record import write_artifact_sboms
 
-    delivered = [a.path for a in result.artifacts if a.path is not None]
+    delivered = [str(a.path) for a in result.artifacts if a.path is not None]
     if sbom is None or not delivered:
         return
-    inventories = [inventory(path) for path in delivered]
-    if sbom:
-        write_cyclonedx(inventories, Path(sbom))
-        log(f"sbom: {sbom}")
-        return
-    for inv in inventories:
-        destination = Path(inv.path).with_name(Path(inv.path).name + ".cdx.json")
-        write_cyclonedx([inv], destination)
-        log(f"sbom: {destination}")
+    for written in write_artifact_sboms(delivered, sbom):
+        log(f"sbom: {written}")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -43,15 +43,13 @@ now names the loader) and the file the user ran in $ELFSHIP_LAUNCHER. Check the 
 """
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "bundle",
-        help="copy a dynamic program with its libraries and loader into a relocatable bundle",
-        description="Bundle a dynamic ELF program with every library it loads and its own loader, so it runs "
-        "on an older or bare Linux without rebuilding it.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The `elfship bundle` parser (made by cli/parser.py, which names it and gives its one-line help)."""
+    parser.description = (
+        "Bundle a dynamic ELF program with every library it loads and its own loader, so it runs "
+        "on an older or bare Linux without rebuilding it."
     )
+    parser.epilog = EXAMPLES
     parser.add_argument("file", metavar="FILE", help="the program to bundle")
     parser.add_argument(
         "-o", "--output", metavar="OUT", help="where to write (default: NAME.bundle, NAME.tar.gz or NAME.run)"

@@ -5,30 +5,13 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from dataclasses import replace
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from elfship.check.model import CheckResult
-from elfship.check.named import check_info
-from elfship.check.payload import is_payload, payload_members
-from elfship.check.placement import place_in_root
-from elfship.elf import ElfInfo, read_elf
-from elfship.errors import EXIT_BAD_INPUT, EXIT_FAILS, EXIT_OK, EXIT_UNKNOWN, ElfError, UsageError
-from elfship.report import jsonout
-from elfship.report.check_github import to_github
-from elfship.report.check_junit import to_junit
-from elfship.report.check_report import prediction_error, result_json, to_text
-from elfship.targets import (
-    Target,
-    get_target,
-    known_arches,
-    normalise_arch,
-    split_arch,
-    supported_targets,
-    target_from_root,
-)
+from elfship.errors import UsageError
+from elfship.report.formats import CHECK_FORMATS
 
-FORMATS = ("text", "json", "junit", "github")
+if TYPE_CHECKING:
+    from pathlib import Path
 
 EXAMPLES = """\
 examples:
@@ -58,15 +41,12 @@ exit codes: 0 runs on every target asked, 1 fails on at least one (or a --run co
 """
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "check",
-        help="will it run on debian:10, rhel:8, alpine:3.19 or in that root? why not, and the fix",
-        description="Predict whether each file starts on each target, naming the exact symbols, libraries "
-        "and fixes.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The `elfship check` parser (made by cli/parser.py, which names it and gives its one-line help)."""
+    parser.description = (
+        "Predict whether each file starts on each target, naming the exact symbols, libraries and fixes."
     )
+    parser.epilog = EXAMPLES
     parser.add_argument("files", nargs="+", metavar="FILE")
     parser.add_argument(
         "--target",
@@ -77,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="a release (debian:10, bullseye, rhel:8, ...) or 'supported'; repeat for a matrix",
     )
     parser.add_argument(
-        "--root", action="append", default=[], type=Path, metavar="DIR", help="a root filesystem to check in"
+        "--root", action="append", default=[], metavar="DIR", help="a root filesystem to check in"
     )
     parser.add_argument(
         "--at",
@@ -106,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout (schema_version 1)")
     parser.add_argument(
         "--format",
-        choices=FORMATS,
+        choices=CHECK_FORMATS,
         help="text (default), json (same as --json), junit (JUnit XML: a testcase per file x target), "
         "github (GitHub Actions annotations)",
     )
@@ -114,77 +94,42 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    _pick_format(args)
-    if not args.target and not args.root:
-        raise UsageError(
-            "nothing to check against", fix="add --target debian:11 (see `elfship targets`) or --root DIR"
-        )
-    if args.run and not args.root:
-        raise UsageError("--run needs --root DIR (the program is started inside that root)")
-    if args.at is not None:
-        _check_at(args)
-    args.timeout = _timeout(args.timeout)
-    if args.unsafe_chroot:
-        if not args.run:
-            raise UsageError("--unsafe-chroot only applies to --run")
+    from elfship.check.batch import CheckRequest, check_files, validate
+    from elfship.report.check_report import error_lines, render_batch
+
+    output_format = _pick_format(args)
+    request = CheckRequest(
+        files=tuple(args.files),
+        targets=tuple(args.target),
+        roots=_roots(args.root),
+        arch=args.arch,
+        assume_present=frozenset(args.assume_present),
+        at=args.at,
+        run=args.run,
+        timeout=_timeout(args.timeout),
+        unsafe_chroot=args.unsafe_chroot,
+    )
+    validate(request)
+    if request.unsafe_chroot:
         print(
             "elfship: warning: --unsafe-chroot: the program runs as root in a plain chroot; it can escape, "
             "write anywhere, use the network and outlive elfship",
             file=sys.stderr,
         )
-    roots = [(root, target_from_root(root)) for root in args.root]
-    results: list[CheckResult] = []
-    errors: list[dict[str, str]] = []
-    for path in args.files:
-        if is_payload(path):
-            results.extend(_check_payload(path, args))
-            continue
-        try:
-            info = _read(path, args.root)
-        except ElfError as exc:
-            errors.append({"path": path, "error": exc.problem})
-            if not args.json:
-                print(f"elfship: error: {exc.one_line()}", file=sys.stderr)
-            continue
-        problem = _arch_problem(args, info)
-        if problem is not None:
-            errors.append({"path": path, "error": problem})
-            if not args.json:
-                print(f"elfship: error: {path}: {problem}", file=sys.stderr)
-            continue
-        assumed = frozenset(args.assume_present)
-        for target in _named_targets(args.target, args.arch, info):
-            results.append(check_info(info, target, assume_present=assumed))
-        for root, root_target in roots:
-            results.append(_check_root(path, info, root, root_target, args))
-    _render(args, results, errors)
-    wrong = [r for r in results if r.prediction_held is False]
-    for result in wrong:
-        print(f"elfship: error: {prediction_error(result)}", file=sys.stderr)
-    return _exit_code(results, errors, wrong)
+    batch = check_files(request)
+    sys.stdout.write(render_batch(batch, output_format))
+    sys.stdout.flush()
+    for line in error_lines(batch, output_format):
+        print(line, file=sys.stderr)
+    return batch.exit_code()
 
 
-def _check_payload(path: str, args: argparse.Namespace) -> list[CheckResult]:
-    """A directory or wheel: each of its programs and modules, with what it ships along."""
-    if args.root:
-        raise UsageError(f"{path}: a directory or wheel is checked against named targets (--target) only")
-    results = []
-    with payload_members(path) as members:
-        for member in members:
-            assumed = frozenset(args.assume_present)
-            for target in _named_targets(args.target, args.arch, member.info):
-                result = check_info(member.info, target, assume_present=assumed, shipped=member.shipped)
-                results.append(replace(result, path=member.display))
-    return results
+def _roots(given: list[str]) -> tuple[Path, ...]:
+    if not given:
+        return ()  # named targets only: pathlib is not imported
+    from pathlib import Path
 
-
-def _exit_code(results: list[CheckResult], errors: list[dict[str, str]], wrong: list[CheckResult]) -> int:
-    verdicts = {r.verdict for r in results}
-    if errors:
-        return EXIT_BAD_INPUT
-    if "fails" in verdicts or wrong:
-        return EXIT_FAILS
-    return EXIT_UNKNOWN if "unknown" in verdicts else EXIT_OK
+    return tuple(Path(root) for root in given)
 
 
 def _timeout(text: str) -> float:
@@ -197,96 +142,8 @@ def _timeout(text: str) -> float:
     return value
 
 
-def _arch_of(info: ElfInfo) -> str:
-    return info.machine if info.machine in known_arches() else "x86_64"
-
-
-def _arch_problem(args: argparse.Namespace, info: ElfInfo) -> str | None:
-    """A file of an architecture elfship has no release data for, checked with no architecture asked: say
-    so rather than answer for another architecture nobody asked about."""
-    if args.arch or info.machine in known_arches() or all(split_arch(s)[1] for s in args.target):
-        return None
-    return (
-        f"built for {info.machine}, and elfship has release data for {', '.join(known_arches())} only "
-        f"(fix: --target RELEASE/ARCH or --arch ARCH to ask about one of those)"
-    )
-
-
-def _named_targets(specs: list[str], asked: str | None, info: ElfInfo) -> list[Target]:
-    """Each --target as release + architecture: its own /ARCH, else --arch, else the file's own."""
-    targets: list[Target] = []
-    default = normalise_arch(asked) if asked else _arch_of(info)
-    for spec in specs:
-        name, own = split_arch(spec)
-        if own and asked and own != normalise_arch(asked):
-            raise UsageError(
-                f"--target {spec} names {own}, --arch names {asked}", fix="give one architecture"
-            )
-        arch = own or default
-        expanded = (
-            list(supported_targets(arch=arch)) if name == "supported" else [get_target(name, arch=arch)]
-        )
-        targets.extend(t for t in expanded if t not in targets)
-    return targets
-
-
-def _check_root(
-    path: str, info: ElfInfo, root: Path, target: Target, args: argparse.Namespace
-) -> CheckResult:
-    from elfship.check.rootcheck import check_in_root  # the resolver: only --root pays for it
-
-    result = check_in_root(path, info, root, target, at=args.at)
-    if not args.run:
-        return result
-    method = "chroot" if args.unsafe_chroot else None
-    from elfship.check.run import run_in_root  # the sandbox: only --run pays for it
-
-    outcome = run_in_root(
-        path,
-        root,
-        inside=result.placed_at,
-        travelling=result.travelling,
-        timeout=args.timeout,
-        method=method,
-    )
-    return replace(result, run=outcome)
-
-
-def _read(path: str, roots: list[Path]) -> ElfInfo:
-    if not roots:
-        return read_elf(path)
-    from elfship.check.rootcheck import read_program
-
-    return read_program(path, roots)  # a file under a --root is read through that root
-
-
-def _check_at(args: argparse.Namespace) -> None:
-    if not args.root:
-        raise UsageError("--at needs --root DIR (it says where the program stands inside that root)")
-    if len(args.files) > 1 and not args.at.endswith("/"):
-        raise UsageError(
-            "--at PATH places one program",
-            fix="check one FILE at a time, or give a directory: --at /opt/app/",
-        )
-    place_in_root("NAME", args.at)  # a bad PATH is a usage error before any work
-
-
-def _pick_format(args: argparse.Namespace) -> None:
+def _pick_format(args: argparse.Namespace) -> str:
     """--json is --format json; both given must agree."""
     if args.json and args.format not in (None, "json"):
         raise UsageError(f"--json and --format {args.format} ask for two formats", fix="give one")
-    args.format = "json" if args.json else args.format or "text"
-    args.json = args.format == "json"
-
-
-def _render(args: argparse.Namespace, results: list[CheckResult], errors: list[dict[str, str]]) -> None:
-    if args.format == "junit":
-        sys.stdout.write(to_junit(results, errors))
-    elif args.format == "github":
-        annotations = to_github(results, errors)
-        if annotations:
-            print(annotations)
-    elif args.json:
-        jsonout.emit({"results": [result_json(r) for r in results], "errors": errors})
-    elif results:
-        print(to_text(results))
+    return "json" if args.json else args.format or "text"

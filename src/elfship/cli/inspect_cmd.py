@@ -5,10 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from elfship.elf import read_elf
 from elfship.errors import EXIT_BAD_INPUT, EXIT_OK, ElfError
-from elfship.report import jsonout
-from elfship.report.inspect_report import to_json, to_text
 
 EXAMPLES = """\
 examples:
@@ -23,14 +20,10 @@ Exit code 2 when any file could not be read (the others are still reported).
 """
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "inspect",
-        help="what a binary is and needs (never runs it)",
-        description="Read ELF files and report what they are and what they need to start.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The `elfship inspect` parser (made by cli/parser.py, which names it and gives its one-line help)."""
+    parser.description = "Read ELF files and report what they are and what they need to start."
+    parser.epilog = EXAMPLES
     parser.add_argument("files", nargs="+", metavar="FILE", help="ELF files (programs or shared libraries)")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout (schema_version 1)")
     parser.add_argument(
@@ -40,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from elfship.elf.reader import read_elf
+    from elfship.report.inspect_report import to_json, to_text
+
     files = []
     errors = []
     printed = False
@@ -60,5 +56,7 @@ def run(args: argparse.Namespace) -> int:
             )
             printed = True
     if args.json:
+        from elfship.report import jsonout
+
         jsonout.emit({"files": files, "errors": errors})
     return EXIT_BAD_INPUT if errors else EXIT_OK

@@ -6,7 +6,6 @@ import argparse
 import sys
 
 from elfship.errors import EXIT_BAD_INPUT, EXIT_OK, ElfError, UsageError
-from elfship.report import jsonout
 
 EXAMPLES = """\
 examples:
@@ -30,15 +29,13 @@ exit codes: 0 every file read, 2 a file could not be read (the others are still 
 """
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "sbom",
-        help="what a binary carries inside and loads (crates, C libraries, libc, toolchains)",
-        description="List every component FILE carries or loads, each with its evidence and a confidence. "
-        "Never executes FILE.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The `elfship sbom` parser (made by cli/parser.py, which names it and gives its one-line help)."""
+    parser.description = (
+        "List every component FILE carries or loads, each with its evidence and a confidence. "
+        "Never executes FILE."
     )
+    parser.epilog = EXAMPLES
     parser.add_argument("files", nargs="+", metavar="FILE", help="ELF programs or shared libraries")
     parser.add_argument(
         "--format",
@@ -55,6 +52,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from elfship.report import jsonout
     from elfship.report.sbom_text import inventory_json, to_table
     from elfship.sbom import inventory
 

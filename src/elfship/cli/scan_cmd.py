@@ -6,10 +6,6 @@ import argparse
 
 from elfship.cli.tree_cmd import add_resolution_options, ld_library_path
 from elfship.errors import EXIT_FAILS, EXIT_OK
-from elfship.report import jsonout
-from elfship.report.progress import Progress
-from elfship.report.scan_text import render_scan, scan_document
-from elfship.scan import scan
 
 EXAMPLES = """\
 examples:
@@ -31,16 +27,14 @@ exit codes: 0 nothing missing, 1 some file needs a library the loader would not 
 """
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "scan",
-        help="every ELF file below directories, resolved and summarised",
-        description="Find every ELF file below the directories, resolve each as the loader would, and "
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The `elfship scan` parser (made by cli/parser.py, which names it and gives its one-line help)."""
+    parser.description = (
+        "Find every ELF file below the directories, resolve each as the loader would, and "
         "summarise: kinds, libc families, the newest glibc needed and by whom, missing libraries. "
-        "Never runs the files.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "Never runs the files."
     )
+    parser.epilog = EXAMPLES
     parser.add_argument("directories", nargs="+", metavar="DIR", help="directories to scan")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout (schema_version 1)")
     add_resolution_options(parser)
@@ -57,6 +51,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from elfship.report import jsonout
+    from elfship.report.progress import Progress
+    from elfship.report.scan_text import render_scan, scan_document
+    from elfship.scan.engine import scan
+
     bar: Progress | None = None
 
     def progress(done: int, total: int) -> None:

@@ -5,12 +5,8 @@ from __future__ import annotations
 import argparse
 import datetime
 from pathlib import Path
-from typing import Any
 
-from elfship.errors import EXIT_OK, UsageError
-from elfship.report.jsonout import emit
-from elfship.report.targets_report import targets_document, targets_text
-from elfship.targets import Target, all_targets, get_target, known_arches, target_from_root
+from elfship.errors import EXIT_OK
 
 DESCRIPTION = """\
 List the Linux releases elfship can check binaries against: libc family and version, end-of-life date
@@ -36,14 +32,10 @@ wheel platform policy: its base system is the policy's allowed libraries, as aud
 """
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "targets",
-        help="list the releases elfship knows and what each offers",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The `elfship targets` parser (made by cli/parser.py, which names it and gives its one-line help)."""
+    parser.description = DESCRIPTION
+    parser.epilog = EPILOG
     parser.add_argument("names", nargs="*", metavar="NAME", help="releases to describe in detail")
     parser.add_argument("--all", action="store_true", help="list every release, not only those still alive")
     parser.add_argument("--arch", default="x86_64", help="architecture of the releases (default: x86_64)")
@@ -61,25 +53,15 @@ def _parse_date(text: str) -> datetime.date:
 
 
 def run(args: argparse.Namespace) -> int:
+    from elfship.report.jsonout import emit
+    from elfship.report.targets_report import targets_document, targets_text
+    from elfship.targets.selection import select_targets
+
     today: datetime.date = args.date or datetime.date.today()
-    if args.arch not in known_arches():
-        raise UsageError(f"unknown architecture {args.arch!r}", fix=f"use one of {', '.join(known_arches())}")
     detail = bool(args.names or args.root)
-    targets = _selected(args, today)
+    targets = select_targets(args.names, arch=args.arch, today=today, root=args.root, include_eol=args.all)
     if args.json:
         emit(targets_document(targets, today, args.arch, detail=detail))
     else:
         print(targets_text(targets, today, detail=detail))
     return EXIT_OK
-
-
-def _selected(args: argparse.Namespace, today: datetime.date) -> list[Target]:
-    chosen = [get_target(name, arch=args.arch) for name in args.names]
-    if args.root is not None:
-        chosen.append(target_from_root(args.root))
-    if chosen:
-        return chosen
-    every = all_targets(args.arch)
-    if args.all:
-        return list(every)
-    return [t for t in every if t.status(today) != "eol"]

@@ -7,10 +7,6 @@ import os
 import sys
 
 from elfship.errors import EXIT_FAILS, EXIT_OK
-from elfship.report import jsonout
-from elfship.report.tree_text import render_tree, tree_document
-from elfship.resolve import resolve
-from elfship.resolve.llpath import parse_ld_library_path
 
 EXAMPLES = """\
 examples:
@@ -35,15 +31,13 @@ exit codes: 0 every library found, 1 something is missing, 2 bad input (not ELF,
 """
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "tree",
-        help="dependency tree, each library with how the loader finds it",
-        description="Show the libraries the loader would map for FILE, who needs each, and where and why "
-        "it is found; for a missing one, every place the loader would look. Never runs FILE.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The `elfship tree` parser (made by cli/parser.py, which names it and gives its one-line help)."""
+    parser.description = (
+        "Show the libraries the loader would map for FILE, who needs each, and where and why "
+        "it is found; for a missing one, every place the loader would look. Never runs FILE."
     )
+    parser.epilog = EXAMPLES
     parser.add_argument("file", metavar="FILE", help="a dynamically linked program or shared library")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout (schema_version 1)")
     add_resolution_options(parser)
@@ -72,13 +66,20 @@ def add_resolution_options(parser: argparse.ArgumentParser) -> None:
 
 
 def ld_library_path(args: argparse.Namespace) -> tuple[str, ...] | None:
+    from elfship.resolve.llpath import parse_ld_library_path
+
     value: str | None = args.ld_library_path
     return None if value is None else parse_ld_library_path(value)  # None: the environment's
 
 
 def run(args: argparse.Namespace) -> int:
+    from elfship.report.tree_text import render_tree, tree_document
+    from elfship.resolve.engine import resolve
+
     resolution = resolve(args.file, root=args.root, ld_library_path=ld_library_path(args), isa=args.isa)
     if args.json:
+        from elfship.report import jsonout
+
         jsonout.emit(tree_document(resolution))
     else:
         color = sys.stdout.isatty() and "NO_COLOR" not in os.environ

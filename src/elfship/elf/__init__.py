@@ -1,8 +1,26 @@
 """Read ELF facts from bytes: headers, PT_INTERP, PT_DYNAMIC, version needs and definitions, notes."""
 
-from elfship.elf.model import ElfInfo, Kind, LibcFamily, LibcInfo, VersionNeed, VersionSymbols
-from elfship.elf.reader import read_elf, read_version_symbols
+from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from elfship.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from elfship.elf.model import ElfInfo, Kind, LibcFamily, LibcInfo, VersionNeed, VersionSymbols
+    from elfship.elf.reader import read_elf, read_version_symbols
+
+# A lazy package (elfship.lazy): importing one of its modules does not load the others.
+_HOMES = {
+    "ElfInfo": "model",
+    "Kind": "model",
+    "LibcFamily": "model",
+    "LibcInfo": "model",
+    "VersionNeed": "model",
+    "VersionSymbols": "model",
+    "read_elf": "reader",
+    "read_version_symbols": "reader",
+}
 __all__ = [
     "ElfInfo",
     "Kind",
@@ -13,3 +31,4 @@ __all__ = [
     "read_elf",
     "read_version_symbols",
 ]
+__getattr__ = lazy_exports(__name__, _HOMES)

@@ -6,7 +6,6 @@ import array
 import struct
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from elfship.elf import constants as c
 from elfship.elf.budget import (
@@ -18,6 +17,7 @@ from elfship.elf.budget import (
 from elfship.elf.headers import AddressMap, Layout, Segment
 from elfship.elf.image import Image, StringTable
 from elfship.elf.model import VersionSymbols
+from elfship.record import record
 
 MAX_DYNAMIC_ENTRIES = 1 << 16
 CHAIN_BLOCK = 64  # GNU hash chain bytes searched in the first step for the end bit (real chains: 1-5 words)
@@ -40,7 +40,7 @@ TABLE_ADDRESS_TAGS = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class DynamicTable:
     """The entries of PT_DYNAMIC plus the string table they point into (a view, not a copy)."""
 
@@ -109,7 +109,7 @@ def flag_names(table: DynamicTable) -> tuple[str, ...]:
     return tuple(names)
 
 
-@dataclass(frozen=True)
+@record
 class VersionNeedEntry:
     library: str
     # (vna_other index, version name) for each required version

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from elfship.elf.budget import MAX_SECTION_NAME_BYTES, MAX_SECTIONS, SECTION_NAMES
 from elfship.elf.constants import ELF_MAGIC, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, PT_LOAD
 from elfship.elf.image import Image
+from elfship.record import record
 
 PN_XNUM = 0xFFFF
 SHN_XINDEX = 0xFFFF
 MAX_PROGRAM_HEADERS = 65536  # far above any real file; bounds work on hostile counts
 
 
-@dataclass(frozen=True)
+@record
 class Layout:
     """Struct formats for one ELF class and byte order."""
 
@@ -108,7 +108,7 @@ class Section(NamedTuple):
     entsize: int = 0
 
 
-@dataclass(frozen=True)
+@record
 class Header:
     layout: Layout
     e_type: int

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import Enum
+
+from elfship.record import field, record
 
 
 class Kind(str, Enum):
@@ -27,7 +28,7 @@ class LibcFamily(str, Enum):
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True)
+@record
 class VersionNeed:
     """One library named in DT_VERNEED and the version nodes required from it."""
 
@@ -42,14 +43,14 @@ VersionSymbols = Mapping[str, Mapping[str, tuple[str, ...]]]
 VersionSymbolRows = tuple[tuple[str, str, tuple[str, ...]], ...]
 
 
-@dataclass(frozen=True)
+@record
 class LibcInfo:
     family: LibcFamily
     # Highest GLIBC_x.y required (what the target glibc must be at least); None when not applicable.
     min_version: str | None
 
 
-@dataclass(frozen=True)
+@record
 class ElfInfo:
     """Everything elfship knows about one ELF file after one parse."""
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from elfship.elf import constants as c
 from elfship.elf.budget import MAX_NOTE_DESC, MAX_NOTE_SEGMENTS, MAX_NOTES
 from elfship.elf.headers import Layout, Segment
 from elfship.elf.image import Image
+from elfship.record import record
 
 MAX_NOTE_NAME = 64  # "GNU", "Go", "stapsdt", ...: a longer name is none elfship reads, so it is not copied
 
 
-@dataclass(frozen=True)
+@record
 class NoteFacts:
     build_id: str | None = None
     min_kernel: str | None = None

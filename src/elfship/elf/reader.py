@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass
 
 from elfship.elf import constants as c
 from elfship.elf.dynamic import (
@@ -42,6 +41,7 @@ from elfship.elf.model import (
 )
 from elfship.elf.notes import isa_level_name, read_notes
 from elfship.errors import ElfError
+from elfship.record import record
 
 PathLike = str | os.PathLike[str]
 SectionList = tuple[tuple[str, Section], ...]
@@ -135,7 +135,7 @@ def _note_segments(segments: tuple[Segment, ...], sections: SectionList | None) 
     )
 
 
-@dataclass(frozen=True)
+@record
 class _DynamicFacts:
     needed: tuple[str, ...] = ()
     soname: str | None = None

@@ -8,6 +8,7 @@ from elfship.builder.diagnose import Diagnosis
 from elfship.builder.pipeline import ArtifactResult, BuildResult
 from elfship.builder.verify import TargetVerdict
 from elfship.check.model import Finding, Severity
+from elfship.report.check_report import finding_json
 from elfship.report.units import human_size
 
 
@@ -68,12 +69,7 @@ def _verdict(verdict: TargetVerdict) -> dict[str, Any]:
 
 
 def _finding(finding: Finding) -> dict[str, Any]:
-    return {
-        "kind": finding.kind,
-        "severity": finding.severity.value,
-        "message": finding.message,
-        "fix": finding.fix,
-    }
+    return finding_json(finding, with_evidence=False)
 
 
 def _diagnosis(diagnosis: Diagnosis) -> dict[str, Any]:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from elfship.check.model import RUN_TIMED_OUT, CheckResult, Finding, Severity
+from elfship.report import jsonout
+
+if TYPE_CHECKING:
+    from elfship.check.batch import CheckBatch
 
 MARK = {
     Severity.ERROR: "error",
@@ -14,15 +18,18 @@ MARK = {
 }
 
 
-def finding_json(finding: Finding) -> dict[str, Any]:
-    evidence = {k: v for k, v in finding.evidence.items() if k not in ("kind", "severity", "message", "fix")}
-    return {
+def finding_json(finding: Finding, *, with_evidence: bool = True) -> dict[str, Any]:
+    """A finding in every JSON document (check's, build's): its evidence flattened in beside it (build's
+    documents carry none)."""
+    document = {
         "kind": finding.kind,
         "severity": finding.severity.value,
         "message": finding.message,
         "fix": finding.fix,
-        **evidence,
     }
+    if with_evidence:
+        document.update((k, v) for k, v in finding.evidence.items() if k not in document)
+    return document
 
 
 def result_json(result: CheckResult) -> dict[str, Any]:
@@ -168,3 +175,28 @@ def to_text(results: list[CheckResult]) -> str:
         lines.append("")
         lines.extend(details(result, show_info=False))
     return "\n".join(lines)
+
+
+def render_batch(batch: CheckBatch, output_format: str) -> str:
+    """What `elfship check` writes to stdout for a batch, in one of report.formats.CHECK_FORMATS (newlines
+    included)."""
+    results, errors = list(batch.results), [{"path": p.path, "error": p.problem} for p in batch.problems]
+    if output_format == "junit":
+        from elfship.report.check_junit import to_junit  # xml.etree: only junit pays for it
+
+        return to_junit(results, errors)
+    if output_format == "github":
+        from elfship.report.check_github import to_github
+
+        annotations = to_github(results, errors)
+        return f"{annotations}\n" if annotations else ""
+    if output_format == "json":
+        return jsonout.dumps({"results": [result_json(r) for r in results], "errors": errors})
+    return f"{to_text(results)}\n" if results else ""
+
+
+def error_lines(batch: CheckBatch, output_format: str) -> list[str]:
+    """The stderr lines for a batch: files that could not be checked (JSON carries those itself) and every
+    prediction a --run contradicted."""
+    lines = [] if output_format == "json" else [f"elfship: error: {p.line}" for p in batch.problems]
+    return lines + [f"elfship: error: {prediction_error(r)}" for r in batch.contradicted]

@@ -9,9 +9,12 @@ from typing import Any
 SCHEMA_VERSION = 1
 
 
+def dumps(document: dict[str, Any]) -> str:
+    """One JSON document with the schema version first, as written to stdout (newline included)."""
+    return json.dumps({"schema_version": SCHEMA_VERSION, **document}, indent=2, sort_keys=False) + "\n"
+
+
 def emit(document: dict[str, Any]) -> None:
     """Write one JSON document to stdout with the schema version first."""
-    payload = {"schema_version": SCHEMA_VERSION, **document}
-    json.dump(payload, sys.stdout, indent=2, sort_keys=False)
-    sys.stdout.write("\n")
+    sys.stdout.write(dumps(document))
     sys.stdout.flush()

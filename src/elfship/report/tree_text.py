@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from elfship.record import field, record
 from elfship.resolve.model import VIA_INTERPRETER, Resolution, ResolvedLibrary
 
 # Always there and rarely the question: hidden from the tree unless --all (never when missing).
@@ -13,7 +13,7 @@ FOLDED_PREFIXES = ("libc.so.", "libgcc_s.so.", "libc.musl-", "ld-linux", "ld64.s
 RED, DIM, RESET = "\033[31m", "\033[2m", "\033[0m"
 
 
-@dataclass(frozen=True)
+@record
 class Style:
     color: bool = False
 
@@ -33,7 +33,7 @@ def is_folded(lib: ResolvedLibrary) -> bool:
 MAX_INDENT = 32
 
 
-@dataclass
+@record(frozen=False)
 class _Node:
     """One line of the display tree. Mutable only while _build fills in its children."""
 

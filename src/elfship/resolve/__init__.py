@@ -6,24 +6,27 @@ names below are loaded on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from elfship.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from elfship.resolve.engine import Resolver, resolve
     from elfship.resolve.model import Resolution, ResolvedLibrary, SearchStep
 
+# A lazy package (elfship.lazy): importing one of its modules does not load the others.
 _HOMES = {
-    "Resolver": "engine",
-    "resolve": "engine",
     "Resolution": "model",
     "ResolvedLibrary": "model",
+    "Resolver": "engine",
     "SearchStep": "model",
+    "resolve": "engine",
 }
-__all__ = ["Resolution", "ResolvedLibrary", "Resolver", "SearchStep", "resolve"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = [
+    "Resolution",
+    "ResolvedLibrary",
+    "Resolver",
+    "SearchStep",
+    "resolve",
+]
+__getattr__ = lazy_exports(__name__, _HOMES)

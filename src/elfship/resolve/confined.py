@@ -12,13 +12,13 @@ fstat after the open; a device such as the root's /dev/zero is refused before it
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
-import platform
 import stat
+import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from elfship.elf.image import file_type
 
@@ -32,29 +32,30 @@ READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | O_CLOEXEC
 EAGAIN_RETRIES = 8  # RESOLVE_IN_ROOT says EAGAIN when a rename raced a ".."; try again a few times
 
 
-class _OpenHow(ctypes.Structure):
-    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
+OPEN_HOW = struct.Struct("=QQQ")  # struct open_how: flags, mode, resolve (u64 each)
 
 
 class _Kernel:
     """Whether openat2 works here: decided by the first call, then remembered."""
 
-    usable: bool | None = None if platform.machine() in ARCHES_WITH_OPENAT2 else False
-    libc: ctypes.CDLL | None = None
+    usable: bool | None = None if os.uname().machine in ARCHES_WITH_OPENAT2 else False
+    libc: Any = None  # ctypes.CDLL, loaded by the first call: only reads inside a root pay for ctypes
 
 
 def _openat2(dir_fd: int, path: str, flags: int) -> int:
+    import ctypes
+
     if _Kernel.libc is None:
         _Kernel.libc = ctypes.CDLL(None, use_errno=True)
-    how = _OpenHow(flags, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+    how = ctypes.create_string_buffer(OPEN_HOW.pack(flags, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS))
     err = errno.EINVAL
     for _ in range(EAGAIN_RETRIES):
         fd = _Kernel.libc.syscall(
             ctypes.c_long(SYS_OPENAT2),
             ctypes.c_int(dir_fd),
             ctypes.c_char_p(os.fsencode(path)),
-            ctypes.byref(how),
-            ctypes.c_size_t(ctypes.sizeof(how)),
+            how,
+            ctypes.c_size_t(OPEN_HOW.size),
         )
         if fd >= 0:
             return int(fd)

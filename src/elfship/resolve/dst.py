@@ -8,13 +8,14 @@ $ORIGIN only.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from elfship.record import record
 
 _TOKEN = re.compile(r"\$(?:\{(ORIGIN|LIB|PLATFORM)\}|(ORIGIN|LIB|PLATFORM)(?![A-Za-z0-9_]))")
 _MUSL_TOKEN = re.compile(r"\$(?:\{ORIGIN\}|ORIGIN(?![A-Za-z0-9_]))")
 
 
-@dataclass(frozen=True)
+@record
 class Expanded:
     path: str
     uses_origin: bool  # the directory moves with the object: it lives where that object lives

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import replace
 
 from elfship.elf import ElfInfo, read_elf
 from elfship.errors import ElfError, ElfshipError, UsageError
+from elfship.record import replace
 from elfship.resolve.dst import directory_of, join
 from elfship.resolve.environment import Environment, EnvKey, build_environment, env_key
 from elfship.resolve.llpath import environment_ld_library_path

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from elfship.abi import GLIBC_LOADERS, MUSL_ARCH_BY_MACHINE, musl_loader
 from elfship.elf import ElfInfo
 from elfship.elf.model import LibcFamily
+from elfship.record import field, record
 from elfship.resolve.ldcache import (
     MAX_CACHE_SIZE,
     CacheError,
@@ -31,7 +30,7 @@ MUSL_DEFAULT_PATH = ("/lib", "/usr/local/lib", "/usr/lib")
 MAX_PATH_FILE = 1 << 20
 
 
-@dataclass(frozen=True)
+@record
 class EnvKey:
     musl: bool
     machine: str
@@ -41,7 +40,7 @@ class EnvKey:
     interpreter: str | None
 
 
-@dataclass
+@record(frozen=False)
 class Environment:
     """What the loader of one kind of program sees in one filesystem."""
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+
+from elfship.record import field, record
 
 OLD_MAGIC = b"ld.so-1.7.0"
 NEW_MAGIC = b"glibc-ld.so.cache1.1"
@@ -50,7 +51,7 @@ FLAGS_BY_ARCH: dict[tuple[str, int], int] = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class CacheFlags:
     """Which entry flags the loader of one architecture accepts, and which one it prefers."""
 
@@ -71,7 +72,7 @@ class CacheError(Exception):
     """The file is not a cache glibc would use; the message says why."""
 
 
-@dataclass(frozen=True)
+@record
 class CacheEntry:
     name: str
     path: str
@@ -87,11 +88,15 @@ class CacheEntry:
 
 
 def compare_key(name: str) -> str:
-    """glibc compares cache keys with _dl_cache_libcmp: digit runs numerically. Equal keys map equal here."""
-    return re.sub(r"\d+", lambda m: str(int(m.group())), name)
+    """glibc compares cache keys with _dl_cache_libcmp: digit runs numerically. Equal keys map equal here:
+    leading zeros of each digit run are dropped (libfoo.so.01 and libfoo.so.1 are one key)."""
+    return _LEADING_ZEROS.sub("", name) if "0" in name else name
 
 
-@dataclass(frozen=True)
+_LEADING_ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9])")
+
+
+@record
 class LdCache:
     path: str  # the cache as the loader names it (/etc/ld.so.cache)
     format: str  # "new", "old" or "old+new"

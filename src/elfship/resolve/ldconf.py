@@ -9,8 +9,8 @@ include patterns are expanded inside the root: `include ../../../../etc/x/*.conf
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
+from elfship.record import record
 from elfship.resolve.rootfs import OUTCOME_ABSENT, FileView
 
 MAX_INCLUDE_DEPTH = 32
@@ -20,7 +20,7 @@ MAX_CONF_FILES = 512
 MAX_DIRECTORIES = 4096
 
 
-@dataclass(frozen=True)
+@record
 class LdConf:
     directories: tuple[str, ...]  # in ldconfig's order, duplicates removed, inside the root
     files: tuple[str, ...]  # every configuration file read

@@ -7,12 +7,13 @@ we read it (and "release version 2.36") from the loader's bytes, never by runnin
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass
 from functools import cache
 
 from elfship.abi import GLIBC_LOADERS
 from elfship.errors import UsageError
+from elfship.record import record
 from elfship.resolve.rootfs import FileView
 
 TRIPLETS = {
@@ -41,7 +42,11 @@ X86_LEVEL_FLAGS = (
     ("x86-64-v4", {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}),
 )
 MUSL_INTERPRETER = re.compile(r"/ld-musl-([A-Za-z0-9_]+)\.so\.1$")
-_SYSTEM_DIRS = re.compile(rb"(?:/(?:usr/)?lib[A-Za-z0-9_./+-]*/\x00){1,8}")
+# One directory, then up to seven more. Spelt with a literal "/" first, not as (...){1,8}: the regular
+# expression engine then jumps from one "/" to the next instead of trying the group at every byte of the
+# loader (13 ms -> 0.07 ms for Debian 12's ld.so).
+_SYSTEM_DIR = rb"/(?:usr/)?lib[A-Za-z0-9_./+-]*/\x00"
+_SYSTEM_DIRS = re.compile(_SYSTEM_DIR + rb"(?:" + _SYSTEM_DIR + rb"){0,7}")
 _RELEASE = re.compile(rb"release version (\d+)\.(\d+)")
 _VERSIONED_NAME = re.compile(r"/ld-(\d+)\.(\d+)\.so$")  # glibc < 2.34 installed ld.so as ld-2.31.so
 MAX_LOADER_BYTES = 16 << 20
@@ -61,10 +66,8 @@ def _cpu_flags() -> tuple[str, frozenset[str]]:
 
 def host_isa_level(machine: str) -> str | None:
     """The highest glibc-hwcaps level this CPU supports for MACHINE, or None (baseline, or another CPU)."""
-    import platform as _platform
-
-    host = _platform.machine()
-    if machine != "x86_64" or host not in ("x86_64", "AMD64"):
+    host = os.uname().machine  # what platform.machine() answers on Linux, without importing platform
+    if machine != "x86_64" or host != "x86_64":
         return None
     _vendor, flags = _cpu_flags()
     level = None
@@ -97,7 +100,7 @@ def hwcaps_subdirs(machine: str, isa: str | None) -> tuple[str, ...]:
     return tuple(reversed(levels[: levels.index(isa) + 1]))
 
 
-@dataclass(frozen=True)
+@record
 class LoaderFacts:
     glibc_version: tuple[int, int] | None  # None when the loader could not be read
     system_dirs: tuple[str, ...]  # built-in search path, no trailing slash

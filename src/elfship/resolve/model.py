@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from elfship.elf.model import ElfInfo
+from elfship.record import record
 
 # Values of ResolvedLibrary.found_via (and the start of SearchStep.source).
 VIA_RPATH = "rpath"
@@ -23,7 +23,7 @@ def rpath_of(needer: str) -> str:
     return f"{VIA_RPATH} of {needer}"
 
 
-@dataclass(frozen=True)
+@record
 class SearchStep:
     """One place the loader looked."""
 
@@ -32,7 +32,7 @@ class SearchStep:
     outcome: str  # "found", "absent", "wrong class", "wrong machine", "unreadable", "not in cache", ...
 
 
-@dataclass(frozen=True)
+@record
 class ResolvedLibrary:
     soname: str  # the DT_NEEDED name that first loaded it (for the interpreter: its DT_SONAME)
     path: str | None  # absolute path as the loader names it, inside the root; None = missing
@@ -52,7 +52,7 @@ class ResolvedLibrary:
         return self.path is None
 
 
-@dataclass(frozen=True)
+@record
 class Resolution:
     program: ElfInfo
     interpreter: ResolvedLibrary | None
@@ -81,7 +81,7 @@ class Resolution:
         return found
 
 
-@dataclass(frozen=True)
+@record
 class ProgramLocation:
     """Where the program of one start is: the file its bytes come from, and where the loader sees it.
 

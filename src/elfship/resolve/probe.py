@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass
 from typing import TypeVar
 
 from elfship.elf import ElfInfo
 from elfship.elf.constants import ELF_MAGIC, ET_DYN, ET_EXEC
 from elfship.errors import ElfError
+from elfship.record import record
 from elfship.resolve.rootfs import (
     OUTCOME_UNREADABLE,
     FileView,
@@ -34,7 +34,7 @@ NEWER_KERNEL = "needs a newer kernel"
 EI_OSABI_SYSV, EI_OSABI_GNU = 0, 3
 
 
-@dataclass(frozen=True)
+@record
 class Expectation:
     """What the loader of the program accepts."""
 
@@ -44,7 +44,7 @@ class Expectation:
     musl: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Probe:
     outcome: str  # FOUND, "absent", WRONG_CLASS, ..., or the fatal error text
     fatal: bool = False  # the loader stops here with an error instead of searching on

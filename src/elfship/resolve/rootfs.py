@@ -19,12 +19,12 @@ import stat
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
 
 from elfship.elf import ElfInfo, read_elf, read_version_symbols
 from elfship.elf.image import file_type
 from elfship.elf.model import VersionSymbols
 from elfship.errors import ElfError, ElfshipError
+from elfship.record import field, record, replace
 from elfship.resolve.confined import (
     NotRegularError,
     RootDir,
@@ -44,7 +44,7 @@ MAX_GLOB_MATCHES = 4096  # an include pattern like /*/*/*/* must not walk a whol
 MAX_DIRECTORY_ENTRIES = 200_000  # entries read from one directory (a glob, a library directory)
 
 
-@dataclass(frozen=True)
+@record
 class Located:
     """A file that exists: where the loader names it and where it really is on this machine."""
 

@@ -16,9 +16,9 @@ every object up the chain, then /etc/ld-musl-ARCH.path or /lib:/usr/local/lib:/u
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from elfship.elf import ElfInfo
+from elfship.record import field, record
 from elfship.resolve.dst import Expanded, directory_of, expand_glibc, expand_musl, join
 from elfship.resolve.environment import CACHE_PATH, Environment
 from elfship.resolve.model import (
@@ -42,7 +42,7 @@ GLIBC_CONTINUE = frozenset(
 MUSL_CONTINUE = frozenset({OUTCOME_ABSENT, OUTCOME_UNREADABLE, OUTCOME_NOT_DIR, "name too long"})
 
 
-@dataclass
+@record(frozen=False)
 class LoadedObject:
     """One object in the emulated process while it is being built (the program or a library)."""
 
@@ -69,19 +69,19 @@ class LoadedObject:
         return found
 
 
-@dataclass(frozen=True)
+@record
 class Directory:
     path: str
     view: FileView
 
 
-@dataclass(frozen=True)
+@record
 class Group:
     source: str
     directories: tuple[Directory, ...]
 
 
-@dataclass(frozen=True)
+@record
 class SearchResult:
     probe: Probe | None  # the accepted file, or the one the loader stopped on (error set)
     path: str | None
@@ -92,7 +92,7 @@ class SearchResult:
     other_class: tuple[str, ...] = ()  # files skipped for being of the wrong class or machine
 
 
-@dataclass
+@record(frozen=False)
 class _Walk:
     """State of one search: the steps so far."""
 

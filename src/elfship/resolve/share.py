@@ -9,13 +9,12 @@ ld.so would have matched that name to the program itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
 from elfship.elf import ElfInfo
+from elfship.record import record, replace
 from elfship.resolve.model import Resolution, ResolvedLibrary
 
 
-@dataclass(frozen=True)
+@record
 class SharedWalk:
     resolution: Resolution
     names_seen: frozenset[str]  # every DT_NEEDED name met during the walk

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
 
 from elfship.abi import MUSL_RESERVED
 from elfship.elf import ElfInfo, Kind
+from elfship.record import field, record
 from elfship.resolve.dst import directory_of, expand_glibc
 from elfship.resolve.environment import CACHE_PATH, Environment, musl_path_elements
 from elfship.resolve.model import (
@@ -35,7 +35,7 @@ from elfship.resolve.share import shape_key
 NOT_LOADABLE = (Kind.OBJECT, Kind.CORE, Kind.OTHER)
 
 
-@dataclass(frozen=True)
+@record
 class Filesystem:
     """Where a start happens: the view of the root (or of this machine), and LD_LIBRARY_PATH as given."""
 
@@ -55,7 +55,7 @@ def is_secure(path: str, st: os.stat_result | None) -> bool:
         return False
 
 
-@dataclass
+@record(frozen=False)
 class _Missing:
     name: str
     result: SearchResult

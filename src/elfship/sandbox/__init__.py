@@ -18,10 +18,10 @@ import shutil
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 
 from elfship.errors import ElfshipError, ToolMissingError
+from elfship.record import record
 from elfship.sandbox.bwrap import ENVIRONMENT, bwrap_argv
 from elfship.sandbox.emulator import Emulator, find_emulator, runs_natively
 from elfship.sandbox.host import SCRATCH, VIEW, check_enterable, host_preexec, scratch_dir
@@ -34,7 +34,7 @@ LAUNCHERS = frozenset({"bwrap", "unshare"})
 INNER_SOURCE = Path(__file__).with_name("inner.py")
 
 
-@dataclass(frozen=True)
+@record
 class SandboxRun:
     exit_code: int | None  # None: still running at the timeout (then killed)
     timed_out: bool

@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import platform
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 from elfship.elf import read_elf
 from elfship.errors import ElfError
+from elfship.record import record
 
 # Where the emulator appears inside the sandbox: under the sandbox's own fresh /tmp, never in the root.
 EMULATOR_DIR = "/tmp/.elfship-emulator"
@@ -23,7 +23,7 @@ QEMU_FIX = "apt-get install qemu-user-static"
 NATIVE = {"x86_64": frozenset({"x86_64", "i386"}), "aarch64": frozenset({"aarch64", "arm"})}
 
 
-@dataclass(frozen=True)
+@record
 class Emulator:
     """A static qemu-user on the host (`host_path`) and the name it is started by inside the sandbox."""
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import math
 import os
 import resource
-from dataclasses import dataclass
+
+from elfship.record import record
 
 # When elfship runs as root, the sandbox runs as this otherwise unused host uid/gid: a process that escaped
 # every namespace would still be an unprivileged user, and RLIMIT_NPROC (which the kernel never applies to
@@ -19,7 +20,7 @@ INSIDE_ID = 65534
 MiB = 1 << 20
 
 
-@dataclass(frozen=True)
+@record
 class Limits:
     cpu_seconds: int  # per process: a busy loop is stopped even if the wall-clock watchdog is not
     address_space: int  # bytes of virtual memory per process

@@ -14,10 +14,10 @@ import os
 import posixpath
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from elfship.errors import ElfshipError
+from elfship.record import field, record
 
 MAX_SYMLINK_HOPS = 40
 MAX_SHADOW_ENTRIES = (
@@ -26,7 +26,7 @@ MAX_SHADOW_ENTRIES = (
 SYSTEM_DIRS = ("tmp", "proc", "dev")
 
 
-@dataclass(frozen=True)
+@record
 class Op:
     """One mount operation, in bwrap's vocabulary: ro-bind SRC DST, tmpfs DST, dir DST, symlink TARGET DST,
     proc DST, dev DST, file DST INDEX (a copy of the INDEXth placed file, mode 0755: 0 is the program, then
@@ -38,7 +38,7 @@ class Op:
     source: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class MountPlan:
     ops: tuple[Op, ...]
     program_dest: str | None  # resolved in-root path where the program copy appears (None: already there)

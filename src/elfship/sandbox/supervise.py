@@ -12,8 +12,9 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from types import FrameType
+
+from elfship.record import record
 
 HEAD_BYTES = 16 * 1024
 TAIL_BYTES = 16 * 1024
@@ -50,7 +51,7 @@ class Bounded:
         return (bytes(self.head) + gap + tail).decode("utf-8", "replace")
 
 
-@dataclass(frozen=True)
+@record
 class Finished:
     exit_code: int | None  # None when killed at the timeout; -N when the sandbox died of signal N
     timed_out: bool

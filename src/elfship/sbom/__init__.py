@@ -7,19 +7,27 @@ collector, which is loaded on first use of `inventory`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from elfship.sbom.model import Component, ComponentKind, Confidence, Inventory
+from elfship.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from elfship.sbom.collect import inventory
+    from elfship.sbom.model import Component, ComponentKind, Confidence, Inventory
 
-__all__ = ["Component", "ComponentKind", "Confidence", "Inventory", "inventory"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "inventory":
-        from elfship.sbom.collect import inventory
-
-        return inventory
-    raise AttributeError(name)
+# A lazy package (elfship.lazy): importing one of its modules does not load the others.
+_HOMES = {
+    "Component": "model",
+    "ComponentKind": "model",
+    "Confidence": "model",
+    "Inventory": "model",
+    "inventory": "collect",
+}
+__all__ = [
+    "Component",
+    "ComponentKind",
+    "Confidence",
+    "Inventory",
+    "inventory",
+]
+__getattr__ = lazy_exports(__name__, _HOMES)

@@ -11,10 +11,10 @@ import re
 import zlib
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from elfship.errors import ElfError
+from elfship.record import record
 
 DEP_SECTIONS = (".dep-v0", ".rust-deps-v0")
 MAX_DEP_JSON = 16 * 1024 * 1024  # decompressed; cargo-auditable's own limit is 8 MiB
@@ -28,7 +28,7 @@ REGISTRY_PATH = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@record
 class Crate:
     name: str
     version: str

@@ -9,11 +9,12 @@ symbol the file defines (not merely references).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
+from elfship.record import record
 
-@dataclass(frozen=True)
+
+@record
 class Signature:
     name: str  # component name (lowercase upstream name)
     cpe_vendor_product: str  # "openssl:openssl": how NVD names it
@@ -81,7 +82,7 @@ SIGNATURES = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     name: str
     version: str | None

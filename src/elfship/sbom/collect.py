@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
-from dataclasses import dataclass
 from typing import Any
 
 from elfship.elf import Kind, LibcFamily, read_elf
 from elfship.elf.image import Image
 from elfship.elf.model import ElfInfo
 from elfship.errors import ElfError
+from elfship.record import record
 from elfship.sbom import cargo, clibs, toolchain
 from elfship.sbom.model import (
     ECOSYSTEM_CRATES,
@@ -58,7 +58,7 @@ def inventory(
     return Inventory(name, info.kind.value, read.sha256, tuple(components), tuple(sources), tuple(notes))
 
 
-@dataclass(frozen=True)
+@record
 class _Contents:
     """What the file's own bytes say."""
 

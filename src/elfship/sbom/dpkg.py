@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import cache
+
+from elfship.record import record
 
 MAX_LIST_BYTES = 256 * 1024 * 1024  # every *.list file together; a real system has tens of MB
 MAX_STATUS_BYTES = 64 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@record
 class DebPackage:
     name: str  # binary package, without the :arch suffix
     version: str
@@ -19,7 +20,7 @@ class DebPackage:
     source_version: str
 
 
-@dataclass(frozen=True)
+@record
 class Distro:
     id: str  # "debian", "ubuntu"
     version_id: str  # "12"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import Enum
+
+from elfship.record import field, record
 
 
 class Confidence(str, Enum):
@@ -28,7 +29,7 @@ ECOSYSTEM_GO = "Go"
 ECOSYSTEM_RUST_STD = "rust-std"
 
 
-@dataclass(frozen=True)
+@record
 class Component:
     name: str
     version: str | None  # None when the file does not say (reported, never guessed)
@@ -52,7 +53,7 @@ class Component:
         return f"{self.kind.value}:{self.name}@{self.version or ''}"
 
 
-@dataclass(frozen=True)
+@record
 class Inventory:
     """Everything one file carries or loads."""
 

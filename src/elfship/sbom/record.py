@@ -64,6 +64,23 @@ def write_cyclonedx(inventories: list[Inventory], destination: Path) -> None:
     write_bytes(destination, (text + "\n").encode())
 
 
+def write_artifact_sboms(delivered: Sequence[str], destination: str) -> list[Path]:
+    """`build --sbom`: what the delivered binaries carry as CycloneDX, in one file at `destination`, or
+    with destination "" one FILE.cdx.json beside each binary. Returns the files written."""
+    from elfship.sbom.collect import inventory
+
+    inventories = [inventory(path) for path in delivered]
+    if destination:
+        write_cyclonedx(inventories, Path(destination))
+        return [Path(destination)]
+    written = []
+    for inv in inventories:
+        beside = Path(inv.path).with_name(Path(inv.path).name + ".cdx.json")
+        write_cyclonedx([inv], beside)
+        written.append(beside)
+    return written
+
+
 def embedded_libraries(path: str, inode: tuple[int, int] | None = None) -> tuple[tuple[str, str | None], ...]:
     """(name, version) of the upstream C libraries inside a file: what its owner answers CVEs for. Cached by
     the file's identity, because check asks once per target. With `inode` (the (st_dev, st_ino) the ELF facts

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from elfship.elf.image import Image
 from elfship.errors import ElfError
+from elfship.record import record
 from elfship.sbom.sections import SectionView
 
 OPENSSLDIR_MARKER = b'OPENSSLDIR: "'
@@ -32,7 +32,7 @@ GCONV_MARKERS = (b"\0GCONV_PATH\0", b"\0gconv-modules\0")
 GCONV_DIR = re.compile(rb"\0(/[!-~]{1,255}/gconv)\0")
 
 
-@dataclass(frozen=True)
+@record
 class RuntimeStrings:
     openssl_dir: str | None = None  # the OPENSSLDIR of an OpenSSL linked into the file; None: none inside
     sonames: tuple[str, ...] = ()  # sonames named as whole strings (dlopen candidates), in file order

@@ -5,7 +5,8 @@ info (.go.buildinfo: "\\xff Go buildinf:", pointer size, flags, then varint-pref
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from elfship.record import record
 
 RUSTC = re.compile(
     rb"rustc version (\d+\.\d+\.\d+(?:-[a-z]+(?:\.\d+)?)?)(?: \(([0-9a-f]{7,40}) (\d{4}-\d\d-\d\d)\))?"
@@ -15,21 +16,21 @@ GO_MAGIC = b"\xff Go buildinf:"
 MAX_GO_STRING = 1024 * 1024
 
 
-@dataclass(frozen=True)
+@record
 class Tool:
     name: str  # "rustc", "gcc", "go"
     version: str
     detail: str  # the text it was read from
 
 
-@dataclass(frozen=True)
+@record
 class GoModule:
     path: str
     version: str
     main: bool  # the module the program was built from
 
 
-@dataclass(frozen=True)
+@record
 class GoBuildInfo:
     go_version: str  # "go1.19.8"
     modules: tuple[GoModule, ...]

@@ -8,7 +8,8 @@ whether they did, and which version.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from elfship.record import record
 
 # crate -> (upstream component name, NVD vendor:product)
 UPSTREAM = {
@@ -30,7 +31,7 @@ UPSTREAM = {
 METADATA_VERSION = re.compile(r"\+(?:[A-Za-z][A-Za-z0-9]*[-.])?(\d+(?:\.\d+){0,3}[a-z]?)$")
 
 
-@dataclass(frozen=True)
+@record
 class Upstream:
     name: str
     version: str | None  # None: the crate's version does not carry it

@@ -6,6 +6,20 @@ workers or summaries.
 
 from __future__ import annotations
 
-from elfship.scan.engine import ScanSummary, scan
+from typing import TYPE_CHECKING
 
-__all__ = ["ScanSummary", "scan"]
+from elfship.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from elfship.scan.engine import ScanSummary, scan
+
+# A lazy package (elfship.lazy): importing one of its modules does not load the others.
+_HOMES = {
+    "ScanSummary": "engine",
+    "scan": "engine",
+}
+__all__ = [
+    "ScanSummary",
+    "scan",
+]
+__getattr__ = lazy_exports(__name__, _HOMES)

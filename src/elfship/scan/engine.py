@@ -13,13 +13,13 @@ import stat
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from elfship.abi import version_key
 from elfship.elf import ElfInfo
 from elfship.elf.constants import ELF_MAGIC
 from elfship.errors import ElfError, ElfshipError
+from elfship.record import field, record, replace
 from elfship.resolve.engine import Resolver, require_root_directory
 from elfship.resolve.llpath import environment_ld_library_path
 from elfship.resolve.probe import ElfCache
@@ -29,7 +29,7 @@ CHUNK = 48  # files per task: big enough to amortise pickling, small enough to b
 PARALLEL_THRESHOLD = 150  # below this, starting worker processes costs more than it saves
 
 
-@dataclass(frozen=True)
+@record
 class FileReport:
     path: str
     kind: str
@@ -42,13 +42,13 @@ class FileReport:
     error: str | None = None  # the file could not be read as ELF
 
 
-@dataclass(frozen=True)
+@record
 class ScanProblem:
     path: str
     problem: str
 
 
-@dataclass(frozen=True)
+@record
 class ScanSummary:
     directories: tuple[str, ...]
     files_seen: int  # regular files looked at (after de-duplication by inode)
@@ -69,7 +69,7 @@ class ScanSummary:
         return sum(1 for f in self.files if f.error is None)
 
 
-@dataclass
+@record(frozen=False)
 class _Found:
     """What the directory walk found: ELF files, the count of regular files, problems, skipped mounts."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import difflib
 import functools
 from types import MappingProxyType
 from typing import Any
@@ -53,41 +52,54 @@ def _target_from_record(record: dict[str, Any]) -> Target:
     )
 
 
-def _sort_key(target: Target) -> tuple[str, tuple[int, ...], float, str, str]:
+def _sort_key(record: dict[str, Any]) -> tuple[str, tuple[int, ...], float, str, str]:
     # Within a family the libc version orders releases best (manylinux:2010 < 2014 < 2_24, alt:p9 < p10).
-    libc = version_key(target.libc_version)
-    return (target.family, libc, release_rank(target.version), target.version, target.arch)
+    libc = version_key(record["libc_version"])
+    return (record["family"], libc, release_rank(record["version"]), record["version"], record["arch"])
+
+
+# A command asks for one release or two: the records are indexed by name, and a Target is built only for
+# the records asked for (building all ~190 costs more than the rest of `check --target`).
+@functools.cache
+def _records() -> tuple[dict[str, Any], ...]:
+    records = data.releases_document()["releases"]
+    return tuple(sorted(records, key=_sort_key))
+
+
+@functools.cache
+def _target(index: int) -> Target:
+    return _target_from_record(_records()[index])
 
 
 @functools.cache
 def _all() -> tuple[Target, ...]:
-    records = data.releases_document()["releases"]
-    return tuple(sorted((_target_from_record(r) for r in records), key=_sort_key))
+    return tuple(_target(index) for index in range(len(_records())))
 
 
 @functools.cache
-def _by_name(arch: str) -> dict[str, Target]:
-    """Every accepted spelling of a release of one arch -> the release."""
-    table: dict[str, Target] = {}
-    for target in _all():
-        if target.arch != arch:
+def _by_name(arch: str) -> dict[str, int]:
+    """Every accepted spelling of a release of one arch -> the index of its record."""
+    table: dict[str, int] = {}
+    for index, record in enumerate(_records()):
+        if record["arch"] != arch:
             continue
-        for key in _spellings(target):
-            table.setdefault(key, target)
+        for key in _spellings(record):
+            table.setdefault(key, index)
     return table
 
 
-def _spellings(target: Target) -> list[str]:
-    keys = [target.name, *target.aliases]
-    keys += [f"{target.family}:{alias}" for alias in target.aliases if ":" not in alias]
-    keys += [f"{target.family}{sep}{target.version}" for sep in ("", "-", "_", " ")]
+def _spellings(record: dict[str, Any]) -> list[str]:
+    family, version, aliases = record["family"], record["version"], record["aliases"]
+    keys = [record["name"], *aliases]
+    keys += [f"{family}:{alias}" for alias in aliases if ":" not in alias]
+    keys += [f"{family}{sep}{version}" for sep in ("", "-", "_", " ")]
     return [key.lower() for key in keys]
 
 
 @functools.cache
 def _families() -> dict[str, str]:
     """Family spellings (canonical and other) -> canonical family, longest spelling first."""
-    names = {t.family: t.family for t in _all()}
+    names = {r["family"]: r["family"] for r in _records()}
     names.update(FAMILY_SPELLINGS)
     return dict(sorted(names.items(), key=lambda item: -len(item[0])))
 
@@ -108,8 +120,9 @@ def supported_targets(
     return tuple(t for t in all_targets(arch) if t.kind == "release" and t.is_supported(today))
 
 
+@functools.cache
 def known_arches() -> tuple[str, ...]:
-    return tuple(sorted({t.arch for t in _all()}))
+    return tuple(sorted({r["arch"] for r in _records()}))
 
 
 # Other names of the architectures (Debian's and Go's) -> the ELF machine names targets use.
@@ -140,9 +153,11 @@ def get_target(name: str, arch: str = DEFAULT_ARCH) -> Target:
     """
     key = " ".join(name.strip().lower().split())
     table = _by_name(arch)
-    found = table.get(key) or _by_family_and_version(key, table)
+    found = table.get(key)
+    if found is None:
+        found = _by_family_and_version(key, table)
     if found is not None:
-        return found
+        return _target(found)
     if arch not in known_arches():
         raise UsageError(
             f"no target data for architecture {arch!r}",
@@ -162,7 +177,7 @@ def _resolves(key: str, arch: str) -> bool:
     return key in table or _by_family_and_version(key, table) is not None
 
 
-def _by_family_and_version(key: str, table: dict[str, Target]) -> Target | None:
+def _by_family_and_version(key: str, table: dict[str, int]) -> int | None:
     for spelling, family in _families().items():
         if not key.startswith(spelling):
             continue
@@ -187,13 +202,16 @@ def _version_candidates(family: str, version: str) -> list[str]:
     return candidates
 
 
-def _suggestion_text(key: str, table: dict[str, Target]) -> str:
+def _suggestion_text(key: str, table: dict[str, int]) -> str:
+    import difflib  # only a misspelt name pays for it
+
     names: list[str] = []
     family = next((f for s, f in _families().items() if key.startswith(s)), None)
     close = difflib.get_close_matches(key, list(table), n=6, cutoff=0.6)
     for match in close:
-        if table[match].name not in names:
-            names.append(table[match].name)
+        name = _records()[table[match]]["name"]
+        if name not in names:
+            names.append(name)
     if family is not None and len(names) < 3:
         names += [t.name for t in all_targets(None) if t.family == family and t.name not in names]
     names = list(dict.fromkeys(names))[:8]

@@ -11,10 +11,10 @@ Sources: each distribution's ca-certificates / openssl packaging (Debian's /usr/
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from elfship.record import record
 
 
-@dataclass(frozen=True)
+@record
 class CaLocations:
     bundle: str
     found_by: frozenset[str]

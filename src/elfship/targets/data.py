@@ -7,23 +7,23 @@ them for the life of the process is safe.
 from __future__ import annotations
 
 import functools
-import gzip
 import json
+import os
 from collections.abc import Mapping
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from elfship.errors import ElfshipError
 
-DATA_DIRECTORY = Path(__file__).resolve().parent / "data"
+DATA_DIRECTORY = os.path.join(os.path.dirname(os.path.realpath(__file__)), "data")
 RELEASES_FILE = "releases.json"
 DATA_FORMAT = 1  # bump when the layout of the generated files changes
 
 
 def _read_bytes(file_name: str) -> bytes:
     try:
-        return (DATA_DIRECTORY / file_name).read_bytes()
+        with open(os.path.join(DATA_DIRECTORY, file_name), "rb") as stream:
+            return stream.read()
     except FileNotFoundError:
         raise ElfshipError(
             f"elfship's target data file {file_name} is missing from the installed package",
@@ -45,6 +45,8 @@ def releases_document() -> dict[str, Any]:
 
 @functools.cache
 def _package_index_text(file_name: str) -> str:
+    import gzip  # only a package lookup pays for it
+
     return gzip.decompress(_read_bytes(file_name)).decode("utf-8")
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from elfship.abi import highest_version, is_private_node, split_version_node
+from elfship.record import field, record
 from elfship.targets import data, packages
 from elfship.targets.families import (
     INTERPRETERS,
@@ -26,7 +26,7 @@ _NO_LIBRARIES: Mapping[str, frozenset[str] | None] = MappingProxyType({})
 _UNMEASURED = frozenset({"<unmeasured>"})  # a sentinel: the library is not in the measured data
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     """A release such as debian:10, or a root filesystem read from disk (kind == "root").
 

@@ -42,8 +42,12 @@ MAX_APK_DB = 32 << 20  # Alpine's installed-package database: ~1 MiB on a large 
 MAX_BANNER_SCAN = 64 << 20  # how much of libc.so.6 is searched for its version banner
 
 
-def target_from_root(root: Path | str) -> Target:
-    """Read what the root filesystem at `root` offers. Raises UsageError when it is not a directory."""
+def target_from_root(root: Path | str, *, base_sonames: bool = True) -> Target:
+    """Read what the root filesystem at `root` offers. Raises UsageError when it is not a directory.
+
+    base_sonames=False skips the inventory of every library in the root (thousands of files on a full
+    system) and reads only libc and the libraries that define version nodes; the Target's base_sonames is
+    then None, and `ships_in_root` answers for one soname at a time."""
     root_path = Path(root)
     try:
         is_directory = root_path.is_dir()
@@ -54,7 +58,7 @@ def target_from_root(root: Path | str) -> Target:
     view = FileView(root_path)
     os_release, os_release_source = _read_os_release(view)
     family, version = _family_and_version(os_release)
-    libraries = scan_libraries(view)
+    libraries = scan_libraries(view) if base_sonames else _essential_libraries(view)
     libc, libc_file = _find_libc(view, libraries)
     nodes, node_sources = _version_nodes(libraries)
     arch = _machine(libc_file)
@@ -75,7 +79,7 @@ def target_from_root(root: Path | str) -> Target:
         elts_end=known.elts_end if known else None,
         # No VERSION_ID: a development release (Debian testing/sid, Arch), so no EOL to hold it to.
         rolling=known.rolling if known else "VERSION_ID" not in os_release,
-        base_sonames=frozenset(libraries),
+        base_sonames=frozenset(libraries) if base_sonames else None,
         package_manager=known.package_manager if known else PACKAGE_MANAGERS.get(family, ""),
         sources=tuple(sources),
         kind="root",
@@ -167,6 +171,32 @@ def scan_libraries(view: FileView) -> dict[str, Located]:
             if is_symlink and _VERSIONED_NAME.search(name):
                 libraries.setdefault(name, located)  # a deliberate alias such as libbz2.so.1
     return dict(sorted(libraries.items()))
+
+
+def _essential_libraries(view: FileView) -> dict[str, Located]:
+    """libc and the libraries whose version definitions a Target records, by file name in the library
+    directories (the loader's directory search); a musl libc is found by _find_libc's own glob."""
+    directories = library_directories(view)
+    found: dict[str, Located] = {}
+    for soname in ("libc.so.6", *NODE_SOURCE_LIBRARIES):
+        located = _in_directories(view, directories, soname)
+        if located is not None:
+            found[soname] = located
+    return found
+
+
+def ships_in_root(view: FileView, soname: str) -> bool:
+    """Whether a file named `soname` stands in one of the root's library directories, where the loader's
+    directory search (and a dlopen by that name) would find it."""
+    return _in_directories(view, library_directories(view), soname) is not None
+
+
+def _in_directories(view: FileView, directories: list[Located], name: str) -> Located | None:
+    for directory in directories:
+        located = locate_file(view, f"{directory.real_path.rstrip('/')}/{name}")
+        if located is not None:
+            return located
+    return None
 
 
 def _read(found: Located) -> ElfInfo | None:
