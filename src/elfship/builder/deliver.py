@@ -12,6 +12,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+# inventory() names every crate by its package URL: packageurl (with the dataclasses module under it, ~8 ms)
+# loads with this module, while cargo metadata runs, rather than on first use after cargo.
+import packageurl  # noqa: F401
+
 from elfship.abi import version_key
 from elfship.builder.nss import nss_functions
 from elfship.builder.openssl import ca_directory_warning

@@ -95,7 +95,8 @@ def run_build(
         if started is not None:
             started[1].cancel()
         raise
-    lastproject.keep(key, project)
+    if project != guess:
+        lastproject.keep(key, project)
     if started is not None and project == guess:
         staged, process = started
         for message in staged.messages:
