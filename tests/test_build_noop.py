@@ -1,5 +1,6 @@
 """A no-op `elfship build` (cargo has nothing to do) still reads and checks the binary cargo reports: nothing
-about the output is remembered between builds (only facts about the compiler are, see test_build_rustc_facts)."""
+about the output is remembered between builds (only facts about the compiler are, see test_build_rustc_facts,
+and last time's `cargo metadata` answer, which is only a guess to start cargo early)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,11 +21,11 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 ARGS = ("build", "--json", "--strategy", "glibc-pinned", "--for", "debian:11")
 
 
-def build(output: Path) -> subprocess.CompletedProcess[str]:
+def build(output: Path, target: str = "hello-noop") -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "PYTHONPATH": str(SRC),
-        "CARGO_TARGET_DIR": str(CACHE / "cargo-target" / "hello-noop"),  # its own: the binary is swapped
+        "CARGO_TARGET_DIR": str(CACHE / "cargo-target" / target),  # each test its own: they change it
     }
     return subprocess.run(
         [sys.executable, "-m", "elfship", *ARGS, "-o", str(output)],
@@ -61,3 +63,37 @@ def test_a_no_op_build_checks_the_binary_it_delivers(tmp_path: Path) -> None:
     assert any("above the pin 2.31" in f["message"] for f in artifact["findings"])
     assert artifact["path"] is None and list((tmp_path / "again").iterdir()) == []  # nothing delivered
     assert build(tmp_path / "restored").returncode == 0
+
+
+@pytest.mark.skipif(shutil.which("cargo") is None, reason="cargo not installed (https://rustup.rs)")
+def test_a_wrong_guess_is_stopped_unseen_and_the_build_runs_from_the_real_answer(tmp_path: Path) -> None:
+    first = build(tmp_path / "first", "hello-guess")
+    if first.returncode == 2 and "zig" in first.stderr:
+        pytest.skip("zig not installed (pip install ziglang)")
+    assert first.returncode == 0, first.stderr[-3000:]
+    target_dir = str(CACHE / "cargo-target" / "hello-guess")
+    (entry,) = [e for e in lastproject_entries() if target_dir in json.loads(e.read_text())["key"]]
+    remembered = json.loads(entry.read_text())
+    # Last time's answer, wrong now: an openssl-sys in the graph, whose plan would ask for a static OpenSSL.
+    wrong = json.loads(entry.read_text())
+    wrong["project"]["resolved"].append(["openssl-sys", "0.9.100", []])
+    entry.write_text(json.dumps(wrong))
+    again = build(tmp_path / "first", "hello-guess")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert without_timing(json.loads(again.stdout)) == without_timing(json.loads(first.stdout))
+    assert [line for line in again.stderr.splitlines() if line.startswith("elfship: running:")] == [
+        line for line in first.stderr.splitlines() if line.startswith("elfship: running:")
+    ]
+    assert "OPENSSL" not in again.stderr and "openssl" not in again.stderr  # the guess's plan never showed
+    assert json.loads(entry.read_text()) == remembered  # this time's answer is remembered
+
+
+def lastproject_entries() -> list[Path]:
+    from elfship.builder.lastproject import SUBDIR
+    from elfship.builder.zigwrap import elfship_cache_dir
+
+    return sorted((elfship_cache_dir() / SUBDIR).glob("*.json"))
+
+
+def without_timing(document: dict[str, Any]) -> dict[str, Any]:
+    return {**document, "cargo": {**document["cargo"], "seconds": None}}

@@ -86,29 +86,18 @@ def run_build(
     )
     guess = None if request.options.build_std else lastproject.recall(key)
     started = _start_on_guess(guess, context) if guess is not None else None
-    # Loaded now, while `cargo metadata` (and cargo, on the guess) run: the check engine costs no time of its own.
-    from elfship.builder import deliver
-
     try:
+        # Loaded now, while `cargo metadata` (and cargo, on the guess) run: the check engine costs no time.
+        from elfship.builder import deliver
+
         project = pending.result()
-    except BaseException:
+    except BaseException:  # Ctrl-C included: cargo runs in its own session and would outlive elfship
         if started is not None:
             started[1].cancel()
         raise
     if project != guess:
         lastproject.keep(key, project)
-    if started is not None and project == guess:
-        staged, process = started
-        for message in staged.messages:
-            say(message)
-        process.release()
-    else:
-        if started is not None:
-            started[
-                1
-            ].cancel()  # the project changed since last time: what was started on the guess never shows
-        staged = _stage(project, context, say)
-        process = CargoProcess(staged.plan, staged.env, cwd=request.cwd)
+    staged, process = _confirmed(project, guess, started, context, say)
     run = process.wait()
     plan, native, output_dir = staged.plan, staged.native, staged.output_dir
     if not run.ok:
@@ -167,6 +156,27 @@ def _stage(project: CargoProject, context: _Context, say: Logger) -> _Staged:
         prepare_support(plan.build_std, plan.target_dir)
     env = _recording(plan, context.env, tell)
     return _Staged(plan, native, strip_tool, output_dir, env, tuple(said))
+
+
+def _confirmed(
+    project: CargoProject,
+    guess: CargoProject | None,
+    started: tuple[_Staged, CargoProcess] | None,
+    context: _Context,
+    say: Logger,
+) -> tuple[_Staged, CargoProcess]:
+    """The cargo run for this project: the one started on the guess when the guess was right (what it said
+    while being planned is said now, then its output shows), else a new one."""
+    if started is not None and project == guess:
+        staged, process = started
+        for message in staged.messages:
+            say(message)
+        process.release()
+        return staged, process
+    if started is not None:
+        started[1].cancel()  # the project changed since last time: that run is stopped, never shown
+    staged = _stage(project, context, say)
+    return staged, CargoProcess(staged.plan, staged.env, cwd=context.request.cwd)
 
 
 def _start_on_guess(guess: CargoProject, context: _Context) -> tuple[_Staged, CargoProcess] | None:
