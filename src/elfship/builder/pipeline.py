@@ -73,12 +73,12 @@ def run_build(
     check_link_mode(request.options.build_std, request.options.static_pie)
     manifest = find_manifest(request.cwd, request.options.manifest_path)
     detection, early = _start_probes(request, targets, manifest, env)
-    toolchain, choice, pending = _settle(detection, early, request, targets, manifest, env)
+    toolchain, choice, triple, early = _settle(detection, early, request, targets)
     context = _Context(request, choice, toolchain, targets, env)
     key = lastproject.build_key(
         toolchain.cargo,
         manifest,
-        pending.triple,
+        triple,
         request.options.packages,
         request.options.bins,
         request.options.cargo_args,
@@ -87,6 +87,7 @@ def run_build(
     guess = None if request.options.build_std else lastproject.recall(key)
     started = _start_on_guess(guess, context) if guess is not None else None
     try:
+        pending = early or _load(toolchain.cargo, manifest, triple, request.options, env)
         # Loaded now, while `cargo metadata` (and cargo, on the guess) run: the check engine costs no time.
         from elfship.builder import deliver
 
@@ -203,18 +204,17 @@ def _recording(plan: BuildPlan, env: dict[str, str], say: Logger) -> dict[str, s
 def _start_probes(
     request: BuildRequest, targets: Sequence[Target], manifest: Path, env: Mapping[str, str]
 ) -> tuple[PendingToolchain, PendingProject | None]:
-    """rustc, and with an explicit strategy (the target triple is known before rustc is asked anything)
-    `cargo metadata` too, started side by side; neither is waited for here."""
-    early = None
-    if request.strategy is not Strategy.AUTO:
-        arch = request.arch or _arch_of(targets, None, None)
-        early = _load(find_cargo(env), manifest, rust_triple(request.strategy, arch), request.options, env)
-    try:
-        return start_detection(env), early
-    except BaseException:
-        if early is not None:
-            early.discard()
-        raise
+    """rustc (unless its answer is remembered), and then with an explicit strategy (the target triple is known
+    before rustc answers) `cargo metadata` too, side by side; neither is waited for here. With nothing to wait
+    for from rustc, metadata starts later, after any cargo run started on a guess: cargo then takes its package
+    cache lock first and need not wait for metadata's."""
+    detection = start_detection(env)
+    if request.strategy is Strategy.AUTO or detection.remembered:
+        return detection, None
+    arch = request.arch or _arch_of(targets, None, None)
+    return detection, _load(
+        find_cargo(env), manifest, rust_triple(request.strategy, arch), request.options, env
+    )
 
 
 def _settle(
@@ -222,11 +222,9 @@ def _settle(
     early: PendingProject | None,
     request: BuildRequest,
     targets: Sequence[Target],
-    manifest: Path,
-    env: Mapping[str, str],
-) -> tuple[Toolchain, StrategyChoice, PendingProject]:
-    """Toolchain, strategy and `cargo metadata` under way for its triple; metadata is started again only when
-    the strategy chosen has another triple than the one guessed from --strategy."""
+) -> tuple[Toolchain, StrategyChoice, str, PendingProject | None]:
+    """Toolchain, strategy, its target triple, and the early `cargo metadata` when it asked for that triple
+    (else it is stopped)."""
     try:
         toolchain = detection.result()
         arch = _arch_of(targets, toolchain, request.arch)
@@ -242,11 +240,10 @@ def _settle(
             early.discard()
         raise
     triple = rust_triple(choice.strategy, arch)
-    if early is not None and early.triple == triple:
-        return toolchain, choice, early
-    if early is not None:
+    if early is not None and early.triple != triple:
         early.discard()
-    return toolchain, choice, _load(toolchain.cargo, manifest, triple, request.options, env)
+        early = None
+    return toolchain, choice, triple, early
 
 
 def _arch_of(targets: Sequence[Target], toolchain: Toolchain | None, asked: str | None) -> str:

@@ -25,6 +25,9 @@ from elfship.record import record
 
 # How long cargo gets to stop after Ctrl-C before it is killed.
 INTERRUPT_GRACE_SECONDS = 10.0
+# A run started on a guess may wait for elfship's own `cargo metadata`, which holds cargo's package cache lock
+# while it resolves; cargo says so with this line, about elfship and not the user's build, so it is not shown.
+OWN_LOCK_WAIT = "Blocking waiting for file lock on package cache"
 
 
 @record
@@ -109,10 +112,12 @@ class CargoProcess:
         self._reader.start()
 
     def release(self) -> None:
-        """Show what cargo printed so far, and from now on as it comes."""
+        """Show what cargo printed so far (but OWN_LOCK_WAIT), and from now on as it comes."""
         with self._lock:
             self._held = False
-            _show(self.echo, b"".join(self._captured))
+            text = b"".join(self._captured).decode("utf-8", "replace")
+            lines = text.splitlines(keepends=True)
+            _show(self.echo, "".join(x for x in lines if strip_ansi(x).strip() != OWN_LOCK_WAIT))
 
     def cancel(self) -> None:
         """Stop it (its whole group) and wait for it; what it printed is dropped."""
@@ -146,12 +151,12 @@ class CargoProcess:
             with self._lock:
                 self._captured.append(chunk)
                 if not self._held:
-                    _show(self.echo, chunk)
+                    _show(self.echo, chunk.decode("utf-8", "replace"))
 
 
-def _show(echo: IO[str], chunk: bytes) -> None:
+def _show(echo: IO[str], text: str) -> None:
     try:
-        echo.write(chunk.decode("utf-8", "replace"))
+        echo.write(text)
         echo.flush()
     except (OSError, ValueError):
         pass  # the user's terminal went away; keep capturing for the diagnosis

@@ -57,6 +57,11 @@ class PendingToolchain:
         self._rustc = rustc
         self._facts = _RustcFacts(rustc, env)
 
+    @property
+    def remembered(self) -> bool:
+        """rustc was not asked: its answer is remembered from an earlier build (rustcfacts.py)."""
+        return self._facts.remembered
+
     def result(self) -> Toolchain:
         path = self._env.get("PATH")
         host_triple, sysroot = self._facts.result()
@@ -119,6 +124,10 @@ class _RustcFacts:
             )
         except OSError:
             self._process = None  # said by the fallback below, which runs rustc again and reports why
+
+    @property
+    def remembered(self) -> bool:
+        return self._known is not None
 
     def result(self) -> tuple[str, Path]:
         if self._known is not None:
