@@ -6,6 +6,7 @@ errors for humans on stderr); elfship reads the executables cargo produced from 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -120,9 +121,12 @@ class CargoProcess:
             _show(self.echo, "".join(x for x in lines if strip_ansi(x).strip() != OWN_LOCK_WAIT))
 
     def cancel(self) -> None:
-        """Stop it (its whole group) and wait for it; what it printed is dropped."""
+        """Stop it and wait for it; what it printed is dropped. Whatever it started and left behind (a build
+        script's background child ignores SIGINT) is killed with its group: nobody wants this run's work."""
         if self._process.poll() is None:
             _stop(self._process)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._process.pid, signal.SIGKILL)
         self._reader.join(timeout=5)
         for stream in (self._process.stdout, self._process.stderr):
             if stream is not None:
