@@ -26,6 +26,7 @@ from elfship.builder.verify import ArtifactResult, TargetVerdict
 from elfship.check.model import EMBEDDED, GLIBC_ABOVE_PIN, NOT_STATIC, STATIC_NSS, Finding, Severity
 from elfship.check.named import check_info
 from elfship.elf import ElfInfo, read_elf, read_version_symbols
+from elfship.record import replace
 from elfship.report.sbom_text import summary_line
 from elfship.sbom import inventory
 from elfship.targets import Target
@@ -34,17 +35,26 @@ from elfship.targets import Target
 def finish(
     cargo_path: Path, plan: BuildPlan, targets: Sequence[Target], output_dir: Path, strip_tool: str | None
 ) -> ArtifactResult:
+    return deliver(check(cargo_path, plan, targets), output_dir, strip_tool)
+
+
+def check(cargo_path: Path, plan: BuildPlan, targets: Sequence[Target]) -> ArtifactResult:
+    """The binary read and checked, nothing delivered yet (path None)."""
     info = read_elf(os.fspath(cargo_path))  # read once: the verdicts and the pin check share it
     verdicts = tuple(_verdict(info, target) for target in targets)
     findings = own_findings(cargo_path, plan, info)
     size = cargo_path.stat().st_size
-    result = ArtifactResult(cargo_path.name, cargo_path, None, size, None, verdicts, findings)
-    if not result.ok:
-        return result  # a binary that would not run where it is going is not delivered
-    destination = output_dir / cargo_path.name
-    final_size = install(cargo_path, destination, strip_tool=strip_tool)
+    return ArtifactResult(cargo_path.name, cargo_path, None, size, None, verdicts, findings)
+
+
+def deliver(checked: ArtifactResult, output_dir: Path, strip_tool: str | None) -> ArtifactResult:
+    """A checked binary put in output_dir, unless it would not run where it is going."""
+    if not checked.ok:
+        return checked
+    destination = output_dir / checked.name
+    final_size = install(checked.cargo_path, destination, strip_tool=strip_tool)
     stripped = final_size if strip_tool else None
-    return ArtifactResult(cargo_path.name, cargo_path, destination, size, stripped, verdicts, findings)
+    return replace(checked, path=destination, size_after_strip=stripped)
 
 
 def verify(path: str | os.PathLike[str], targets: Sequence[Target]) -> tuple[TargetVerdict, ...]:

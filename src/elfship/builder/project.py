@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,8 @@ class PendingProject:
     ) -> None:
         self.manifest, self.triple, self._packages, self._bins = manifest, triple, packages, bins
         self._cargo = cargo
+        self._reader: threading.Thread | None = None
+        self._output: tuple[str, str] | None = None
         argv = [cargo, "metadata", "--format-version", "1", "--manifest-path", str(manifest)]
         argv += ["--filter-platform", triple, *feature_args(cargo_args)]
         try:
@@ -103,18 +106,37 @@ class PendingProject:
             resolved=resolved_packages(metadata),
         )
 
+    def read_in_background(self) -> threading.Event:
+        """Read cargo's answer on a thread (it must be read as it comes: a large workspace's JSON fills the
+        pipe); the event is set once it is in, so the caller can do other work meanwhile."""
+        done = threading.Event()
+
+        def read() -> None:
+            try:
+                self._output = self._process.communicate() if self._process is not None else None
+            finally:
+                done.set()
+
+        self._reader = threading.Thread(target=read, daemon=True)
+        self._reader.start()
+        return done
+
     def discard(self) -> None:
         """Not needed after all (the strategy's triple differed from the guess): stop it."""
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
-        if self._process is not None:
+        if self._reader is not None:
+            self._reader.join()
+        elif self._process is not None:
             self._process.communicate()
 
     def _metadata(self) -> dict[str, Any]:
         if self._process is None:
             strerror = self._error.strerror if self._error is not None else "not started"
             raise ElfshipError(f"cannot run {self._cargo}: {strerror}")
-        stdout, stderr = self._process.communicate()
+        if self._reader is not None:
+            self._reader.join()
+        stdout, stderr = self._output if self._output is not None else self._process.communicate()
         if self._process.returncode != 0:
             lines = [line for line in stderr.strip().splitlines() if line.strip()]
             detail = " / ".join(lines[-3:]) if lines else f"exit code {self._process.returncode}"

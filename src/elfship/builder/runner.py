@@ -121,16 +121,21 @@ class CargoProcess:
             _show(self.echo, "".join(x for x in lines if strip_ansi(x).strip() != OWN_LOCK_WAIT))
 
     def cancel(self) -> None:
-        """Stop it and wait for it; what it printed is dropped. Whatever it started and left behind (a build
-        script's background child ignores SIGINT) is killed with its group: nobody wants this run's work."""
+        """Stop it with everything it started, and wait; what it printed is dropped. SIGKILL to its group: a run
+        on a wrong guess has no work worth finishing (cargo rebuilds whatever it did not record as done), and a
+        build script's background child that ignores SIGINT goes too. Sent before cargo is reaped, so the group
+        id cannot name anyone else's."""
         if self._process.poll() is None:
-            _stop(self._process)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait()
         self._reader.join(timeout=5)
         for stream in (self._process.stdout, self._process.stderr):
             if stream is not None:
                 stream.close()
+
+    def finished(self) -> bool:
+        return self._process.poll() is not None
 
     def wait(self) -> CargoRun:
         process = self._process
