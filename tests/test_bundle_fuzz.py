@@ -45,6 +45,9 @@ C_ENTRIES = [
     ("f", "lib/text", TEXT),
     ("r", "lib/data", bytes(range(256)) * 4),
     ("l", "lib/alias", b"data"),
+    ("X", "", TEXT[:9000] + bytes(range(256)) * 2),  # a solid block and the two files taken from it
+    ("s", "lib/solid-text", TEXT[:9000]),
+    ("s", "lib/solid-data", bytes(range(256)) * 2),
     ("d", "libexec", b""),
     ("l", "libexec/victim", b"/bin/true"),  # after unpacking, /bin/true runs (the config's loader)
     ("d", "a", b""),

@@ -120,3 +120,84 @@ def test_a_damaged_stream_is_a_corrupt_payload(tmp_path: Path, damage: str) -> N
     (line,) = done.stderr.decode().splitlines()
     assert line.startswith("elfship launcher: corrupt payload in "), line
     assert not unpacked.exists() and os.listdir(tmp_path / "cache") == []
+
+
+# ---------- solid blocks: one stream for many files ----------
+
+
+def block(data: bytes, *, size: int | None = None, path: bytes = b"") -> bytes:
+    stored = packed(data)
+    size = len(data) if size is None else size
+    return HEADER.pack(ord("X"), 0, len(path), 0, size, len(stored), 0) + path + stored
+
+
+def from_block(name: str, data: bytes, *, stored: bytes = b"", crc: int | None = None) -> bytes:
+    path = name.encode()
+    crc = zlib.crc32(data) if crc is None else crc
+    return HEADER.pack(ord("s"), 0, len(path), 0o644, len(data), len(stored), crc) + path + stored
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(blocks=st.lists(st.lists(_DATA, min_size=1, max_size=4), min_size=1, max_size=3))
+def test_solid_blocks_round_trip(tmp_path_factory: pytest.TempPathFactory, blocks: list[list[bytes]]) -> None:
+    work = tmp_path_factory.mktemp("solid")
+    payload = b""
+    for b, files in enumerate(blocks):
+        payload += block(b"".join(files))
+        payload += b"".join(from_block(f"b{b}f{i}", data) for i, data in enumerate(files))
+    done, unpacked = run_payload(work, payload)
+    assert done.returncode == 0, done.stderr
+    for b, files in enumerate(blocks):
+        for i, data in enumerate(files):
+            assert (unpacked / f"b{b}f{i}").read_bytes() == data
+
+
+def test_real_libraries_round_trip_in_one_block(tmp_path: Path) -> None:
+    libraries = [LIBRARY.read_bytes(), (LIBRARY.parent / "libpthread.so.0").read_bytes()]
+    payload = (
+        block(b"".join(libraries)) + from_block("libc.so.6", libraries[0]) + from_block("p", libraries[1])
+    )
+    done, unpacked = run_payload(tmp_path, payload)
+    assert done.returncode == 0, done.stderr
+    assert (unpacked / "libc.so.6").read_bytes() == libraries[0]
+    assert (unpacked / "p").read_bytes() == libraries[1]
+
+
+_A, _B = b"first file " * 50, b"second file " * 70
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "file-before-any-block",
+        "block-not-used-up",
+        "block-not-used-up-before-the-next",
+        "file-past-the-block",
+        "file-stores-bytes",
+        "file-crc",
+        "block-with-a-path",
+        "block-size-too-large",
+        "block-ratio",
+        "empty-block",
+    ],
+)
+def test_a_damaged_solid_payload_is_corrupt(tmp_path: Path, case: str) -> None:
+    """Every decoded byte belongs to a file whose CRC is checked; anything else is a corrupt payload."""
+    both = block(_A + _B)
+    payload = {
+        "file-before-any-block": from_block("a", _A),
+        "block-not-used-up": both + from_block("a", _A),
+        "block-not-used-up-before-the-next": both + from_block("a", _A) + block(_B) + from_block("b", _B),
+        "file-past-the-block": block(_A) + from_block("a", _A + b"x"),
+        "file-stores-bytes": both + from_block("a", _A, stored=b"zz") + from_block("b", _B),
+        "file-crc": both + from_block("a", _A, crc=zlib.crc32(_A) ^ 1) + from_block("b", _B),
+        "block-with-a-path": block(_A, path=b"a") + from_block("a", _A),
+        "block-size-too-large": block(_A, size=len(_A) + 100) + from_block("a", _A + bytes(100)),
+        "block-ratio": block(_A, size=len(packed(_A)) * 2000),
+        "empty-block": block(b"", size=0),
+    }[case]
+    done, unpacked = run_payload(tmp_path, payload)
+    assert done.returncode == 127, (case, done.stderr)
+    (line,) = done.stderr.decode().splitlines()
+    assert line.startswith("elfship launcher: corrupt payload in "), line
+    assert not unpacked.exists() and os.listdir(tmp_path / "cache") == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import lzma
 import os
 import shutil
 import struct
@@ -34,6 +35,7 @@ pytestmark = pytest.mark.slow
 # After unpacking, the launcher would exec /bin/true: the tests look only at what unpacking did.
 SETUP = LoaderSetup(path="/bin/true", family="glibc", args=(), argv0=False)
 HEADER = struct.Struct("<BBHIQQI")  # launcher.c: type, 0, path length, mode, size, stored, crc32
+SOLID_FILTERS = [{"id": lzma.FILTER_X86}, {"id": lzma.FILTER_LZMA1, "preset": 6, "lc": 3, "lp": 0, "pb": 2}]
 # A base is TMPDIR/elfship-UID and entries go to BASE/.HASH.PID.tmp/: three levels up is the scene's top.
 UP = "../../../outside"
 
@@ -63,12 +65,16 @@ def c_payload(entries: list[tuple[str, str, bytes]]) -> bytes:
     payload = b""
     for kind, path, data in entries:
         name = path.encode()
-        mode = {"d": 0o755, "l": 0o777, "r": 0o644, "f": 0o644}[kind]
-        stored = data
+        mode = {"d": 0o755, "l": 0o777, "r": 0o644, "f": 0o644, "X": 0, "s": 0o644}[kind]
+        stored, crc = data, zlib.crc32(data)
         if kind == "f":  # raw DEFLATE, as launcher.c inflates it
             packer = zlib.compressobj(9, zlib.DEFLATED, -15)
             stored = packer.compress(data) + packer.flush()
-        header = HEADER.pack(ord(kind), 0, len(name), mode, len(data), len(stored), zlib.crc32(data))
+        elif kind == "X":  # a solid block: the contents of the 's' entries after it, x86 BCJ + raw LZMA
+            stored, crc = lzma.compress(data, lzma.FORMAT_RAW, filters=SOLID_FILTERS), 0
+        elif kind == "s":  # a file taken from the block: nothing stored
+            stored = b""
+        header = HEADER.pack(ord(kind), 0, len(name), mode, len(data), len(stored), crc)
         payload += header + name + stored
     return payload
 
@@ -107,6 +113,8 @@ def c_cases(outside: Path) -> dict[str, list[tuple[str, str, bytes]]]:
             ("r", "a/b/c/x/y/chain", b"pwned"),
         ],
         "dotdot-inside-target": [("d", "lib", b""), ("l", "lib/x", b"a/../../../../outside")],
+        "solid-dotdot": [("d", "lib", b""), ("X", "", b"pwned"), ("s", f"lib/../{UP}/dotdot", b"pwned")],
+        "solid-absolute": [("X", "", b"pwned"), ("s", f"{outside}/absolute", b"pwned")],
     }
 
 
@@ -117,6 +125,9 @@ def test_c_well_formed_control(scene: Scene) -> None:
             ("d", "lib", b""),
             ("r", "lib/data", b"hello"),
             ("l", "lib/alias", b"data"),
+            ("X", "", b"solid one, solid two"),
+            ("s", "lib/solid1", b"solid one, "),
+            ("s", "lib/solid2", b"solid two"),
             ("d", "libexec", b""),
             ("l", "libexec/victim", b"/bin/true"),  # the target's own loader: the one absolute link allowed
         ],
@@ -125,6 +136,7 @@ def test_c_well_formed_control(scene: Scene) -> None:
     assert done.returncode == 0, done.stderr
     (unpacked,) = [scene.base / name for name in os.listdir(scene.base)]
     assert (unpacked / "lib/alias").read_bytes() == b"hello"
+    assert (unpacked / "lib/solid2").read_bytes() == b"solid two"
 
 
 @pytest.mark.parametrize("case", sorted(c_cases(Path("/x"))))

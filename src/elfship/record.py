@@ -21,17 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
 if TYPE_CHECKING:
+    from typing import Any, TypeVar, overload
+
     from typing_extensions import dataclass_transform
-else:
 
-    def dataclass_transform(**_: Any) -> Callable[[Any], Any]:
-        return lambda decorator: decorator  # only type checkers read it
-
-
-T = TypeVar("T")
+    T = TypeVar("T")
 
 
 class FrozenInstanceError(AttributeError):
@@ -79,18 +76,22 @@ def field(
     return Field(default, default_factory, compare, hash, repr)
 
 
-@overload
-def record(cls: type[T], /) -> type[T]: ...
-@overload
-def record(*, frozen: bool = True) -> Callable[[type[T]], type[T]]: ...
+if TYPE_CHECKING:  # how type checkers see @record: a dataclass (PEP 681)
 
+    @overload
+    def record(cls: type[T], /) -> type[T]: ...
+    @overload
+    def record(*, frozen: bool = True) -> Callable[[type[T]], type[T]]: ...
+    @dataclass_transform(frozen_default=True, field_specifiers=(field, Field))
+    def record(cls: type[T] | None = None, /, *, frozen: bool = True) -> Any: ...
 
-@dataclass_transform(frozen_default=True, field_specifiers=(field, Field))
-def record(cls: type[T] | None = None, /, *, frozen: bool = True) -> Any:
-    """Make `cls` a value class: `@record` (frozen) or `@record(frozen=False)`."""
-    if cls is None:
-        return lambda actual: _make(actual, frozen)
-    return _make(cls, frozen)
+else:
+
+    def record(cls=None, /, *, frozen=True):
+        """Make `cls` a value class: `@record` (frozen) or `@record(frozen=False)`."""
+        if cls is None:
+            return lambda actual: _make(actual, frozen)
+        return _make(cls, frozen)
 
 
 def replace(obj: T, **changes: Any) -> T:

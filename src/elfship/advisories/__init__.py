@@ -3,10 +3,9 @@ the components an inventory lists. Version ranges are evaluated by `univers`, ne
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from elfship.lazy import lazy_exports
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
 if TYPE_CHECKING:
     from elfship.advisories.load import load_database
     from elfship.advisories.match import AuditResult, Finding, audit

@@ -7,10 +7,9 @@ result.ok, result.plan.argv, result.plan.env, result.artifacts[0].path
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from elfship.lazy import lazy_exports
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
 if TYPE_CHECKING:
     from elfship.builder.diagnose import KNOWN_FAILURES, Diagnosis, diagnose
     from elfship.builder.pipeline import ArtifactResult, BuildRequest, BuildResult, run_build

@@ -15,7 +15,7 @@ import stat
 import struct
 import tarfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -25,13 +25,19 @@ from elfship.record import record
 _ENTRY_HEADER = struct.Struct("<BBHIQQI")  # type, 0, path length, mode, size, stored length, crc32
 _SLICE = 1 << 20
 # What unlzma.c decodes: the x86 BCJ filter (CALL/JMP targets made absolute: about 5% smaller on x86 code,
-# harmless elsewhere), then raw LZMA1 with its fixed lc/lp/pb (no header in the stream). Preset 6: -9 and
-# "extreme" gain nothing measurable on libraries (their dictionary is already larger than most files).
+# harmless elsewhere), then raw LZMA1 with its fixed lc/lp/pb (no header in the stream). Preset 6: -9, "extreme",
+# nice_len 273 and other lc/lp/pb all came out equal or larger on the libpq program's libraries.
 LZMA_FILTERS = (
     {"id": lzma.FILTER_X86},
     {"id": lzma.FILTER_LZMA1, "preset": 6, "lc": 3, "lp": 0, "pb": 2},
 )
 _MAX_RATIO = 1032  # MAX_LZMA_RATIO in unpack.c
+# Solid blocks: the files of a bundle, in tree order, go into one LZMA stream of up to SOLID_LIMIT bytes (what
+# the launcher holds in memory while unpacking; a larger file gets a stream of its own). Libraries repeat each
+# other's code, tables and strings: on the libpq program one stream is 5% smaller than one per file. The
+# dictionary covers up to SOLID_DICT of it (16 MiB: as small as 32 MiB was; the encoder needs about 11 times it).
+SOLID_LIMIT = 32 << 20
+SOLID_DICT = 16 << 20
 
 
 @record
@@ -163,12 +169,59 @@ def write_payload(root: Path, items: list[TreeItem], handle: BinaryIO) -> tuple[
     """Write the self-extracting payload; returns its size and a hash naming its cache directory."""
     digest = hashlib.sha256()
     size = 0
-    for item in items:
-        chunk = _payload_entry(root, item)
+    for chunk in _payload_chunks(root, items):
         handle.write(chunk)
         digest.update(chunk)
         size += len(chunk)
     return size, digest.hexdigest()[:32]
+
+
+def _payload_chunks(root: Path, items: list[TreeItem]) -> Iterator[bytes]:
+    """The entries in tree order, each solid block ('X') just before the first file taken from it."""
+    blocks = _solid_blocks(root, items)
+    opening = {block[0].path: block for block in blocks}
+    in_block = {item.path for block in blocks for item in block}
+    for item in items:
+        block = opening.get(item.path)
+        if block is not None:
+            chunk = _solid_entry(root, block)
+            if chunk is None:  # LZMA would not shrink it: each file on its own after all
+                in_block.difference_update(member.path for member in block)
+            else:
+                yield chunk
+        yield _solid_file_entry(root, item) if item.path in in_block else _payload_entry(root, item)
+
+
+def _solid_blocks(root: Path, items: list[TreeItem]) -> list[list[TreeItem]]:
+    """Consecutive non-empty files, cut before SOLID_LIMIT; a file as large as that alone stays out."""
+    blocks: list[list[TreeItem]] = []
+    current: list[TreeItem] = []
+    filled = 0
+    for item in items:
+        size = (root / item.path).stat().st_size if item.kind == "file" else 0
+        if size == 0 or size >= SOLID_LIMIT:
+            continue
+        if current and filled + size > SOLID_LIMIT:
+            blocks.append(current)
+            current, filled = [], 0
+        current.append(item)
+        filled += size
+    return [*blocks, current] if current else blocks
+
+
+def _solid_entry(root: Path, block: list[TreeItem]) -> bytes | None:
+    data = b"".join((root / item.path).read_bytes() for item in block)
+    lzma1 = {**LZMA_FILTERS[1], "dict_size": max(1 << 16, min(SOLID_DICT, len(data)))}
+    packed = _packed(lzma.LZMACompressor(lzma.FORMAT_RAW, filters=[LZMA_FILTERS[0], lzma1]), data)
+    if not len(packed) < len(data) <= _MAX_RATIO * len(packed):
+        return None
+    return _ENTRY_HEADER.pack(ord("X"), 0, 0, 0, len(data), len(packed), 0) + packed
+
+
+def _solid_file_entry(root: Path, item: TreeItem) -> bytes:
+    path = item.path.encode("utf-8", "surrogateescape")
+    data = (root / item.path).read_bytes()
+    return _ENTRY_HEADER.pack(ord("s"), 0, len(path), item.mode, len(data), 0, zlib.crc32(data)) + path
 
 
 def _payload_entry(root: Path, item: TreeItem) -> bytes:

@@ -23,8 +23,10 @@
  *   payload_hash=HEX    self-extracting: cache directory name
  *
  * Payload entries (little endian): u8 type ('d' dir, 'x' x86-BCJ + LZMA file (unlzma.c), 'f' deflated file, 'r' raw file,
- * 'l' symlink), u8 0,
+ * 'l' symlink, 'X' solid block, 's' file whose content is the next `size` bytes of the last solid block), u8 0,
  * u16 path length, u32 mode, u64 size, u64 stored length, u32 crc32 of the content, path, stored bytes.
+ * A solid block 'X' has no path, size = decoded length, stored = its x86-BCJ + LZMA stream, crc 0 (its bytes
+ * are checked by the CRCs of the 's' files, which must use it up exactly); an 's' entry stores nothing.
  * Parents come before children; paths are relative with plain components; a symlink's target (its stored
  * bytes) stays inside the bundle. unpack.c refuses anything else as a corrupt payload (see its comment).
  *
@@ -41,7 +43,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
-#include <stdio.h>
+#include <stdio.h> /* renameat */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -70,13 +72,48 @@ struct config {
     char *payload_hash;
 };
 
+/* The launcher's only string formatting (stdio's printf would be a fifth of its size): the NULL-terminated
+ * parts one after the other into out, always terminated; -1 when they did not all fit (out is cut short). */
+static int concat(char *out, size_t size, const char *const *parts) {
+    size_t len = 0;
+    for (; *parts; parts++) {
+        size_t n = strlen(*parts);
+        if (n >= size - len) {
+            memcpy(out + len, *parts, size - 1 - len);
+            out[size - 1] = '\0';
+            return -1;
+        }
+        memcpy(out + len, *parts, n);
+        len += n;
+    }
+    out[len] = '\0';
+    return 0;
+}
+#define CONCAT(out, size, ...) concat(out, size, (const char *const[]){__VA_ARGS__, NULL})
+
+static const char *decimal(unsigned long value, char digits[24]) {
+    char *p = digits + 23;
+    *p = '\0';
+    do *--p = (char)('0' + value % 10); while (value /= 10);
+    return p;
+}
+
+/* One line on stderr, in one write. */
+static void say(const char *const *parts) {
+    char line[2 * PATH_SIZE];
+    concat(line, sizeof line - 1, parts);
+    size_t len = strlen(line);
+    line[len++] = '\n';
+    if (write(2, line, len) < 0) return; /* nowhere left to report it */
+}
+
 static void die(const char *what, const char *detail) {
-    fprintf(stderr, "elfship launcher: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
+    say((const char *const[]){"elfship launcher: ", what, detail ? ": " : "", detail ? detail : "", NULL});
     exit(EXIT_LAUNCH_FAILED);
 }
 
 static void join(char *out, size_t size, const char *a, const char *b) {
-    if ((size_t)snprintf(out, size, "%s/%s", a, b) >= size) die("path too long", a);
+    if (CONCAT(out, size, a, "/", b) < 0) die("path too long", a);
 }
 
 /* ---------- where am I ---------- */
@@ -217,16 +254,19 @@ static char *expand(const char *template, const char *dir) {
     if (!mark) {
         strcpy(out, template);
     } else {
-        snprintf(out, size, "%.*s%s%s", (int)(mark - template), template, dir, mark + 5);
+        size_t head = (size_t)(mark - template);
+        memcpy(out, template, head);
+        CONCAT(out + head, size - head, dir, mark + 5);
     }
     return out;
 }
 
 static char *in_dir(const char *dir, const char *path) {
     if (path[0] == '/') return (char *)path;
-    char *out = malloc(strlen(dir) + strlen(path) + 2);
+    size_t size = strlen(dir) + strlen(path) + 2;
+    char *out = malloc(size);
     if (!out) die("out of memory", NULL);
-    sprintf(out, "%s/%s", dir, path);
+    CONCAT(out, size, dir, "/", path);
     return out;
 }
 

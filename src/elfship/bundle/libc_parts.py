@@ -1,4 +1,5 @@
-"""The C library half of a bundle: the loader, glibc taken whole (or not at all), NSS and gconv modules."""
+"""The C library half of a bundle: the loader, glibc (whole but for large parts nothing links, or not at all), NSS and
+gconv modules."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from elfship.bundle.policy import (
     GCONV_MINIMAL,
     GLIBC_NSS,
     GLIBC_PARTS,
+    GLIBC_WHEN_LINKED,
     ICONV_SYMBOLS,
     ExcludeRule,
     is_glibc_part,
     matching_rule,
 )
-from elfship.elf import read_version_symbols
+from elfship.elf import read_elf, read_version_symbols
 from elfship.elf.model import ElfInfo
 from elfship.errors import ElfshipError
 from elfship.record import record
@@ -84,9 +86,11 @@ def choose(
         [program_path, *(lib.host_path for lib in found if lib.soname not in GLIBC_PARTS)]
     )
     files = [_loader_file(loader_name, loader_host)]
-    files += _glibc_files(glibc_dir)
     if iconv_user is not None:
         files += _gconv_files(glibc_dir, iconv_user, rules, everything=gconv == "all")
+    bundled = [program_path, *(lib.host_path for lib in found if lib.soname not in GLIBC_PARTS)]
+    wanted = {lib.soname for lib in found} | _needed_by(files, glibc_dir) | _named_in(bundled)
+    files += _glibc_files(glibc_dir, wanted)
     warnings = []
     if os.path.dirname(os.path.realpath(loader_host)) != glibc_dir:
         warnings.append(
@@ -158,19 +162,43 @@ def _loader_file(loader_name: str, loader_host: str) -> PlannedFile:
     )
 
 
-def _glibc_files(glibc_dir: str) -> list[PlannedFile]:
+def _needed_by(files: Sequence[PlannedFile], glibc_dir: str) -> set[str]:
+    """What glibc's own always-bundled pieces link: an older glibc's libnss_dns needs libresolv, say."""
+    always = [os.path.join(glibc_dir, n) for n in (*GLIBC_PARTS, *GLIBC_NSS) if n not in GLIBC_WHEN_LINKED]
+    paths = [*(f.source for f in files), *(p for p in always if os.path.exists(p))]
+    return {soname for path in paths if _is_elf(path) for soname in read_elf(path).needed}
+
+
+def _named_in(paths: Sequence[str]) -> set[str]:
+    """glibc's large parts that a bundled file names as a whole string, as dlopen("libm.so.6") does: they go
+    in as linked ones do, or the target's own libm would load next to the bundled libc."""
+    from elfship.sbom.runtime_strings import read_runtime_strings
+
+    return {s for path in paths for s in read_runtime_strings(path).sonames if s in GLIBC_WHEN_LINKED}
+
+
+def _is_elf(path: str) -> bool:
+    """gconv's directory holds its configuration files next to the modules."""
+    with open(path, "rb") as handle:
+        return handle.read(4) == b"\x7fELF"
+
+
+def _glibc_files(glibc_dir: str, linked: set[str]) -> list[PlannedFile]:
     files = []
     for name in (*GLIBC_PARTS, *GLIBC_NSS):
         path = os.path.join(glibc_dir, name)
-        if not os.path.exists(path):
+        if not os.path.exists(path) or (name in GLIBC_WHEN_LINKED and name not in linked):
             continue
         nss = name in GLIBC_NSS
+        reason = "name-service module glibc dlopens" if nss else "glibc is bundled whole"
+        if name in GLIBC_WHEN_LINKED:
+            reason = "part of glibc the bundle links or loads by name"
         files.append(
             PlannedFile(
                 dest=f"lib/{name}",
                 source=os.path.realpath(path),
                 role=Role.NSS if nss else Role.GLIBC,
-                reason="name-service module glibc dlopens" if nss else "glibc is bundled whole",
+                reason=reason,
                 size=os.path.getsize(path),
             )
         )

@@ -49,9 +49,15 @@ DEFAULT_EXCLUDES: tuple[ExcludeRule, ...] = (
 
 # glibc is bundled all or nothing: its parts call each other through private GLIBC_PRIVATE symbols that change
 # with every release, so a libm or libpthread from the target next to the bundled libc breaks at load time.
-# Every part found next to the bundled libc.so.6 goes in, whether the program names it or not (dlopen).
+# Every part found next to the bundled libc.so.6 goes in, whether the program names it or not (dlopen)...
 GLIBC_CORE = ("libc.so.6",)
 GLIBC_PARTS = GLIBC_LINKED_PARTS
+# ...except these, only when something in the bundle links them (DT_NEEDED) or names them as a whole string
+# (dlopen("libm.so.6")): they are the large parts (libm and libmvec are 1.9 MB of a bundle's files, a tenth of
+# the libpq program's .run), glibc itself never dlopens them, and a program that builds the name at run time
+# passes it with --add. The compatibility parts (libpthread, libdl, ...:
+# empty since glibc 2.34, 2.5 KB of a .run together) stay: old code still dlopens them.
+GLIBC_WHEN_LINKED = frozenset({"libm.so.6", "libmvec.so.1", "libresolv.so.2"})
 # Name-service modules glibc dlopens for getpwnam, getaddrinfo and friends (nsswitch.conf "files", "dns";
 # "compat" for older nsswitch.conf files). Since glibc 2.34 files and dns live in libc itself and these are
 # stubs, but a bundled older glibc needs the real ones.

@@ -7,6 +7,12 @@
  * created through a symlink (each parent is opened with O_NOFOLLOW), a symlink entry must point inside the
  * bundle, and every file's CRC is checked before it is written. Any of these failing is UNPACK_CORRUPT, told
  * to the user as such; a full or read-only filesystem is UNPACK_IO and the next cache base is tried.
+ *
+ * Solid blocks ('X' entries) hold the contents of the 's' file entries after them, one after the other, in
+ * one LZMA stream: libraries share code and tables, so one stream is smaller than one per file. A block is
+ * decoded whole (at most MAX_LZMA_RATIO times its stored size, and archive.py keeps it under 32 MiB) before
+ * its files are taken from it in order; each file still has its own CRC, checked before it is written, and a
+ * block must be used up exactly (every decoded byte belongs to a checked file) before the next or the end.
  */
 enum { UNPACK_OK = 0, UNPACK_IO = -1, UNPACK_CORRUPT = -2 };
 
@@ -89,13 +95,41 @@ static int write_all(int fd, const unsigned char *data, size_t len) {
     return 0;
 }
 
-/* Decode and check a file's content before anything is written: a CRC or DEFLATE error is UNPACK_CORRUPT. */
+/* The solid block being read: its decoded bytes, and how many of them the files before took. */
+struct block {
+    unsigned char *data;
+    uint64_t size, used;
+};
+
+/* Decode an 'X' entry into *b; the previous block must have been used up. */
+static int open_block(struct block *b, const unsigned char *data, uint64_t size, uint64_t stored) {
+    if (b->used != b->size) return UNPACK_CORRUPT;
+    free(b->data);
+    b->data = NULL;
+    b->size = b->used = 0;
+    if (size == 0 || size / MAX_LZMA_RATIO > stored + 1 || size > (uint64_t)SIZE_MAX - 1) return UNPACK_CORRUPT;
+    b->data = malloc((size_t)size);
+    if (!b->data) die("out of memory unpacking the payload", NULL);
+    b->size = size;
+    if (unlzma_raw(data, (size_t)stored, b->data, (size_t)size)) return UNPACK_CORRUPT;
+    bcj_x86_decode(b->data, (size_t)size);
+    return UNPACK_OK;
+}
+
+/* Decode and check a file's content before anything is written: a CRC or DEFLATE error is UNPACK_CORRUPT.
+ * *content is malloc'ed for 'f' and 'x', points into the payload for 'r' and into the block for 's'. */
 static int file_content(int type, const unsigned char *data, uint64_t size, uint64_t stored, uint32_t crc,
-                        unsigned char **content) {
+                        struct block *b, unsigned char **content) {
     *content = (unsigned char *)data;
     if (type == 'r' && stored != size) return UNPACK_CORRUPT;
+    if (type == 's') { /* the next `size` bytes of the open block */
+        if (stored != 0 || !b->data || size > b->size - b->used) return UNPACK_CORRUPT;
+        *content = b->data + b->used;
+        b->used += size;
+    }
     if (type == 'f' || type == 'x') {
         uint64_t ratio = type == 'f' ? MAX_DEFLATE_RATIO : MAX_LZMA_RATIO;
+        *content = NULL; /* the caller frees it */
         if (size / ratio > stored + 1 || size > (uint64_t)SIZE_MAX - 1) return UNPACK_CORRUPT;
         *content = malloc(size ? (size_t)size : 1);
         if (!*content) die("out of memory unpacking the payload", NULL);
@@ -108,9 +142,9 @@ static int file_content(int type, const unsigned char *data, uint64_t size, uint
 }
 
 static int unpack_file(int dirfd, const char *name, int type, uint32_t mode, const unsigned char *data,
-                       uint64_t size, uint64_t stored, uint32_t crc) {
+                       uint64_t size, uint64_t stored, uint32_t crc, struct block *b) {
     unsigned char *content;
-    int result = file_content(type, data, size, stored, crc, &content);
+    int result = file_content(type, data, size, stored, crc, b, &content);
     if (result == UNPACK_OK) {
         /* O_EXCL never follows a symlink and never reuses a file: each path is written once, by us. */
         int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0777);
@@ -121,7 +155,7 @@ static int unpack_file(int dirfd, const char *name, int type, uint32_t mode, con
             if (close(fd) < 0) result = UNPACK_IO;
         }
     }
-    if (content != data) free(content);
+    if (type == 'f' || type == 'x') free(content);
     return result;
 }
 
@@ -145,9 +179,10 @@ static int next_entry(const unsigned char *p, uint64_t len, uint64_t *pos, struc
     e->stored = le64(h + 16);
     e->crc = le32(h + 24);
     *pos += header;
-    if (len - *pos < path_len || len - *pos - path_len < e->stored || path_len >= sizeof e->path ||
-        !safe_relative((const char *)p + *pos, path_len))
+    if (len - *pos < path_len || len - *pos - path_len < e->stored || path_len >= sizeof e->path)
         return UNPACK_CORRUPT;
+    /* A solid block has no path; every other entry a safe one. */
+    if (e->type == 'X' ? path_len != 0 : !safe_relative((const char *)p + *pos, path_len)) return UNPACK_CORRUPT;
     memcpy(e->path, p + *pos, path_len);
     e->path[path_len] = '\0';
     e->data = p + *pos + path_len;
@@ -155,7 +190,8 @@ static int next_entry(const unsigned char *p, uint64_t len, uint64_t *pos, struc
     return UNPACK_OK;
 }
 
-static int unpack_entry(int rootfd, struct entry *e, const char *loader) {
+static int unpack_entry(int rootfd, struct entry *e, const char *loader, struct block *b) {
+    if (e->type == 'X') return open_block(b, e->data, e->size, e->stored);
     const char *leaf;
     int dirfd = open_parent(rootfd, e->path, &leaf);
     if (dirfd < 0) return failure_kind(errno);
@@ -174,8 +210,8 @@ static int unpack_entry(int rootfd, struct entry *e, const char *loader) {
             else if (symlinkat(target, dirfd, leaf) < 0)
                 result = failure_kind(errno);
         }
-    } else if (e->type == 'f' || e->type == 'x' || e->type == 'r') {
-        result = unpack_file(dirfd, leaf, e->type, e->mode, e->data, e->size, e->stored, e->crc);
+    } else if (e->type == 'f' || e->type == 'x' || e->type == 'r' || e->type == 's') {
+        result = unpack_file(dirfd, leaf, e->type, e->mode, e->data, e->size, e->stored, e->crc, b);
     } else {
         result = UNPACK_CORRUPT;
     }
@@ -184,13 +220,16 @@ static int unpack_entry(int rootfd, struct entry *e, const char *loader) {
 }
 
 static int unpack(int rootfd, const unsigned char *p, uint64_t len, const char *loader) {
-    struct entry e;
-    for (uint64_t pos = 0; pos < len;) {
-        int result = next_entry(p, len, &pos, &e);
-        if (result == UNPACK_OK) result = unpack_entry(rootfd, &e, loader);
-        if (result != UNPACK_OK) return result;
+    static struct entry e; /* 4 KB path: not on the stack */
+    struct block b = {NULL, 0, 0};
+    int result = UNPACK_OK;
+    for (uint64_t pos = 0; pos < len && result == UNPACK_OK;) {
+        result = next_entry(p, len, &pos, &e);
+        if (result == UNPACK_OK) result = unpack_entry(rootfd, &e, loader, &b);
     }
-    return UNPACK_OK;
+    if (result == UNPACK_OK && b.used != b.size) result = UNPACK_CORRUPT; /* bytes no file claimed */
+    free(b.data);
+    return result;
 }
 
 static void remove_tree_at(int parent, const char *name, int depth) {
@@ -252,8 +291,8 @@ static int open_base(const char *base) {
 /* Unpack into .HASH.PID.tmp, then rename it to HASH: nobody ever sees a half-unpacked directory. */
 static int unpack_into(int basefd, const char *hash, const unsigned char *payload, uint64_t size,
                        const char *loader) {
-    char tmp_name[256];
-    snprintf(tmp_name, sizeof tmp_name, ".%s.%ld.tmp", hash, (long)getpid());
+    char tmp_name[256], pid[24];
+    CONCAT(tmp_name, sizeof tmp_name, ".", hash, ".", decimal((unsigned long)getpid(), pid), ".tmp");
     remove_tree_at(basefd, tmp_name, 0); /* left over by a killed start with our pid */
     if (mkdirat(basefd, tmp_name, 0700) < 0) return UNPACK_IO;
     int tmpfd = openat(basefd, tmp_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -268,21 +307,24 @@ static int unpack_into(int basefd, const char *hash, const unsigned char *payloa
 }
 
 static void discard(int basefd, const char *hash) {
-    char graveyard[256];
-    snprintf(graveyard, sizeof graveyard, ".%s.%ld.stale", hash, (long)getpid());
+    char graveyard[256], pid[24];
+    CONCAT(graveyard, sizeof graveyard, ".", hash, ".", decimal((unsigned long)getpid(), pid), ".stale");
     if (renameat(basefd, hash, basefd, graveyard) == 0) remove_tree_at(basefd, graveyard, 0);
 }
 
+/* A base whose path does not fit is not a candidate (never a truncated path). */
 static int cache_bases(char bases[][PATH_SIZE]) {
     int n = 0;
+    char uid[24];
     const char *env = getenv("ELFSHIP_CACHE_DIR");
-    if (env && *env == '/') snprintf(bases[n++], PATH_SIZE, "%s", env);
+    if (env && *env == '/') n += CONCAT(bases[n], PATH_SIZE, env) == 0;
     env = getenv("TMPDIR");
-    snprintf(bases[n++], PATH_SIZE, "%s/elfship-%ld", env && *env == '/' ? env : "/tmp", (long)getuid());
+    n += CONCAT(bases[n], PATH_SIZE, env && *env == '/' ? env : "/tmp", "/elfship-",
+                decimal((unsigned long)getuid(), uid)) == 0;
     env = getenv("XDG_CACHE_HOME");
-    if (env && *env == '/') snprintf(bases[n++], PATH_SIZE, "%s/elfship", env);
+    if (env && *env == '/') n += CONCAT(bases[n], PATH_SIZE, env, "/elfship") == 0;
     env = getenv("HOME");
-    if (env && *env == '/') snprintf(bases[n++], PATH_SIZE, "%s/.cache/elfship", env);
+    if (env && *env == '/') n += CONCAT(bases[n], PATH_SIZE, env, "/.cache/elfship") == 0;
     return n;
 }
 
@@ -292,10 +334,10 @@ struct unpacked {
 };
 
 static void corrupt_payload(const char *self) {
-    fprintf(stderr,
-            "elfship launcher: corrupt payload in %s: a CRC, decompression or entry check failed, nothing was run "
-            "(fix: download the bundle again, or rebuild it with elfship bundle)\n",
-            self);
+    say((const char *const[]){"elfship launcher: corrupt payload in ", self,
+                              ": a CRC, decompression or entry check failed, nothing was run "
+                              "(fix: download the bundle again, or rebuild it with elfship bundle)",
+                              NULL});
     exit(EXIT_LAUNCH_FAILED);
 }
 

@@ -8,10 +8,9 @@ for f in result.findings: print(f.kind, f.message, f.fix)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from elfship.lazy import lazy_exports
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
 if TYPE_CHECKING:
     from elfship.check.api import check_path, check_root
     from elfship.check.model import CheckResult, Finding, RunOutcome, Severity

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from elfship.check.model import CheckResult
 from elfship.check.named import check_info
@@ -17,6 +16,7 @@ from elfship.errors import EXIT_BAD_INPUT, EXIT_FAILS, EXIT_OK, EXIT_UNKNOWN, El
 from elfship.record import field, record, replace
 from elfship.targets.catalog import get_target, known_arches, normalise_arch, split_arch, supported_targets
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
 if TYPE_CHECKING:
     from pathlib import Path
 

@@ -14,8 +14,6 @@ inside a root, through the root's confined reader, never a host path a symlink m
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from elfship.abi import GLIBC_LIBRARIES
 from elfship.check.model import MAY_DLOPEN, STATIC_GCONV, STATIC_OPENSSL_CA, Finding, Severity
 from elfship.elf.model import ElfInfo, Kind, LibcFamily
@@ -23,6 +21,7 @@ from elfship.sbom.runtime_strings import RuntimeStrings
 from elfship.targets.certs import KNOWN_BUNDLES, ca_locations
 from elfship.targets.model import Target
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
 if TYPE_CHECKING:
     from elfship.resolve.rootfs import FileView
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from typing import TYPE_CHECKING
 
 from elfship.errors import UsageError
 from elfship.report.formats import CHECK_FORMATS
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
 if TYPE_CHECKING:
     from pathlib import Path
 

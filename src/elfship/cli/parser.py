@@ -1,10 +1,9 @@
 """The argument parser. Each subcommand lives in cli/<name>_cmd.py, which exposes ``configure(parser)``:
 it adds the arguments, the description and the examples, and sets ``func`` to a callable ``(args) -> int``.
 
-Subcommands are configured lazily: the top-level parser knows every command's name and one-line help
-(enough for `elfship --help` and for a misspelt command), and the chosen command's module is imported and
-its parser filled in only when argparse reaches it. Building nine full parsers, and importing nine modules,
-would cost every call more than the command itself.
+Subcommands are made lazily (LazySubcommands): the top-level parser knows every command's name and one-line
+help (enough for `elfship --help` and for a misspelt command), and the chosen command's parser is made, and
+its module imported to fill it in, only when argparse reaches it.
 """
 
 from __future__ import annotations
@@ -12,10 +11,13 @@ from __future__ import annotations
 import argparse
 import importlib
 from collections.abc import Sequence
-from typing import Any
 
 from elfship import __version__
 from elfship.cli.helpformat import HelpFormatter
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 # (name, one-line help), in the order of --help.
 COMMANDS = (
@@ -42,8 +44,14 @@ Every command takes --json: one JSON document on stdout (schema_version 1), logs
 
 
 class LazySubcommands(argparse._SubParsersAction):  # type: ignore[type-arg]
-    """Subparsers whose arguments are added by the command's own module, imported when the command is
-    chosen (argparse calls this action with the command's name and the words after it)."""
+    """Subcommands whose parsers are made when chosen: `add_command` records a name and its one-line help
+    (all `elfship --help` shows); argparse calls this action with the chosen name, and only then is that
+    command's parser made and filled in by its module. Each full parser costs a few translated strings and
+    regular expressions, which nine of them made a tenth of a command's start-up."""
+
+    def add_command(self, name: str, summary: str) -> None:
+        self._choices_actions.append(self._ChoicesPseudoAction(name, (), summary))
+        self._name_parser_map[name] = None  # a valid choice; its parser is made on demand
 
     def __call__(
         self,
@@ -52,15 +60,12 @@ class LazySubcommands(argparse._SubParsersAction):  # type: ignore[type-arg]
         values: Any,
         option_string: str | None = None,
     ) -> None:
-        configure(self._name_parser_map.get(values[0]), values[0])
+        name = values[0]
+        if name in self._name_parser_map and self._name_parser_map[name] is None:
+            del self._name_parser_map[name]  # add_parser refuses a name it already holds
+            command = self.add_parser(name, formatter_class=HelpFormatter)
+            importlib.import_module(f"elfship.cli.{name}_cmd").configure(command)
         super().__call__(parser, namespace, values, option_string)
-
-
-def configure(subparser: argparse.ArgumentParser | None, name: str) -> None:
-    """Fill in the parser of command `name` from its module, once (unknown names are argparse's to report)."""
-    if subparser is None or subparser.get_default("func") is not None:
-        return
-    importlib.import_module(f"elfship.cli.{name}_cmd").configure(subparser)
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -76,6 +81,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser.register("action", "parsers", LazySubcommands)
     # prog given: else argparse builds a help formatter (and imports shutil, bz2, lzma) to work it out
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", prog="elfship")
+    assert isinstance(subparsers, LazySubcommands)
     for name, summary in COMMANDS:
-        subparsers.add_parser(name, help=summary, formatter_class=HelpFormatter)
+        subparsers.add_command(name, summary)
     return parser

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from elfship.lazy import lazy_exports
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
 if TYPE_CHECKING:
     from elfship.elf.model import ElfInfo, Kind, LibcFamily, LibcInfo, VersionNeed, VersionSymbols
     from elfship.elf.reader import read_elf, read_version_symbols

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from elfship.check.model import RUN_TIMED_OUT, CheckResult, Finding, Severity
 from elfship.report import jsonout
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
 if TYPE_CHECKING:
+    from typing import Any
+
     from elfship.check.batch import CheckBatch
 
 MARK = {

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from elfship.abi import highest_node_per_namespace, split_version_node, version_key
 from elfship.elf.model import ElfInfo, Kind, VersionSymbols
 from elfship.report.units import human_size
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_SYMBOLS_SHOWN = 6
 

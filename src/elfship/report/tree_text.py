@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from elfship.record import field, record
 from elfship.resolve.model import VIA_INTERPRETER, Resolution, ResolvedLibrary
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Always there and rarely the question: hidden from the tree unless --all (never when missing).
 FOLDED_PREFIXES = ("libc.so.", "libgcc_s.so.", "libc.musl-", "ld-linux", "ld64.so.", "ld-musl-")

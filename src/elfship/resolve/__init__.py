@@ -6,10 +6,9 @@ names below are loaded on first use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from elfship.lazy import lazy_exports
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
 if TYPE_CHECKING:
     from elfship.resolve.engine import Resolver, resolve
     from elfship.resolve.model import Resolution, ResolvedLibrary, SearchStep

@@ -18,9 +18,12 @@ import stat
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from elfship.elf.image import file_type
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 RESOLVE_NO_MAGICLINKS = 0x02
 RESOLVE_IN_ROOT = 0x10

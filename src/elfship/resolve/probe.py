@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import TypeVar
 
 from elfship.elf import ElfInfo
 from elfship.elf.constants import ELF_MAGIC, ET_DYN, ET_EXEC
@@ -25,7 +24,12 @@ from elfship.resolve.rootfs import (
 )
 
 _Key = tuple[int, int, int, int]
-_V = TypeVar("_V")
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    _V = TypeVar("_V")
 
 FOUND = "found"
 WRONG_CLASS = "wrong class"

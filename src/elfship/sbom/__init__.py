@@ -7,10 +7,9 @@ collector, which is loaded on first use of `inventory`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from elfship.lazy import lazy_exports
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
 if TYPE_CHECKING:
     from elfship.sbom.collect import inventory
     from elfship.sbom.model import Component, ComponentKind, Confidence, Inventory

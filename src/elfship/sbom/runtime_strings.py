@@ -16,12 +16,15 @@ from __future__ import annotations
 import os
 import re
 from functools import lru_cache
-from typing import Any
 
 from elfship.elf.image import Image
 from elfship.errors import ElfError
 from elfship.record import record
 from elfship.sbom.sections import SectionView
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 OPENSSLDIR_MARKER = b'OPENSSLDIR: "'
 MAX_DIR = 4096  # PATH_MAX: a longer "path" is not one

@@ -9,11 +9,14 @@ from __future__ import annotations
 import functools
 import struct
 from collections.abc import Iterable
-from typing import Any
 
 from elfship.elf import constants as c
 from elfship.elf.headers import AddressMap, Header, Section, read_header, read_sections, read_segments
 from elfship.elf.image import Image
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 SHT_NOBITS = 8
 MAX_SECTION_READ = 64 * 1024 * 1024  # no section elfship reads whole (.dep-v0, .comment, ...) is near this

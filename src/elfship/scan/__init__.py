@@ -6,10 +6,9 @@ workers or summaries.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from elfship.lazy import lazy_exports
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
 if TYPE_CHECKING:
     from elfship.scan.engine import ScanSummary, scan
 

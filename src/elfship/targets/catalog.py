@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import functools
 from types import MappingProxyType
-from typing import Any
 
 from elfship.abi import version_key
 from elfship.errors import UsageError
@@ -13,6 +12,10 @@ from elfship.targets import data
 from elfship.targets.families import FAMILY_SPELLINGS, MAJOR_ONLY_FAMILIES
 from elfship.targets.model import Target
 from elfship.targets.packages import release_rank
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_ARCH = "x86_64"
 _SEPARATORS = " :_/-"

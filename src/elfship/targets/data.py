@@ -11,9 +11,12 @@ import json
 import os
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
 
 from elfship.errors import ElfshipError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 DATA_DIRECTORY = os.path.join(os.path.dirname(os.path.realpath(__file__)), "data")
 RELEASES_FILE = "releases.json"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import shlex
-from typing import Any
 
 from elfship.targets import data
 from elfship.targets.families import RPM_CAPABILITY_INSTALLERS, rpm_capability
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Development releases sort after every numbered release of their family.
 _ROLLING_RANK = {"testing": 1000.0, "unstable": 1001.0, "sid": 1001.0, "experimental": 1002.0}
