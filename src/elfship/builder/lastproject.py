@@ -14,11 +14,14 @@ import os
 import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from elfship.atomic import write_bytes
 from elfship.builder.project import BinaryTarget, CargoProject, feature_args
 from elfship.builder.zigwrap import elfship_cache_dir
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 SUBDIR = "last-project"
 MAX_ENTRY = 8 * 1024 * 1024  # a resolve graph of a few thousand crates; anything larger is not ours

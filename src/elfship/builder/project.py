@@ -7,11 +7,14 @@ import subprocess
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from elfship.builder.native import resolved_packages
 from elfship.errors import ElfshipError, UsageError
 from elfship.record import record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Arguments of `cargo build` that change which features resolve, so `cargo metadata` must see them too.
 _FEATURE_FLAGS_WITH_VALUE = ("--features", "-F")

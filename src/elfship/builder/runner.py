@@ -17,12 +17,15 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
 
 from elfship.builder.diagnose import strip_ansi
 from elfship.builder.plan import BuildPlan
 from elfship.errors import ToolMissingError
 from elfship.record import record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 # How long cargo gets to stop after Ctrl-C before it is killed.
 INTERRUPT_GRACE_SECONDS = 10.0

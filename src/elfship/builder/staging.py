@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from elfship.builder.buildstd import build_std_for, prepare_support
 from elfship.builder.native import NativeDependency, find_native_dependencies
@@ -24,6 +23,7 @@ from elfship.errors import UsageError
 from elfship.record import record, replace
 from elfship.targets import Target
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
 if TYPE_CHECKING:
     from elfship.builder.pipeline import BuildRequest
 
