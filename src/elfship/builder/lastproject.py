@@ -15,9 +15,9 @@ import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from elfship import cachedir
 from elfship.atomic import write_bytes
 from elfship.builder.project import BinaryTarget, CargoProject, feature_args
-from elfship.builder.zigwrap import elfship_cache_dir
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
 if TYPE_CHECKING:
@@ -100,4 +100,4 @@ def _text(value: object) -> str:
 
 
 def _entry(key: str, cache_dir: Path | None) -> Path:
-    return (cache_dir or elfship_cache_dir() / SUBDIR) / f"{zlib.crc32(key.encode()):08x}.json"
+    return (cache_dir or cachedir.cache_dir() / SUBDIR) / f"{zlib.crc32(key.encode()):08x}.json"

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from elfship.atomic import write_bytes
-from elfship.builder.zigwrap import elfship_cache_dir
+from elfship.cachedir import cache_dir
 
 SUBDIR = "rustc-facts"
 MAX_ENTRY = 64 * 1024  # an entry is its key (paths, a few hundred bytes) and two short values
@@ -113,4 +113,4 @@ def _entry(key: str, cache_dir: Path | None) -> Path:
 
 
 def default_cache_dir() -> Path:
-    return elfship_cache_dir() / SUBDIR
+    return cache_dir() / SUBDIR
