@@ -203,7 +203,7 @@ def test_cli_static_pie_without_build_std_is_exit_2() -> None:
 
 
 def test_a_musl_output_with_a_loader_or_a_library_is_an_error() -> None:
-    from elfship.builder.verify import not_fully_static
+    from elfship.builder.deliver import not_fully_static
     from tests.support.fixtures import build_c
 
     dynamic = build_c("hello.c")

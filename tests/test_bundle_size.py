@@ -114,5 +114,7 @@ def test_a_libm_loaded_by_name_goes_in_and_runs_on_an_older_glibc(
     copy_bundle(made, here)
     done = run_in(here.parent.parent, [f"{inside}/dl.bundle/dlopen_libm"], env={"LD_DEBUG": "libs"})
     assert done.returncode == 0 and done.stdout == b"cos(0) = 1.0\n", (done.stdout, done.stderr)
-    loaded = [line for line in done.stderr.decode().splitlines() if "calling init:" in line and "libm.so" in line]
+    loaded = [
+        line for line in done.stderr.decode().splitlines() if "calling init:" in line and "libm.so" in line
+    ]
     assert loaded and all(f"{inside}/dl.bundle/lib/libm.so.6" in line for line in loaded), loaded

@@ -7,11 +7,14 @@ reads `PKG_CONFIG_ALL_STATIC_<triple>` before the plain name (<triple> lower cas
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 from elfship.builder.strategy import Strategy
 from elfship.record import record
 from elfship.syscrates import BY_NAME, NativeCrate
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def triple_upper(triple: str) -> str:

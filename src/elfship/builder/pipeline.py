@@ -1,46 +1,33 @@
-"""elfship build, start to end: strategy -> plan -> cargo -> diagnose or verify -> strip -> install."""
+"""elfship build, start to end: strategy -> plan -> cargo -> diagnose or verify -> strip -> install.
+
+Order, for a build with nothing to do to cost little: rustc's answer remembered (rustcfacts.py); cargo started
+at once on last time's `cargo metadata` answer with its output held (lastproject.py, staging.py); metadata
+started next, the check engine loaded while both run (deliver.py), the binaries checked as soon as cargo is
+done; once metadata's answer confirms the guess, what was held is shown and the binaries delivered.
+"""
 
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from elfship.builder.buildstd import build_std_for, check_link_mode, prepare_support
+from elfship.builder import lastproject
+from elfship.builder.buildstd import check_link_mode
 from elfship.builder.diagnose import Diagnosis, diagnose
-from elfship.builder.native import NativeDependency, find_native_dependencies
-from elfship.builder.nss import nss_functions
-from elfship.builder.openssl import ca_directory_warning
-from elfship.builder.output import check_replaceable, install, prepare_output_dir, require_strip
-from elfship.builder.plan import BuildOptions, BuildPlan, c_compiler_for, make_plan
-from elfship.builder.project import CargoProject, find_manifest, load_project
-from elfship.builder.runner import CargoRun, run_cargo
-from elfship.builder.strategy import Strategy, StrategyChoice, TargetLibc, choose_strategy, rust_triple
-from elfship.builder.toolchain import (
-    Toolchain,
-    detect_toolchain,
-    find_cargo,
-    host_arch,
-    static_library_available,
-)
-from elfship.builder.verify import (
-    TargetVerdict,
-    glibc_within_pin,
-    not_fully_static,
-    prewarm,
-    resolve_targets,
-    target_libc,
-    verify,
-)
-from elfship.builder.zigwrap import ZigWrappers, write_wrappers
-from elfship.check.model import EMBEDDED, STATIC_NSS, Finding, Severity
-from elfship.errors import UsageError
-from elfship.record import field, record, replace
+from elfship.builder.native import NativeDependency
+from elfship.builder.plan import BuildOptions, BuildPlan
+from elfship.builder.project import CargoProject, PendingProject, find_manifest
+from elfship.builder.runner import CargoProcess, CargoRun
+from elfship.builder.staging import Context, Logger, Staged, arch_of, stage
+from elfship.builder.strategy import Strategy, StrategyChoice, choose_strategy, rust_triple
+from elfship.builder.toolchain import PendingToolchain, Toolchain, find_cargo, start_detection
+from elfship.builder.verify import ArtifactResult, resolve_targets, target_libc
+from elfship.errors import ElfshipError
+from elfship.record import field, record
 from elfship.targets import Target
 
-OUTPUT_SUBDIR = "out"  # default -o: <target-dir>/elfship/<strategy>/out
+__all__ = ["ArtifactResult", "BuildRequest", "BuildResult", "run_build"]
 
 
 @record
@@ -52,23 +39,6 @@ class BuildRequest:
     arch: str | None = None  # None: the --for targets' arch, else this machine's
     strip: bool = False
     output_dir: Path | None = None
-
-
-@record
-class ArtifactResult:
-    name: str
-    cargo_path: Path
-    path: Path | None  # where it was installed; None when verification failed (nothing delivered)
-    size: int  # as cargo built it
-    size_after_strip: int | None
-    verdicts: tuple[TargetVerdict, ...]
-    findings: tuple[Finding, ...]  # elfship's own: pin exceeded, NSS use in a static glibc binary
-
-    @property
-    def ok(self) -> bool:
-        # `unknown` (a library the target may not ship) is shown, not a failure: the user named the target.
-        failed = any(v.verdict == "fails" for v in self.verdicts)
-        return not failed and not any(f.severity is Severity.ERROR for f in self.findings)
 
 
 @record
@@ -86,9 +56,6 @@ class BuildResult:
         return self.cargo_ok and bool(self.artifacts) and all(a.ok for a in self.artifacts)
 
 
-Logger = Callable[[str], None]
-
-
 def run_build(
     request: BuildRequest, env: Mapping[str, str] | None = None, log: Logger | None = None
 ) -> BuildResult:
@@ -96,59 +63,130 @@ def run_build(
     say: Logger = log or (lambda message: None)
     targets = resolve_targets(request.for_targets, request.arch)  # bad input first: before any tool runs
     check_link_mode(request.options.build_std, request.options.static_pie)
-    target_libcs = tuple(target_libc(t) for t in targets)
     manifest = find_manifest(request.cwd, request.options.manifest_path)
-    toolchain, choice, project = _prepare(request, targets, manifest, env)
-    options = replace(request.options, arch=_arch_of(targets, toolchain, request.arch))
-    native = find_native_dependencies(
-        project.resolved,
-        choice.strategy,
-        rust_triple(choice.strategy, options.arch),
-        lambda lib: static_library_available(toolchain.host_cc, lib),
+    detection, early = _start_probes(request, targets, manifest, env)
+    toolchain, choice, triple, early = _settle(detection, early, request, targets)
+    context = Context(request, choice, toolchain, targets, env)
+    key = lastproject.build_key(
+        toolchain.cargo,
+        manifest,
+        triple,
+        request.options.packages,
+        request.options.bins,
+        request.options.cargo_args,
+        env,
     )
-    plan = _plan(choice, options, toolchain, project, native, env, target_libcs)
-    strip_tool = require_strip(toolchain.strip) if request.strip else None
-    _announce(plan, native, say)
-    output_dir = prepare_output_dir(request.output_dir or plan.target_dir / OUTPUT_SUBDIR)
-    for binary in project.binaries:
-        check_replaceable(output_dir / binary.name)  # fail before a long build, not after
-    if plan.build_std is not None:
-        prepare_support(plan.build_std, plan.target_dir)
-    prewarm()  # verification's imports overlap cargo's run
-    env = _recording(plan, env, say)
-    run = run_cargo(plan, env, cwd=request.cwd)
+    guess = None if request.options.build_std else lastproject.recall(key)
+    started = _start_on_guess(guess, context) if guess is not None else None
+    try:
+        pending = early or _load(toolchain.cargo, manifest, triple, request.options, env)
+        # Loaded now, while `cargo metadata` (and cargo, on the guess) run: the check engine costs no time.
+        from elfship.builder import deliver
+
+        early_run = _check_while_waiting(pending, started, targets)
+        project = pending.result()
+    except BaseException:  # Ctrl-C included: cargo runs in its own session and would outlive elfship
+        if started is not None:
+            started[1].cancel()
+        raise
+    if project != guess:
+        lastproject.keep(key, project)
+    staged, process = _confirmed(project, guess, started, context, say)
+    plan, native, output_dir = staged.plan, staged.native, staged.output_dir
+    if early_run is not None and started is not None and process is started[1]:
+        run, checked = early_run
+    else:
+        run, checked = process.wait(), None
     if not run.ok:
         return _result(plan, native, targets, run, diagnose(run.output), ())
-    artifacts = tuple(_finish(path, plan, targets, output_dir, strip_tool) for path in run.executables)
+    if checked is None:
+        checked = tuple(deliver.check(path, plan, targets) for path in run.executables)
+    artifacts = tuple(deliver.deliver(a, output_dir, staged.strip_tool) for a in checked)
     return _result(plan, native, targets, run, (), artifacts)
 
 
-def _recording(plan: BuildPlan, env: dict[str, str], say: Logger) -> dict[str, str]:
-    """With cargo-auditable installed, the binary carries its crate list (.dep-v0) for `elfship sbom/audit`
-    and every scanner that reads it (cargo audit, trivy, grype, syft, osv-scanner)."""
-    from elfship.sbom.record import OPT_OUT, auditable_env
+def _check_while_waiting(
+    pending: PendingProject, started: tuple[Staged, CargoProcess] | None, targets: Sequence[Target]
+) -> tuple[CargoRun, tuple[ArtifactResult, ...] | None] | None:
+    """When cargo, started on the guess, is done before `cargo metadata` (a build with nothing to do), its
+    binaries are read and checked while metadata finishes; delivered only once the guess is confirmed. The
+    checks are of this build's binaries, as always: only their timing moves."""
+    if started is None:
+        return None
+    from elfship.builder import deliver
 
-    extra = auditable_env(plan.argv, env)
-    if extra:
-        say(f"recording the crate list with cargo-auditable (.dep-v0; {OPT_OUT}=1 to skip)")
-    return {**env, **extra}
+    staged, process = started
+    metadata_in = pending.read_in_background()
+    while not metadata_in.wait(0.002):
+        if process.finished():
+            run = process.wait()
+            if not run.ok:
+                return run, ()
+            try:
+                return run, tuple(deliver.check(path, staged.plan, targets) for path in run.executables)
+            except (ElfshipError, OSError):
+                return run, None  # said where it belongs, if the guess holds: after the build's own messages
+    return None
 
 
-def _prepare(
+def _confirmed(
+    project: CargoProject,
+    guess: CargoProject | None,
+    started: tuple[Staged, CargoProcess] | None,
+    context: Context,
+    say: Logger,
+) -> tuple[Staged, CargoProcess]:
+    """The cargo run for this project: the one started on the guess when the guess was right (what it said
+    while being planned is said now, then its output shows), else a new one."""
+    if started is not None and project == guess:
+        staged, process = started
+        for message in staged.messages:
+            say(message)
+        process.release()
+        return staged, process
+    if started is not None:
+        started[1].cancel()  # the project changed since last time: that run is stopped, never shown
+    staged = stage(project, context, say)
+    return staged, CargoProcess(staged.plan, staged.env, cwd=context.request.cwd)
+
+
+def _start_on_guess(guess: CargoProject, context: Context) -> tuple[Staged, CargoProcess] | None:
+    """cargo started from last time's project (lastproject.py), its output held; None when that guess cannot
+    even be planned (the real answer then decides, and says why)."""
+    try:
+        staged = stage(guess, context, lambda message: None)
+    except ElfshipError:
+        return None
+    return staged, CargoProcess(staged.plan, staged.env, cwd=context.request.cwd, hold=True)
+
+
+def _start_probes(
     request: BuildRequest, targets: Sequence[Target], manifest: Path, env: Mapping[str, str]
-) -> tuple[Toolchain, StrategyChoice, CargoProject]:
-    """Toolchain, strategy and `cargo metadata`. With an explicit strategy the target triple is known before
-    rustc is asked anything, so metadata runs alongside rustc's start-up instead of after it."""
-    guess = None
-    if request.strategy is not Strategy.AUTO:
-        arch = request.arch or _arch_of(targets, None, None)
-        guess = rust_triple(request.strategy, arch)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        early = None
-        if guess is not None:
-            early = pool.submit(_load, find_cargo(env), manifest, guess, request.options, env)
-        toolchain = detect_toolchain(env)
-        arch = _arch_of(targets, toolchain, request.arch)
+) -> tuple[PendingToolchain, PendingProject | None]:
+    """rustc (unless its answer is remembered), and then with an explicit strategy (the target triple is known
+    before rustc answers) `cargo metadata` too, side by side; neither is waited for here. With nothing to wait
+    for from rustc, metadata starts later, after any cargo run started on a guess: cargo then takes its package
+    cache lock first and need not wait for metadata's."""
+    detection = start_detection(env)
+    if request.strategy is Strategy.AUTO or detection.remembered:
+        return detection, None
+    arch = request.arch or arch_of(targets, None, None)
+    return detection, _load(
+        find_cargo(env), manifest, rust_triple(request.strategy, arch), request.options, env
+    )
+
+
+def _settle(
+    detection: PendingToolchain,
+    early: PendingProject | None,
+    request: BuildRequest,
+    targets: Sequence[Target],
+) -> tuple[Toolchain, StrategyChoice, str, PendingProject | None]:
+    """Toolchain, strategy, its target triple, and the early `cargo metadata` when it asked for that triple
+    (else it is stopped)."""
+    try:
+        toolchain = detection.result()
+        arch = arch_of(targets, toolchain, request.arch)
         choice = choose_strategy(
             request.strategy,
             [target_libc(t) for t in targets],
@@ -156,31 +194,21 @@ def _prepare(
             arch,
             build_std=request.options.build_std,
         )
-        triple = rust_triple(choice.strategy, arch)
-        if early is not None and guess == triple:
-            return toolchain, choice, early.result()
-    return toolchain, choice, _load(toolchain.cargo, manifest, triple, request.options, env)
-
-
-def _arch_of(targets: Sequence[Target], toolchain: Toolchain | None, asked: str | None) -> str:
-    """--arch, else the --for targets' arch, else this machine's."""
-    if asked:
-        return asked
-    arches = {t.arch for t in targets if t.arch}
-    if len(arches) > 1:
-        raise UsageError(
-            f"--for targets of different architectures ({', '.join(sorted(arches))})",
-            fix="build once per arch",
-        )
-    if arches:
-        return arches.pop()
-    return toolchain.host_arch if toolchain is not None else host_arch()
+    except BaseException:
+        if early is not None:
+            early.discard()
+        raise
+    triple = rust_triple(choice.strategy, arch)
+    if early is not None and early.triple != triple:
+        early.discard()
+        early = None
+    return toolchain, choice, triple, early
 
 
 def _load(
     cargo: str, manifest: Path, triple: str, options: BuildOptions, env: Mapping[str, str]
-) -> CargoProject:
-    return load_project(
+) -> PendingProject:
+    return PendingProject(
         cargo,
         manifest,
         triple,
@@ -189,132 +217,6 @@ def _load(
         cargo_args=options.cargo_args,
         env=env,
     )
-
-
-def _plan(
-    choice: StrategyChoice,
-    options: BuildOptions,
-    toolchain: Toolchain,
-    project: CargoProject,
-    native: Sequence[NativeDependency],
-    env: Mapping[str, str],
-    targets: Sequence[TargetLibc],
-) -> BuildPlan:
-    zig = _zig_wrappers(choice, options.arch, toolchain)
-    c_compiler = c_compiler_for(
-        choice.strategy,
-        options.arch,
-        toolchain.host_arch,
-        musl_gcc=toolchain.musl_gcc.get(options.arch),
-        host_ar=shutil.which("ar", path=env.get("PATH")),
-        zig=zig,
-    )
-    native_env = [pair for dep in native for pair in dep.env]
-    build_std = build_std_for(
-        options.build_std,
-        options.static_pie,
-        toolchain.cargo,
-        toolchain.rustc,
-        toolchain.sysroot,
-        toolchain.musl_gcc.get(options.arch),
-        env,
-        zig_cc=zig.cc if zig is not None and _zig_links(choice, options.arch, toolchain) else None,
-        musl=choice.strategy is Strategy.MUSL,
-    )
-    return make_plan(
-        choice,
-        options,
-        cargo=toolchain.cargo,
-        base_target_dir=project.target_directory,
-        c_compiler=c_compiler,
-        native_env=native_env,
-        user_env=env,
-        build_std=build_std,
-    )
-
-
-def _zig_links(choice: StrategyChoice, arch: str, toolchain: Toolchain) -> bool:
-    """--build-std links with zig for glibc-pinned, and for musl on an arch with no musl-gcc (aarch64)."""
-    return choice.strategy is Strategy.GLIBC_PINNED or arch not in toolchain.musl_gcc
-
-
-def _zig_wrappers(choice: StrategyChoice, arch: str, toolchain: Toolchain) -> ZigWrappers | None:
-    if toolchain.zig is None:
-        return None
-    if choice.strategy is Strategy.GLIBC_PINNED:
-        return write_wrappers(toolchain.zig, f"{arch}-linux-gnu.{choice.glibc_pin}", toolchain.host_cc)
-    if choice.strategy is Strategy.MUSL and arch not in toolchain.musl_gcc:
-        return write_wrappers(toolchain.zig, f"{arch}-linux-musl", None)
-    return None
-
-
-def _announce(plan: BuildPlan, native: Sequence[NativeDependency], say: Logger) -> None:
-    pin = f" (glibc {plan.glibc_pin})" if plan.glibc_pin else ""
-    say(f"strategy {plan.strategy.value}{pin}: {plan.why}")
-    for note in plan.notes:
-        say(f"note: {note}")
-    for dep in native:
-        if dep.advice:
-            say(f"{dep.severity}: {dep.advice}")
-    say(f"running: {plan.command_line()}")
-
-
-def _finish(
-    cargo_path: Path, plan: BuildPlan, targets: Sequence[Target], output_dir: Path, strip_tool: str | None
-) -> ArtifactResult:
-    verdicts = verify(cargo_path, targets)
-    findings = _own_findings(cargo_path, plan)
-    size = cargo_path.stat().st_size
-    result = ArtifactResult(cargo_path.name, cargo_path, None, size, None, verdicts, findings)
-    if not result.ok:
-        return result  # a binary that would not run where it is going is not delivered
-    destination = output_dir / cargo_path.name
-    final_size = install(cargo_path, destination, strip_tool=strip_tool)
-    stripped = final_size if strip_tool else None
-    return ArtifactResult(cargo_path.name, cargo_path, destination, size, stripped, verdicts, findings)
-
-
-def _embedded(path: Path, plan: BuildPlan) -> list[Finding]:
-    """What the binary carries, said after every static build (and any build that embeds a C library)."""
-    from elfship.report.sbom_text import summary_line
-    from elfship.sbom import inventory
-
-    inv = inventory(path, libraries=False)
-    if plan.strategy is Strategy.GLIBC_PINNED and not inv.embedded_c_libraries:
-        return []
-    yours = ": their CVEs are yours now" if inv.embedded_c_libraries else ""
-    return [
-        Finding.make(
-            EMBEDDED,
-            Severity.INFO,
-            summary_line(inv) + yours,
-            f"`elfship audit {path.name} --db ADVISORY-DB`; `--sbom` writes it as CycloneDX",
-        )
-    ]
-
-
-def _own_findings(path: Path, plan: BuildPlan) -> tuple[Finding, ...]:
-    findings: list[Finding] = _embedded(path, plan)
-    if plan.strategy is Strategy.GLIBC_PINNED and plan.glibc_pin:
-        above = glibc_within_pin(path, plan.glibc_pin)
-        if above is not None:
-            findings.append(above)
-    findings += ca_directory_warning(path)
-    if plan.strategy is Strategy.MUSL:
-        findings += not_fully_static(path)
-    if plan.strategy is Strategy.GLIBC_STATIC:
-        functions = nss_functions(path)
-        if functions:
-            findings.append(
-                Finding.make(
-                    STATIC_NSS,
-                    Severity.WARNING,
-                    f"uses NSS ({', '.join(functions)}): static glibc loads the target's libnss_* at run time, "
-                    "which must be the same glibc version as this build's; name lookups may fail elsewhere",
-                    "use --strategy musl, or glibc-pinned for the target's own glibc",
-                )
-            )
-    return tuple(findings)
 
 
 def _result(

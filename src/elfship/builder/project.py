@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from elfship.builder.native import resolved_packages
 from elfship.errors import ElfshipError, UsageError
 from elfship.record import record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Arguments of `cargo build` that change which features resolve, so `cargo metadata` must see them too.
 _FEATURE_FLAGS_WITH_VALUE = ("--features", "-F")
@@ -60,6 +64,92 @@ def feature_args(cargo_args: Sequence[str]) -> tuple[str, ...]:
     return tuple(picked)
 
 
+class PendingProject:
+    """`cargo metadata` started and not waited for: it runs while the rest of the plan is made.
+    result() raises what load_project would have raised, at the point the project is needed."""
+
+    def __init__(
+        self,
+        cargo: str,
+        manifest: Path,
+        triple: str,
+        *,
+        packages: Sequence[str] = (),
+        bins: Sequence[str] = (),
+        cargo_args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.manifest, self.triple, self._packages, self._bins = manifest, triple, packages, bins
+        self._cargo = cargo
+        self._reader: threading.Thread | None = None
+        self._output: tuple[str, str] | None = None
+        argv = [cargo, "metadata", "--format-version", "1", "--manifest-path", str(manifest)]
+        argv += ["--filter-platform", triple, *feature_args(cargo_args)]
+        try:
+            self._process: subprocess.Popen[str] | None = subprocess.Popen(
+                argv,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                env=None if env is None else dict(env),
+            )
+            self._error: OSError | None = None
+        except OSError as exc:
+            self._process, self._error = None, exc
+
+    def result(self) -> CargoProject:
+        metadata = self._metadata()
+        selected = _selected_packages(metadata, self._packages)
+        return CargoProject(
+            manifest_path=self.manifest,
+            workspace_root=Path(metadata["workspace_root"]),
+            target_directory=Path(metadata["target_directory"]),
+            binaries=_binaries(selected, self._bins, self.manifest),
+            resolved=resolved_packages(metadata),
+        )
+
+    def read_in_background(self) -> threading.Event:
+        """Read cargo's answer on a thread (it must be read as it comes: a large workspace's JSON fills the
+        pipe); the event is set once it is in, so the caller can do other work meanwhile."""
+        done = threading.Event()
+
+        def read() -> None:
+            try:
+                self._output = self._process.communicate() if self._process is not None else None
+            finally:
+                done.set()
+
+        self._reader = threading.Thread(target=read, daemon=True)
+        self._reader.start()
+        return done
+
+    def discard(self) -> None:
+        """Not needed after all (the strategy's triple differed from the guess): stop it."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+        if self._reader is not None:
+            self._reader.join()
+        elif self._process is not None:
+            self._process.communicate()
+
+    def _metadata(self) -> dict[str, Any]:
+        if self._process is None:
+            strerror = self._error.strerror if self._error is not None else "not started"
+            raise ElfshipError(f"cannot run {self._cargo}: {strerror}")
+        if self._reader is not None:
+            self._reader.join()
+        stdout, stderr = self._output if self._output is not None else self._process.communicate()
+        if self._process.returncode != 0:
+            lines = [line for line in stderr.strip().splitlines() if line.strip()]
+            detail = " / ".join(lines[-3:]) if lines else f"exit code {self._process.returncode}"
+            raise ElfshipError(
+                f"cargo metadata failed for {self.manifest}: {detail}", fix="run `cargo build` to see why"
+            )
+        result: dict[str, Any] = json.loads(stdout)
+        return result
+
+
 def load_project(
     cargo: str,
     manifest: Path,
@@ -70,35 +160,10 @@ def load_project(
     cargo_args: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
 ) -> CargoProject:
-    metadata = _metadata(cargo, manifest, triple, feature_args(cargo_args), env)
-    selected = _selected_packages(metadata, packages)
-    binaries = _binaries(selected, bins, manifest)
-    return CargoProject(
-        manifest_path=manifest,
-        workspace_root=Path(metadata["workspace_root"]),
-        target_directory=Path(metadata["target_directory"]),
-        binaries=binaries,
-        resolved=resolved_packages(metadata),
+    pending = PendingProject(
+        cargo, manifest, triple, packages=packages, bins=bins, cargo_args=cargo_args, env=env
     )
-
-
-def _metadata(
-    cargo: str, manifest: Path, triple: str, features: Sequence[str], env: Mapping[str, str] | None
-) -> dict[str, Any]:
-    argv = [cargo, "metadata", "--format-version", "1", "--manifest-path", str(manifest)]
-    argv += ["--filter-platform", triple, *features]
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, env=None if env is None else dict(env))
-    except OSError as exc:
-        raise ElfshipError(f"cannot run {cargo}: {exc.strerror}") from None
-    if done.returncode != 0:
-        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
-        detail = " / ".join(lines[-3:]) if lines else f"exit code {done.returncode}"
-        raise ElfshipError(
-            f"cargo metadata failed for {manifest}: {detail}", fix="run `cargo build` to see why"
-        )
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
+    return pending.result()
 
 
 def _selected_packages(metadata: Mapping[str, Any], names: Sequence[str]) -> list[Mapping[str, Any]]:

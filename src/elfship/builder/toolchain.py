@@ -1,19 +1,20 @@
 """What this machine can build with: cargo, rustc and its installed std targets, musl-gcc, zig, strip.
 
-Detection runs each tool at most once per process (`rustc -vV` and `--print sysroot` cost ~20 ms each) and
-never fails by itself: a missing tool is recorded as None and the strategy that needs it says what to install.
+Detection runs each tool at most once per process (`rustc -vV` and `--print sysroot` cost ~20 ms each), rustc
+not at all when its answer is remembered from an earlier build (rustcfacts.py), and never fails by itself: a
+missing tool is recorded as None and the strategy that needs it says what to install.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-import platform
 import shutil
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from elfship.builder import rustcfacts
 from elfship.errors import ToolMissingError
 from elfship.record import record
 
@@ -41,23 +42,44 @@ class Toolchain:
 
 def detect_toolchain(env: Mapping[str, str] | None = None) -> Toolchain:
     """Find the tools. Raises ToolMissingError only for cargo/rustc, without which nothing can be built."""
-    env = os.environ if env is None else env
-    path = env.get("PATH")
-    cargo = find_cargo(env)
-    rustc = _tool_from_env(env, "RUSTC", "rustc", path)
-    if rustc is None:
-        raise ToolMissingError("rustc not found on PATH", fix=f"install Rust with rustup ({RUSTUP_URL})")
-    host_triple, sysroot = _rustc_facts(rustc, env)
-    return Toolchain(
-        cargo=cargo,
-        rustc=rustc,
-        host_triple=host_triple,
-        sysroot=sysroot,
-        musl_gcc=_find_musl_gcc(path),
-        zig=find_zig(env),
-        host_cc=shutil.which("cc", path=path) or shutil.which("gcc", path=path),
-        strip=shutil.which("strip", path=path),
-    )
+    return start_detection(env).result()
+
+
+class PendingToolchain:
+    """Detection with rustc already asked (its ~20-50 ms start-up overlaps whatever the caller does next)."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+        self._cargo = find_cargo(env)
+        rustc = _tool_from_env(env, "RUSTC", "rustc", env.get("PATH"))
+        if rustc is None:
+            raise ToolMissingError("rustc not found on PATH", fix=f"install Rust with rustup ({RUSTUP_URL})")
+        self._rustc = rustc
+        self._facts = _RustcFacts(rustc, env)
+
+    @property
+    def remembered(self) -> bool:
+        """rustc was not asked: its answer is remembered from an earlier build (rustcfacts.py)."""
+        return self._facts.remembered
+
+    def result(self) -> Toolchain:
+        path = self._env.get("PATH")
+        host_triple, sysroot = self._facts.result()
+        return Toolchain(
+            cargo=self._cargo,
+            rustc=self._rustc,
+            host_triple=host_triple,
+            sysroot=sysroot,
+            musl_gcc=_find_musl_gcc(path),
+            zig=find_zig(self._env),
+            host_cc=shutil.which("cc", path=path) or shutil.which("gcc", path=path),
+            strip=shutil.which("strip", path=path),
+        )
+
+
+def start_detection(env: Mapping[str, str] | None = None) -> PendingToolchain:
+    """Detection started: cargo and rustc found (or ToolMissingError now), rustc's answer read by result()."""
+    return PendingToolchain(os.environ if env is None else env)
 
 
 def find_cargo(env: Mapping[str, str]) -> str:
@@ -69,7 +91,7 @@ def find_cargo(env: Mapping[str, str]) -> str:
 
 def host_arch() -> str:
     """This machine's architecture in Rust's spelling, before rustc is asked (`uname -m`)."""
-    machine = platform.machine()
+    machine = os.uname().machine
     return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine.lower(), machine)
 
 
@@ -81,12 +103,50 @@ def _tool_from_env(env: Mapping[str, str], variable: str, name: str, path: str |
     return shutil.which(name, path=path)
 
 
-def _rustc_facts(rustc: str, env: Mapping[str, str]) -> tuple[str, Path]:
+class _RustcFacts:
     """Host triple and sysroot in one rustc start (`--print host-tuple` is rustc 1.84+; older ones: -vV)."""
-    done = _run_rustc([rustc, "--print", "sysroot", "--print", "host-tuple"], env)
-    if done.returncode == 0 and len(done.stdout.split()) == 2:
-        sysroot, host = done.stdout.split()
-        return host, Path(sysroot)
+
+    def __init__(self, rustc: str, env: Mapping[str, str]) -> None:
+        self._rustc, self._env = rustc, env
+        self._key = rustcfacts.cache_key(rustc, env)
+        self._known = rustcfacts.lookup(self._key)
+        self._process: subprocess.Popen[str] | None = None
+        if self._known is not None:
+            return  # asked before, and nothing that picks the compiler has changed since (rustcfacts.py)
+        try:
+            self._process = subprocess.Popen(
+                [rustc, "--print", "sysroot", "--print", "host-tuple"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                env=dict(env),
+            )
+        except OSError:
+            self._process = None  # said by the fallback below, which runs rustc again and reports why
+
+    @property
+    def remembered(self) -> bool:
+        return self._known is not None
+
+    def result(self) -> tuple[str, Path]:
+        if self._known is not None:
+            return self._known
+        facts = self._asked()
+        rustcfacts.remember(self._key, *facts)
+        return facts
+
+    def _asked(self) -> tuple[str, Path]:
+        if self._process is not None:
+            stdout, _ = self._process.communicate()
+            if self._process.returncode == 0 and len(stdout.split()) == 2:
+                sysroot, host = stdout.split()
+                return host, Path(sysroot)
+        return _rustc_facts_vv(self._rustc, self._env)
+
+
+def _rustc_facts_vv(rustc: str, env: Mapping[str, str]) -> tuple[str, Path]:
+    """Before rustc 1.84: -vV names the host, --print sysroot the sysroot."""
     version = _checked(_run_rustc([rustc, "-vV"], env), rustc)
     sysroot = _checked(_run_rustc([rustc, "--print", "sysroot"], env), rustc).strip()
     host = next(

@@ -17,10 +17,10 @@ wrapper sends any output under it (and not under ELFSHIP_TARGET_OUTPUT_DIR) to t
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 from elfship.atomic import write_bytes
+from elfship.cachedir import cache_dir
 from elfship.record import record
 
 # Environment variables the wrappers read (set by the build plan, not by the user).
@@ -94,8 +94,7 @@ def wrapper_texts(zig: str, zig_target: str, host_cc: str | None) -> dict[str, s
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "elfship" / "zig-wrappers"
+    return cache_dir() / "zig-wrappers"
 
 
 def write_wrappers(

@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from elfship.bundle.model import LoaderSetup
+from elfship.cachedir import cache_dir
 from elfship.errors import UsageError
 from elfship.record import record
 
@@ -65,12 +66,6 @@ CFLAGS = (
 def launcher_sources() -> dict[str, bytes]:
     package = importlib.resources.files("elfship.bundle")
     return {name: package.joinpath(name).read_bytes() for name in SOURCE_FILES}
-
-
-def cache_dir() -> Path:
-    """elfship's own cache: $XDG_CACHE_HOME/elfship or ~/.cache/elfship."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "elfship"
 
 
 def compilers_for(machine: str) -> list[Compiler]:
