@@ -304,14 +304,12 @@ class StringTable:
         the few hundred names a program imports. None when a name is longer than its share of the budget
         (or outside the table): many() then takes the exact path, which says which."""
         data, find, start, end = self._data, self._find, self.start, self.end
-        names = {}
-        for offset in offsets:
-            first = start + offset
-            stop = find(b"\0", first, min(first + share + 1, end))
-            if stop < 0:
-                return None
-            names[offset] = data[first:stop].decode("utf-8", "surrogateescape")
-        return names
+        names = {
+            offset: data[start + offset : stop].decode("utf-8", "surrogateescape")
+            for offset in offsets
+            if (stop := find(b"\0", start + offset, min(start + offset + share + 1, end))) >= 0
+        }
+        return names if len(names) == len(offsets) else None
 
     def _decode(self, offset: int, what: str, kind: str, left: int) -> str:
         """The string at offset, searched for no further than left characters (what the budget can pay)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import array
 import sys
+from collections.abc import Iterable
 from itertools import accumulate, compress
 
 from elfship.elf import constants as c
@@ -53,7 +54,7 @@ def read_versioned_undefined_symbols(
     found: dict[tuple[str, str], set[int]] = {}
     for value, name in pairs:
         found.setdefault(wanted[value], set()).add(name)
-    names = strtab.many({o for offsets in found.values() for o in offsets}, "symbol name")
+    names = strtab.many(set().union(*found.values()), "symbol name")
     result: dict[str, dict[str, tuple[str, ...]]] = {}
     for (library, version), offsets in sorted(found.items()):
         result.setdefault(library, {})[version] = tuple(sorted(map(names.__getitem__, offsets)))
@@ -62,8 +63,9 @@ def read_versioned_undefined_symbols(
 
 def _undefined(
     image: Image, layout: Layout, offset: int, count: int, versions: array.array[int], matches: bytes
-) -> set[tuple[int, int]]:
-    """(version value, st_name) of each matched symbol that is undefined (st_shndx SHN_UNDEF).
+) -> Iterable[tuple[int, int]]:
+    """(version value, st_name) of each matched symbol that is undefined (st_shndx SHN_UNDEF); repeats are
+    left to the caller's sets.
 
     A program's table is mostly matches: its name column is cut out whole. A library's is mostly exports:
     only the few matches are unpacked, found by splitting the 0/1 string at its ones (C speed, no step per
@@ -76,10 +78,10 @@ def _undefined(
     hits = undefined.count(1)
     if hits * DENSE_RATIO >= count:
         names = u32_array(image.slice(offset, size * count, "dynamic symbols"), layout.little_endian)
-        return set(zip(compress(versions, undefined), compress(names[:: size // 4], undefined), strict=True))
+        return zip(compress(versions, undefined), compress(names[:: size // 4], undefined), strict=True)
     positions = _ones(undefined)
     unpack = layout.u32.unpack_from
-    return {(versions[n], unpack(data, offset + n * size)[0]) for n in positions}
+    return [(versions[n], unpack(data, offset + n * size)[0]) for n in positions]
 
 
 def _ones(mask: bytes) -> list[int]:
