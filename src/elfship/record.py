@@ -19,12 +19,14 @@ mypy sees a @record as a dataclass (PEP 681, dataclass_transform).
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable
 from operator import attrgetter
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
 if TYPE_CHECKING:
     from typing import Any, TypeVar, overload
+    from typing import NamedTuple as NamedTuple  # what type checkers see; the runtime class is below
 
     from typing_extensions import dataclass_transform
 
@@ -252,3 +254,29 @@ def _refuse_set(self: Any, name: str, value: Any) -> None:
 
 def _refuse_delete(self: Any, name: str) -> None:
     raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+# NamedTuple, for the tuples the ELF reader makes by the thousand (unpacked in C straight into them): the
+# class syntax of typing.NamedTuple, built by collections.namedtuple as typing does, without importing typing
+# (2-3 ms of every command). Type checkers see typing.NamedTuple itself (the import above).
+_namedtuple: Callable[..., type] = namedtuple  # called with names known at run time only
+_NAMEDTUPLE_OWN = frozenset({"__annotations__", "__module__", "__qualname__", "__orig_bases__"})
+
+
+class _NamedTupleMeta(type):
+    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> Any:
+        if not bases:
+            return super().__new__(mcs, name, bases, namespace)  # the NamedTuple base itself
+        fields = list(namespace.get("__annotations__", {}))
+        defaults = [namespace[f] for f in fields if f in namespace]
+        made = _namedtuple(name, fields, defaults=defaults, module=namespace["__module__"])
+        for key, value in namespace.items():
+            if key not in _NAMEDTUPLE_OWN and key not in fields:
+                setattr(made, key, value)  # methods, properties, the docstring
+        return made
+
+
+if not TYPE_CHECKING:
+
+    class NamedTuple(metaclass=_NamedTupleMeta):
+        """Base of a named tuple class: `class Segment(NamedTuple): p_type: int; ...`."""

@@ -7,7 +7,6 @@ import struct
 import sys
 from collections.abc import Callable
 from operator import itemgetter
-from typing import NamedTuple, cast
 
 from elfship.elf import constants as c
 from elfship.elf.budget import (
@@ -18,6 +17,7 @@ from elfship.elf.budget import (
 from elfship.elf.headers import AddressMap, Layout, Segment
 from elfship.elf.image import Image, StringTable
 from elfship.errors import ElfError
+from elfship.record import NamedTuple
 
 MAX_DYNAMIC_ENTRIES = 1 << 16
 CHAIN_BLOCK = 64  # GNU hash chain bytes searched in the first step for the end bit (real chains: 1-5 words)
@@ -62,7 +62,7 @@ def read_dynamic(image: Image, layout: Layout, segment: Segment, addresses: Addr
         segment.filesz // entry_size, MAX_DYNAMIC_ENTRIES, max(image.size - segment.offset, 0) // entry_size
     )
     raw = image.iter_unpack(layout.dyn, segment.offset, count, "dynamic section")
-    entries = cast("list[tuple[int, int]]", list(raw))  # (tag, value): the dyn struct's two fields
+    entries: list[tuple[int, int]] = list(raw)  # type: ignore[arg-type]  # (tag, value): the dyn struct's two fields
     tags = list(map(itemgetter(0), entries))
     if c.DT_NULL in tags:
         del entries[tags.index(c.DT_NULL) :]

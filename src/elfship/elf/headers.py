@@ -5,12 +5,11 @@ from __future__ import annotations
 import struct
 from itertools import repeat
 from operator import itemgetter
-from typing import NamedTuple
 
 from elfship.elf.budget import MAX_SECTION_NAME_BYTES, MAX_SECTIONS, SECTION_NAMES
 from elfship.elf.constants import ELF_MAGIC, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, PT_LOAD
 from elfship.elf.image import Image
-from elfship.record import record
+from elfship.record import NamedTuple, record
 
 PN_XNUM = 0xFFFF
 SHN_XINDEX = 0xFFFF

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import struct
-from typing import NamedTuple
 
 from elfship.elf import constants as c
 from elfship.elf.budget import MAX_NOTE_DESC, MAX_NOTE_SEGMENTS, MAX_NOTES
 from elfship.elf.headers import Layout, Segment
 from elfship.elf.image import Image
+from elfship.record import NamedTuple
 
 ABI_TAG = {True: struct.Struct("<4I"), False: struct.Struct(">4I")}  # OS, then the kernel version
 MAX_NOTE_NAME = 64  # "GNU", "Go", "stapsdt", ...: a longer name is none elfship reads, so it is not copied

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import struct
 from operator import itemgetter
-from typing import NamedTuple
 
 from elfship.elf import constants as c
 from elfship.elf.dynamic import (
@@ -43,6 +42,7 @@ from elfship.elf.model import (
 from elfship.elf.notes import isa_level_name, read_notes
 from elfship.elf.symbols import read_versioned_undefined_symbols
 from elfship.errors import ElfError
+from elfship.record import NamedTuple
 
 PathLike = str | os.PathLike[str]
 PATH_MAX = 4096

@@ -8,7 +8,10 @@ file without holes is handed to it through ctypes, loaded the first time a stati
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_COPY = 32 << 20  # a mapped file up to this size is copied once for memmem; larger ones use bytes.find
 # Up to this size, memmem over the whole file beats searching the read-only data first (Image.search_first).
