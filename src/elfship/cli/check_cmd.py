@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 
 from elfship.errors import UsageError
@@ -136,8 +135,8 @@ def _timeout(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
+        value = float("nan")
+    if not 0 < value < float("inf"):  # also false for nan
         raise UsageError(f"--timeout {text!r} is not a positive number of seconds", fix="e.g. --timeout 10")
     return value
 

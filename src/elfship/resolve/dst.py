@@ -11,8 +11,9 @@ import re
 
 from elfship.record import record
 
-_TOKEN = re.compile(r"\$(?:\{(ORIGIN|LIB|PLATFORM)\}|(ORIGIN|LIB|PLATFORM)(?![A-Za-z0-9_]))")
-_MUSL_TOKEN = re.compile(r"\$(?:\{ORIGIN\}|ORIGIN(?![A-Za-z0-9_]))")
+# Patterns, compiled by re on first use (most objects have no $ token at all, and never get that far).
+_TOKEN = r"\$(?:\{(ORIGIN|LIB|PLATFORM)\}|(ORIGIN|LIB|PLATFORM)(?![A-Za-z0-9_]))"
+_MUSL_TOKEN = r"\$(?:\{ORIGIN\}|ORIGIN(?![A-Za-z0-9_]))"
 
 
 @record
@@ -22,7 +23,9 @@ class Expanded:
 
 
 def has_origin(element: str) -> bool:
-    return any((m.group(1) or m.group(2)) == "ORIGIN" for m in _TOKEN.finditer(element))
+    return "$" in element and any(
+        (m.group(1) or m.group(2)) == "ORIGIN" for m in re.finditer(_TOKEN, element)
+    )
 
 
 def expand_glibc(
@@ -34,10 +37,12 @@ def expand_glibc(
     secure: bool = False,
 ) -> Expanded | None:
     """One path element with its tokens replaced, or None when glibc would drop it."""
+    if "$" not in element:
+        return Expanded(element, False)
     uses_origin = False
     pieces: list[str] = []
     last = 0
-    for match in _TOKEN.finditer(element):
+    for match in re.finditer(_TOKEN, element):
         name = match.group(1) or match.group(2)
         if name == "ORIGIN":
             # Setuid: only "$ORIGIN" as the very first thing of the element is honoured.
@@ -57,11 +62,11 @@ def expand_glibc(
 
 
 def expand_musl(element: str, *, origin: str | None) -> Expanded | None:
-    if not _MUSL_TOKEN.search(element):
+    if "$" not in element or not re.search(_MUSL_TOKEN, element):
         return Expanded(element, False)
     if origin is None:
         return None
-    return Expanded(_MUSL_TOKEN.sub(lambda _m: origin, element), True)
+    return Expanded(re.sub(_MUSL_TOKEN, lambda _m: origin, element), True)
 
 
 def _ends_token(element: str, end: int) -> bool:
