@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import functools
 from types import MappingProxyType
 
@@ -15,14 +14,11 @@ from elfship.targets.packages import release_rank
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
 if TYPE_CHECKING:
+    import datetime
     from typing import Any
 
 DEFAULT_ARCH = "x86_64"
 _SEPARATORS = " :_/-"
-
-
-def _date(value: str | None) -> datetime.date | None:
-    return datetime.date.fromisoformat(value) if value else None
 
 
 def _target_from_record(record: dict[str, Any]) -> Target:
@@ -37,9 +33,9 @@ def _target_from_record(record: dict[str, Any]) -> Target:
         libc=record["libc"],
         libc_version=record["libc_version"],
         version_nodes=MappingProxyType(nodes),
-        eol=_date(record.get("eol")),
-        lts_end=_date(record.get("lts_end")),
-        elts_end=_date(record.get("elts_end")),
+        eol_iso=record.get("eol"),
+        lts_end_iso=record.get("lts_end"),
+        elts_end_iso=record.get("elts_end"),
         rolling=bool(record.get("rolling")),
         base_sonames=None if base is None else frozenset(base),
         base_open=frozenset(record.get("base_open", ())),

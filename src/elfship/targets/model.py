@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -13,6 +12,26 @@ from elfship.targets.families import (
     INTERPRETERS,
     NAMESPACE_OWNERS,
 )
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
+if TYPE_CHECKING:
+    import datetime
+
+
+def _day(iso: str | None) -> datetime.date | None:
+    """A YYYY-MM-DD date of the data files as a date: datetime is imported only when a date is looked at
+    (its 1.3 ms are a tenth of what `check --target` may take)."""
+    if not iso:
+        return None
+    import datetime
+
+    return datetime.date.fromisoformat(iso)
+
+
+def _today(given: datetime.date | None) -> datetime.date:
+    import datetime
+
+    return given or datetime.date.today()
 
 
 def _no_nodes() -> Mapping[str, frozenset[str]]:
@@ -42,9 +61,11 @@ class Target:
     libc_version: str  # "2.28" for glibc, "1.2.4" for musl; "" when unknown
     # namespace -> versions the release's own libraries define: {"GLIBC": {"2.2.5", ...}, "GLIBCXX": {...}}
     version_nodes: Mapping[str, frozenset[str]] = field(default_factory=_no_nodes, hash=False)
-    eol: datetime.date | None = None
-    lts_end: datetime.date | None = None
-    elts_end: datetime.date | None = None
+    # end of life, of free long-term support, of commercial long-term support: YYYY-MM-DD (the properties
+    # eol, lts_end and elts_end give them as dates)
+    eol_iso: str | None = None
+    lts_end_iso: str | None = None
+    elts_end_iso: str | None = None
     rolling: bool = False
     base_sonames: frozenset[str] | None = None  # sonames a minbase/base image ships; None = not known
     # sonames base_sonames cannot settle either way (an inferred base: glibc's libraries that moved between
@@ -177,10 +198,22 @@ class Target:
         text = self.name if self.arch == "x86_64" else f"{self.name} ({self.arch})"
         return f"{text} [root {self.root}]" if self.root else text
 
+    @property
+    def eol(self) -> datetime.date | None:
+        return _day(self.eol_iso)
+
+    @property
+    def lts_end(self) -> datetime.date | None:
+        return _day(self.lts_end_iso)
+
+    @property
+    def elts_end(self) -> datetime.date | None:
+        return _day(self.elts_end_iso)
+
     def is_supported(self, today: datetime.date | None = None) -> bool:
         """Not past its end-of-life date. Rolling releases and releases with unknown EOL are not "supported"
         in this sense: there is no date to hold them to."""
-        day = today or datetime.date.today()
+        day = _today(today)
         return self.eol is not None and not self.rolling and self.eol >= day
 
     def status(self, today: datetime.date | None = None) -> str:
@@ -188,7 +221,7 @@ class Target:
 
         lts / elts: past the EOL date but still inside the free / commercial long-term support window.
         """
-        day = today or datetime.date.today()
+        day = _today(today)
         if self.kind in WHEEL_POLICY_KINDS:
             return "policy"  # a wheel platform policy has no end of life
         if self.rolling:

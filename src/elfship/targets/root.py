@@ -74,9 +74,9 @@ def target_from_root(root: Path | str, *, base_sonames: bool = True) -> Target:
         libc=libc,
         libc_version=libc_version,
         version_nodes=MappingProxyType({ns: frozenset(v) for ns, v in nodes.items()}),
-        eol=known.eol if known else None,
-        lts_end=known.lts_end if known else None,
-        elts_end=known.elts_end if known else None,
+        eol_iso=known.eol_iso if known else None,
+        lts_end_iso=known.lts_end_iso if known else None,
+        elts_end_iso=known.elts_end_iso if known else None,
         # No VERSION_ID: a development release (Debian testing/sid, Arch), so no EOL to hold it to.
         rolling=known.rolling if known else "VERSION_ID" not in os_release,
         base_sonames=frozenset(libraries) if base_sonames else None,
