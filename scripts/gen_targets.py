@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from elfship.targets.data import releases_text
 from targets_alpine import alpine_records
 from targets_debian import (
     SUITES,
@@ -41,7 +42,6 @@ from targets_rpm import add_rpm_bases
 from targets_wheels import PolicyUnavailable, policy_directory, replace_image_records, wheel_records
 
 REPO = Path(__file__).resolve().parent.parent
-DATA_FORMAT = 1
 ARCHES = ("x86_64", "aarch64")
 DEBIAN_ARCHES = {"x86_64": "amd64", "aarch64": "arm64"}
 
@@ -204,14 +204,8 @@ def _remove_stale_indexes(out: Path, keep: set[str]) -> None:
 
 
 def _write_releases(path: Path, records: list[dict[str, Any]], indexes: dict[str, Any]) -> None:
-    """One release per line, keys sorted: small, deterministic and readable in a diff."""
-    ordered = sorted(records, key=lambda r: (r["family"], r["version"], r["arch"]))
-    lines = [json.dumps(r, sort_keys=True, separators=(",", ":")) for r in ordered]
-    text = (
-        '{"format":' + str(DATA_FORMAT) + ',\n"generated_by":"scripts/gen_targets.py",\n'
-        '"package_indexes":' + json.dumps(indexes, sort_keys=True, separators=(",", ":")) + ",\n"
-        '"releases":[\n' + ",\n".join(lines) + "\n]}\n"
-    )
+    """The layout elfship reads (elfship.targets.data.releases_text): one release per line, keys sorted."""
+    text = releases_text(records, indexes, "scripts/gen_targets.py")
     temporary = path.with_suffix(".json.tmp")
     temporary.write_text(text, encoding="utf-8")
     temporary.replace(path)

@@ -6,6 +6,7 @@ import datetime
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -278,3 +279,57 @@ def test_target_is_frozen() -> None:
     target: Target = get_target("debian:12")
     with pytest.raises(AttributeError):
         target.name = "debian:99"  # type: ignore[misc]
+
+
+def test_the_releases_file_is_read_by_line_and_agrees_with_the_whole_document() -> None:
+    """A command reads the index line and the one release it names (targets/data.py); the lines say exactly
+    what the document says, in the catalogue's order."""
+    from elfship.targets import catalog, data
+
+    document = data.releases_document()
+    rows = data.release_index()
+    assert [data.release_record(i) for i in range(len(rows))] == document["releases"]
+    assert [{f: r[f] for f in data.INDEX_FIELDS} for r in document["releases"]] == list(rows)
+    assert document["releases"] == sorted(document["releases"], key=catalog.sort_key)
+    assert data.package_indexes() == document["package_indexes"]
+
+
+@pytest.mark.parametrize(
+    ("damage", "words"),
+    [
+        (lambda text: text.replace('{"format":2,', '{"format":1,', 1), "has format 1, this version reads 2"),
+        (
+            lambda text: "\n".join(line for line in text.split("\n") if not line.startswith('"index":')),
+            "damaged",
+        ),
+        (lambda text: text.rsplit("\n", 4)[0] + "\n]}\n", "damaged"),  # releases cut short
+    ],
+)
+def test_a_damaged_releases_file_is_one_error_that_says_how_to_fix_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: Any, words: str
+) -> None:
+    from elfship.errors import ElfshipError
+    from elfship.targets import catalog, data
+
+    source = Path(data.DATA_DIRECTORY) / data.RELEASES_FILE
+    (tmp_path / data.RELEASES_FILE).write_text(damage(source.read_text()))
+    monkeypatch.setattr(data, "DATA_DIRECTORY", str(tmp_path))
+    caches = (
+        data._lines,
+        data.release_index,
+        data.package_indexes,
+        catalog._target,
+        catalog._by_name,
+        catalog._all,
+        catalog._families,
+        catalog.known_arches,
+    )
+    for cache in caches:
+        cache.cache_clear()
+    try:
+        with pytest.raises(ElfshipError, match=words) as raised:
+            get_target("debian:12")
+        assert "gen_targets.py" in raised.value.one_line()
+    finally:
+        for cache in caches:
+            cache.cache_clear()

@@ -51,7 +51,7 @@ def _target_from_record(record: dict[str, Any]) -> Target:
     )
 
 
-def _sort_key(record: dict[str, Any]) -> tuple[str, tuple[int, ...], float, str, str]:
+def sort_key(record: dict[str, Any]) -> tuple[str, tuple[int, ...], float, str, str]:
     # Within a family the libc version orders releases best (manylinux:2010 < 2014 < 2_24, alt:p9 < p10).
     libc = version_key(record["libc_version"])
     return (record["family"], libc, release_rank(record["version"]), record["version"], record["arch"])
@@ -59,15 +59,14 @@ def _sort_key(record: dict[str, Any]) -> tuple[str, tuple[int, ...], float, str,
 
 # A command asks for one release or two: the records are indexed by name, and a Target is built only for
 # the records asked for (building all ~190 costs more than the rest of `check --target`).
-@functools.cache
 def _records() -> tuple[dict[str, Any], ...]:
-    records = data.releases_document()["releases"]
-    return tuple(sorted(records, key=_sort_key))
+    """The index rows of every release (name, aliases, family, version, arch, libc version), in order."""
+    return data.release_index()
 
 
 @functools.cache
 def _target(index: int) -> Target:
-    return _target_from_record(_records()[index])
+    return _target_from_record(data.release_record(index))
 
 
 @functools.cache

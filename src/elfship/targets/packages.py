@@ -16,8 +16,7 @@ _ROLLING_RANK = {"testing": 1000.0, "unstable": 1001.0, "sid": 1001.0, "experime
 
 
 def _indexes() -> dict[str, Any]:
-    indexes: dict[str, Any] = data.releases_document()["package_indexes"]
-    return indexes
+    return data.package_indexes()
 
 
 def known_indexes() -> tuple[str, ...]:
