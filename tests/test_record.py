@@ -121,14 +121,28 @@ def test_pickle_and_copy_round_trip() -> None:
     assert Point.__match_args__ == ("x", "y", "tags", "note", "extra")
 
 
-def test_elfship_result_types_are_records_and_dataclasses_is_not_imported() -> None:
-    """The point of the module: a command's start-up imports neither `dataclasses` nor `inspect`."""
+@pytest.mark.parametrize(
+    "argv",
+    [["inspect", "/bin/sh"], ["tree", "/bin/sh"], ["check", "/bin/sh", "-t", "debian:12"]],
+    ids=["inspect", "tree", "check-target"],
+)
+def test_a_commands_start_up_imports_no_heavy_module(argv: list[str]) -> None:
+    """What start-up time is made of (docs/architecture.md): a command imports neither `dataclasses` nor
+    `inspect` (records instead), nor `typing` (type checkers only), nor `datetime` (dates read on access).
+    Run without site (-S): this machine's site-packages may import anything before elfship starts."""
+    import os
     import subprocess
     import sys
+    from pathlib import Path
 
+    src = Path(__file__).resolve().parent.parent / "src"
+    heavy = ("dataclasses", "inspect", "typing", "datetime")
     code = (
-        "import sys; from elfship.cli.main import main; main(['check', sys.executable, '-t', 'debian:12']); "
-        "print(sorted(m for m in ('dataclasses', 'inspect') if m in sys.modules), file=sys.stderr)"
+        f"import sys; from elfship.cli.main import main; main({argv!r}); "
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", code], capture_output=True, text=True, env=env, check=False
+    )
     assert done.stderr.strip().splitlines()[-1] == "[]", done.stderr
