@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from elfship import cachedir
-from elfship.atomic import write_bytes
 from elfship.builder.project import BinaryTarget, CargoProject, feature_args
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
@@ -51,21 +49,16 @@ def build_key(
 
 
 def recall(key: str, cache_dir: Path | None = None) -> CargoProject | None:
+    entry = cachedir.recall(_directory(cache_dir), key, MAX_ENTRY)
     try:
-        with open(_entry(key, cache_dir), "rb") as handle:
-            data = handle.read(MAX_ENTRY + 1)
-        if len(data) > MAX_ENTRY:
-            return None
-        entry = json.loads(data)
-        return _project(entry["project"]) if entry["key"] == key else None
-    except (OSError, ValueError, KeyError, TypeError):
+        return _project(entry["project"]) if entry is not None else None
+    except (ValueError, KeyError, TypeError):
         return None
 
 
 def keep(key: str, project: CargoProject, cache_dir: Path | None = None) -> None:
     """Remember this build's answer; a cache that cannot be written only makes the next build wait for it."""
     document = {
-        "key": key,
         "project": {
             "manifest_path": str(project.manifest_path),
             "workspace_root": str(project.workspace_root),
@@ -74,12 +67,7 @@ def keep(key: str, project: CargoProject, cache_dir: Path | None = None) -> None
             "resolved": [[name, version, sorted(features)] for name, version, features in project.resolved],
         },
     }
-    entry = _entry(key, cache_dir)
-    try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes(entry, json.dumps(document).encode())
-    except OSError:
-        pass
+    cachedir.remember(_directory(cache_dir), key, document)
 
 
 def _project(raw: dict[str, Any]) -> CargoProject:
@@ -99,5 +87,5 @@ def _text(value: object) -> str:
     return value
 
 
-def _entry(key: str, cache_dir: Path | None) -> Path:
-    return (cache_dir or cachedir.cache_dir() / SUBDIR) / f"{zlib.crc32(key.encode()):08x}.json"
+def _directory(cache_dir: Path | None) -> Path:
+    return cache_dir or cachedir.cache_dir() / SUBDIR

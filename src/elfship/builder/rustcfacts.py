@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import json
 import os
-import zlib
 from collections.abc import Mapping
 from pathlib import Path
 
-from elfship.atomic import write_bytes
-from elfship.cachedir import cache_dir
+from elfship import cachedir
 
 SUBDIR = "rustc-facts"
 MAX_ENTRY = 64 * 1024  # an entry is its key (paths, a few hundred bytes) and two short values
@@ -78,17 +76,8 @@ def lookup(key: str | None, cache_dir: Path | None = None) -> tuple[str, Path] |
     """(host triple, sysroot) remembered under KEY, when well-formed and the sysroot still exists."""
     if key is None:
         return None
-    try:
-        with open(_entry(key, cache_dir), "rb") as handle:
-            data = handle.read(MAX_ENTRY + 1)
-        if len(data) > MAX_ENTRY:
-            return None
-        entry = json.loads(data)
-        host, sysroot = entry["host"], entry["sysroot"]
-        if entry["key"] != key:
-            return None  # another compiler's entry under the same checksum
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    entry = cachedir.recall(cache_dir or default_cache_dir(), key, MAX_ENTRY)  # another key's: None
+    host, sysroot = (entry.get("host"), entry.get("sysroot")) if entry is not None else (None, None)
     if not (isinstance(host, str) and isinstance(sysroot, str) and host and not host.split()[1:]):
         return None
     if not (os.path.isabs(sysroot) and os.path.isdir(sysroot)):
@@ -100,17 +89,8 @@ def remember(key: str | None, host: str, sysroot: Path, cache_dir: Path | None =
     """Keep the answer; a cache that cannot be written only costs the next build a rustc start."""
     if key is None:
         return
-    entry = _entry(key, cache_dir)
-    try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes(entry, json.dumps({"key": key, "host": host, "sysroot": str(sysroot)}).encode())
-    except OSError:
-        pass
-
-
-def _entry(key: str, cache_dir: Path | None) -> Path:
-    return (cache_dir or default_cache_dir()) / f"{zlib.crc32(key.encode()):08x}.json"
+    cachedir.remember(cache_dir or default_cache_dir(), key, {"host": host, "sysroot": str(sysroot)})
 
 
 def default_cache_dir() -> Path:
-    return cache_dir() / SUBDIR
+    return cachedir.cache_dir() / SUBDIR
