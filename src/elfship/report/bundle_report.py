@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from elfship.bundle.model import BundleEntry, BundleResult, Role
+from elfship.report.table import table_lines
 from elfship.report.units import human_size
 
 
@@ -50,8 +51,7 @@ def to_text(result: BundleResult) -> str:
         size = sum(e.size for e in gconv)
         rows.append((human_size(size), "lib/gconv/", f"{len(gconv)} files: {gconv[0].reason}"))
     rows += [("link", e.path, f"-> {e.link_target}") for e in result.entries if e.role is Role.LINK]
-    width = max(len(path) for _, path, _ in rows)
-    lines += [f"  {size:>9}  {path:<{width}}  {why}" for size, path, why in rows]
+    lines += table_lines(rows, indent="  ", right={0}, minimum=(9,))
     if result.excluded:
         lines += ["", "left out (the host must provide them):"]
         lines += [f"  {e.soname}  ({e.pattern}: {e.why})" for e in result.excluded]

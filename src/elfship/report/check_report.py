@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from elfship.check.model import RUN_TIMED_OUT, CheckResult, Finding, Severity
 from elfship.report import jsonout
+from elfship.report.table import table_lines
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
 if TYPE_CHECKING:
@@ -159,10 +160,7 @@ def matrix(results: list[CheckResult]) -> list[str]:
         rows = [["", *paths]] + [[t, *(table.get((p, t), "-") for p in paths)] for t in targets]
     else:
         rows = [["", *targets]] + [[p, *(table.get((p, t), "-") for t in targets)] for p in paths]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return heading + [
-        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in rows
-    ]
+    return heading + table_lines(rows)
 
 
 def to_text(results: list[CheckResult]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from elfship.abi import highest_node_per_namespace, split_version_node, version_key
 from elfship.elf.model import ElfInfo, Kind, VersionSymbols
+from elfship.report.table import table_lines
 from elfship.report.units import human_size
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
@@ -120,12 +121,7 @@ def _version_lines(info: ElfInfo, symbols: VersionSymbols, all_versions: bool) -
             rows.append((need.library, version, _symbols_text(names)))
     if not rows:
         return []
-    # Columns as wide as their longest entry: "libm.so.6  GLIBC_2.29  exp, pow".
-    library_width = max(len(library) for library, _, _ in rows)
-    version_width = max(len(version) for _, version, _ in rows)
-    lines = [f"  {heading}:"]
-    lines.extend(f"    {lib:<{library_width}}  {ver:<{version_width}}  {text}" for lib, ver, text in rows)
-    return lines
+    return [f"  {heading}:", *table_lines(rows, indent="    ")]  # libm.so.6  GLIBC_2.29  exp, pow
 
 
 def _sort_key(node: str) -> tuple[str, tuple[int, ...]]:

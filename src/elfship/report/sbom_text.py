@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from elfship.report.table import table_lines
 from elfship.sbom.model import Component, ComponentKind, Inventory
 
 KIND_ORDER = (
@@ -69,11 +70,7 @@ def to_table(inv: Inventory) -> str:
             rows.append((kind.value, c.name, c.version or "?", c.confidence.value, _evidence(c)))
         if len(shown) < len(items):
             rows.append((kind.value, f"(+{len(items) - len(shown)} more: --json)", "", "", ""))
-    if rows:
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        for row in rows:
-            cells = [row[i].ljust(widths[i]) for i in range(4)]
-            lines.append("  " + "  ".join(cells) + "  " + row[4])
+    lines += table_lines(rows, indent="  ")
     lines.extend(f"  note: {n}" for n in inv.notes)
     return "\n".join(lines)
 

@@ -6,6 +6,7 @@ import datetime
 from typing import Any
 
 from elfship.abi import version_key
+from elfship.report.table import table_lines
 from elfship.targets import Target
 from elfship.targets.families import NAMESPACE_OWNERS
 from elfship.targets.packages import index_info
@@ -100,10 +101,7 @@ def _table_text(targets: list[Target], today: datetime.date) -> str:
         )
         for t in targets
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
-    ]
+    lines = table_lines(rows)
     supported = sum(1 for t in targets if t.is_supported(today))
     lines.append(f"\n{len(targets)} releases, {supported} supported on {today.isoformat()}")
     return "\n".join(lines)
