@@ -8,7 +8,6 @@ every file is opened through the root's FileView: confined to the root, regular 
 
 from __future__ import annotations
 
-import mmap
 import re
 import shlex
 from pathlib import Path
@@ -17,11 +16,11 @@ from types import MappingProxyType
 from elfship.abi import highest_version, split_version_node
 from elfship.elf import ElfInfo
 from elfship.errors import ElfError, UsageError
+from elfship.resolve.loaderfacts import read_loader_facts
 from elfship.resolve.rootfs import (
     OUTCOME_ABSENT,
     FileView,
     Located,
-    open_located,
     read_elf_located,
     read_located,
 )
@@ -35,11 +34,9 @@ from elfship.targets.families import (
 from elfship.targets.libdirs import library_directories, locate_file
 from elfship.targets.model import Target
 
-_GLIBC_BANNER = re.compile(rb"GNU C Library [^\n\x00]*?version (\d+\.\d+)")
 _VERSIONED_NAME = re.compile(r"\.so\.\d")
 MAX_OS_RELEASE = 64 << 10  # os-release is a few hundred bytes
 MAX_APK_DB = 32 << 20  # Alpine's installed-package database: ~1 MiB on a large system
-MAX_BANNER_SCAN = 64 << 20  # how much of libc.so.6 is searched for its version banner
 
 
 def target_from_root(root: Path | str, *, base_sonames: bool = True) -> Target:
@@ -61,8 +58,9 @@ def target_from_root(root: Path | str, *, base_sonames: bool = True) -> Target:
     libraries = scan_libraries(view) if base_sonames else _essential_libraries(view)
     libc, libc_file = _find_libc(view, libraries)
     nodes, node_sources = _version_nodes(libraries)
-    arch = _machine(libc_file)
-    libc_version = _libc_version(view, libc, libc_file, nodes)
+    libc_info = _read(libc_file) if libc_file is not None else None
+    arch = libc_info.machine if libc_info is not None else "unknown"
+    libc_version = _libc_version(view, libc, libc_info, nodes)
     known = _known_release(family, version, arch)
     sources = [f"root {root_path}", os_release_source, *node_sources]
     return Target(
@@ -211,11 +209,6 @@ def _soname(found: Located) -> str | None:
     return info.soname if info is not None else None
 
 
-def _machine(found: Located | None) -> str:
-    info = _read(found) if found is not None else None
-    return info.machine if info is not None else "unknown"
-
-
 def _is_elf(found: Located) -> bool:
     return read_located(found, 4, whole=False) == b"\x7fELF"
 
@@ -251,29 +244,18 @@ def _version_nodes(libraries: dict[str, Located]) -> tuple[dict[str, set[str]], 
     return nodes, sources
 
 
-def _libc_version(view: FileView, libc: str, libc_file: Located | None, nodes: dict[str, set[str]]) -> str:
-    if libc == "glibc" and libc_file is not None:
-        banner = _glibc_banner(libc_file)
-        if banner:
-            return banner
+def _libc_version(view: FileView, libc: str, libc_info: ElfInfo | None, nodes: dict[str, set[str]]) -> str:
+    if libc == "glibc" and libc_info is not None:
+        # The version the resolver works with too (its hwcaps rules depend on it): the loader's own
+        # "release version X.Y" (or its ld-X.Y.so file name). Without a readable loader the root cannot run
+        # anything, and the newest GLIBC node its libc defines is the best lower bound left.
+        loader = read_loader_facts(view, None, libc_info.machine, libc_info.elf_class)
+        if loader.glibc_version is not None:
+            return "{}.{}".format(*loader.glibc_version)
         return highest_version(nodes.get("GLIBC", set())) or ""
     if libc == "musl":
         return _musl_version_from_apk_db(view) or ""
     return ""
-
-
-def _glibc_banner(libc_file: Located) -> str | None:
-    """The version in "GNU C Library ... version 2.36", searched in a bounded mapping of libc.so.6."""
-    try:
-        with open_located(libc_file) as (fd, st):
-            size = min(st.st_size, MAX_BANNER_SCAN)
-            if size == 0:
-                return None
-            with mmap.mmap(fd, size, access=mmap.ACCESS_READ) as data:
-                banner = _GLIBC_BANNER.search(data)
-                return banner.group(1).decode() if banner else None
-    except (OSError, ValueError):
-        return None
 
 
 def _musl_version_from_apk_db(view: FileView) -> str | None:
