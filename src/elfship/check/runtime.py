@@ -106,11 +106,7 @@ def _exists_in(view: FileView, path: str, *, want_dir: bool) -> bool:
     return isinstance(found, Located) and found.is_dir == want_dir
 
 
-def _presence(target: Target, soname: str, view: FileView | None) -> bool | None:
-    if view is not None and target.base_sonames is None:
-        from elfship.targets.root import ships_in_root
-
-        return ships_in_root(view, soname)  # a root without its inventory is asked one name at a time
+def _presence(target: Target, soname: str) -> bool | None:
     shipped = target.ships_soname(soname)
     if shipped is not None:
         return shipped
@@ -120,7 +116,12 @@ def _presence(target: Target, soname: str, view: FileView | None) -> bool | None
 
 
 def _may_dlopen(sonames: list[str], target: Target, view: FileView | None) -> Finding:
-    presence = {soname: _presence(target, soname, view) for soname in sonames}
+    if view is not None and target.base_sonames is None:
+        from elfship.targets.root import ships_in_root
+
+        presence: dict[str, bool | None] = {**ships_in_root(view, sonames)}  # a root without its inventory
+    else:
+        presence = {soname: _presence(target, soname) for soname in sonames}
     words = {True: "present", False: "absent", None: "not known"}
     named = ", ".join(f"{soname} ({words[present]})" for soname, present in presence.items())
     absent = [soname for soname, present in presence.items() if present is False]

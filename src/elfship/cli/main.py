@@ -18,7 +18,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from elfship.cli.parser import build_parser  # argparse: a third of every other command's start-up
 
-    parser = build_parser(argv)
+    parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-from collections.abc import Sequence
 
 from elfship import __version__
 from elfship.cli.helpformat import HelpFormatter
@@ -68,7 +67,7 @@ class LazySubcommands(argparse._SubParsersAction):  # type: ignore[type-arg]
         super().__call__(parser, namespace, values, option_string)
 
 
-def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="elfship",
         description="Will this Linux binary run on the server it is shipped to? "

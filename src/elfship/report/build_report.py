@@ -7,7 +7,7 @@ from typing import Any
 from elfship.builder.diagnose import Diagnosis
 from elfship.builder.pipeline import ArtifactResult, BuildResult
 from elfship.builder.verify import TargetVerdict
-from elfship.check.model import Finding, Severity
+from elfship.check.model import Severity
 from elfship.report.check_report import finding_json
 from elfship.report.units import human_size
 
@@ -55,7 +55,7 @@ def _artifact(artifact: ArtifactResult) -> dict[str, Any]:
         "ok": artifact.ok,
         "size": artifact.size,
         "size_after_strip": artifact.size_after_strip,
-        "findings": [_finding(f) for f in artifact.findings],
+        "findings": [finding_json(f, with_evidence=False) for f in artifact.findings],
         "checks": [_verdict(v) for v in artifact.verdicts],
     }
 
@@ -64,12 +64,8 @@ def _verdict(verdict: TargetVerdict) -> dict[str, Any]:
     return {
         "target": verdict.target,
         "verdict": verdict.verdict,
-        "findings": [_finding(f) for f in verdict.findings],
+        "findings": [finding_json(f, with_evidence=False) for f in verdict.findings],
     }
-
-
-def _finding(finding: Finding) -> dict[str, Any]:
-    return finding_json(finding, with_evidence=False)
 
 
 def _diagnosis(diagnosis: Diagnosis) -> dict[str, Any]:

@@ -8,8 +8,10 @@ every file is opened through the root's FileView: confined to the root, regular 
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import MappingProxyType
 
@@ -44,7 +46,7 @@ def target_from_root(root: Path | str, *, base_sonames: bool = True) -> Target:
 
     base_sonames=False skips the inventory of every library in the root (thousands of files on a full
     system) and reads only libc and the libraries that define version nodes; the Target's base_sonames is
-    then None, and `ships_in_root` answers for one soname at a time."""
+    then None, and `ships_in_root` answers for the sonames a check asks about."""
     root_path = Path(root)
     try:
         is_directory = root_path.is_dir()
@@ -57,8 +59,9 @@ def target_from_root(root: Path | str, *, base_sonames: bool = True) -> Target:
     family, version = _family_and_version(os_release)
     libraries = scan_libraries(view) if base_sonames else _essential_libraries(view)
     libc, libc_file = _find_libc(view, libraries)
-    nodes, node_sources = _version_nodes(libraries)
-    libc_info = _read(libc_file) if libc_file is not None else None
+    read = functools.cache(_read)  # libc.so.6 gives its version nodes and the root's architecture: one parse
+    nodes, node_sources = _version_nodes(libraries, read)
+    libc_info = read(libc_file) if libc_file is not None else None
     arch = libc_info.machine if libc_info is not None else "unknown"
     libc_version = _libc_version(view, libc, libc_info, nodes)
     known = _known_release(family, version, arch)
@@ -183,10 +186,11 @@ def _essential_libraries(view: FileView) -> dict[str, Located]:
     return found
 
 
-def ships_in_root(view: FileView, soname: str) -> bool:
-    """Whether a file named `soname` stands in one of the root's library directories, where the loader's
-    directory search (and a dlopen by that name) would find it."""
-    return _in_directories(view, library_directories(view), soname) is not None
+def ships_in_root(view: FileView, sonames: Iterable[str]) -> dict[str, bool]:
+    """Whether a file of each name stands in one of the root's library directories, where the loader's
+    directory search (and a dlopen by that name) would find it. The directories are read once."""
+    directories = library_directories(view)
+    return {soname: _in_directories(view, directories, soname) is not None for soname in sonames}
 
 
 def _in_directories(view: FileView, directories: list[Located], name: str) -> Located | None:
@@ -226,13 +230,15 @@ def _find_libc(view: FileView, libraries: dict[str, Located]) -> tuple[str, Loca
     return "none", None
 
 
-def _version_nodes(libraries: dict[str, Located]) -> tuple[dict[str, set[str]], list[str]]:
+def _version_nodes(
+    libraries: dict[str, Located], read: Callable[[Located], ElfInfo | None]
+) -> tuple[dict[str, set[str]], list[str]]:
     """Namespace -> versions defined by the root's own glibc, libstdc++, libgcc_s, libatomic and zlib."""
     nodes: dict[str, set[str]] = {}
     sources: list[str] = []
     for soname in NODE_SOURCE_LIBRARIES:
         found = libraries.get(soname)
-        info = _read(found) if found is not None else None
+        info = read(found) if found is not None else None
         if info is None:
             continue
         definitions = info.version_definitions
