@@ -12,7 +12,7 @@ import pytest
 
 from elfship.targets import get_target
 from tests.support.fixtures import build_c
-from tests.support.target_data import committed, elfship
+from tests.support.target_data import assert_old_glibc_program_runs_cleanly, committed, elfship
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
@@ -114,13 +114,7 @@ def test_sonames_in_the_image_pass(story_binary: Path) -> None:
     # Built on this host (glibc >= 2.34): ubuntu:22.04's glibc 2.35 takes it once libpq is stated present.
     assumed = elfship("check", str(story_binary), "-t", "ubuntu:22.04", "--assume-present", "libpq.so.5")
     assert assumed.returncode == 0 and "RUNS" in assumed.stdout, assumed.stdout
-    old = build_c(
-        "pow.c", compiler="zig", zig_target="x86_64-linux-gnu.2.17", ldflags=["-lm"], out_name="pow-217"
-    )
-    proc = elfship("check", str(old), "-t", "debian:10", "--json")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    (result,) = json.loads(proc.stdout)["results"]
-    assert result["verdict"] == "runs" and not result["findings"]
+    assert_old_glibc_program_runs_cleanly("debian:10")
 
 
 def test_targets_says_how_the_base_is_known() -> None:

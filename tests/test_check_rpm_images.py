@@ -13,7 +13,7 @@ import pytest
 from elfship.targets import get_target
 from tests.support.binaries import versioned_library
 from tests.support.fixtures import build_c
-from tests.support.target_data import committed, elfship
+from tests.support.target_data import assert_old_glibc_program_runs_cleanly, committed, elfship
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
@@ -140,13 +140,7 @@ def test_the_rest_of_the_base_passes(story_binary: Path) -> None:
     proc = elfship("check", str(story_binary), "-t", "rocky:9", "--assume-present", "libpq.so.5", "--json")
     (result,) = json.loads(proc.stdout)["results"]
     assert proc.returncode == 0 and result["verdict"] == "runs", proc.stdout + proc.stderr
-    old = build_c(
-        "pow.c", compiler="zig", zig_target="x86_64-linux-gnu.2.17", ldflags=["-lm"], out_name="pow-217"
-    )
-    proc = elfship("check", str(old), "-t", "amazonlinux:2023", "--json")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    (result,) = json.loads(proc.stdout)["results"]
-    assert result["verdict"] == "runs" and not result["findings"]
+    assert_old_glibc_program_runs_cleanly("amazonlinux:2023")
 
 
 def test_a_soname_with_no_row_is_unknown() -> None:
