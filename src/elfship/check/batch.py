@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from elfship.check.model import CheckResult
 from elfship.check.named import check_info
 from elfship.errors import EXIT_BAD_INPUT, EXIT_FAILS, EXIT_OK, EXIT_UNKNOWN, ElfError, UsageError
-from elfship.record import field, record, replace
+from elfship.record import record, replace
 from elfship.targets.catalog import get_target, known_arches, normalise_arch, split_arch, supported_targets
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
@@ -51,7 +51,7 @@ class FileProblem:
 @record
 class CheckBatch:
     results: tuple[CheckResult, ...] = ()
-    problems: tuple[FileProblem, ...] = field(default=())
+    problems: tuple[FileProblem, ...] = ()
 
     @property
     def contradicted(self) -> tuple[CheckResult, ...]:

@@ -54,20 +54,22 @@ def releases_text(records: list[dict[str, Any]], indexes: dict[str, Any], genera
     from elfship.targets.catalog import sort_key  # the generator's import: the reader never sorts
 
     ordered = sorted(records, key=sort_key)
-    compact = {"sort_keys": True, "separators": (",", ":")}
     index = [[record[field] for field in INDEX_FIELDS] for record in ordered]
     return (
         f'{{"format":{DATA_FORMAT},\n"generated_by":{json.dumps(generated_by)},\n'
-        f'"package_indexes":{json.dumps(indexes, **compact)},\n'  # type: ignore[arg-type]
-        f'"index":{json.dumps(index, separators=(",", ":"))},\n'
-        '"releases":[\n' + ",\n".join(json.dumps(r, **compact) for r in ordered) + "\n]}\n"  # type: ignore[arg-type]
+        f'"package_indexes":{_compact(indexes)},\n"index":{_compact(index)},\n'
+        '"releases":[\n' + ",\n".join(map(_compact, ordered)) + "\n]}\n"
     )
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 @functools.cache
 def _lines() -> tuple[bytes, ...]:
     lines = tuple(_read_bytes(RELEASES_FILE).split(b"\n"))
-    if not lines[0].startswith(b'{"format":') or lines[0] != b'{"format":%d,' % DATA_FORMAT:
+    if lines[0] != b'{"format":%d,' % DATA_FORMAT:
         raise ElfshipError(
             f"elfship's target data has format {lines[0][10:-1].decode(errors='replace')}, this version reads "
             f"{DATA_FORMAT}",
