@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import struct
+import sys
+from array import array
+from collections.abc import Sequence
 from itertools import repeat
 from operator import itemgetter
 
@@ -190,11 +193,29 @@ def read_segments(image: Image, header: Header) -> tuple[Segment, ...]:
 def read_sections(image: Image, header: Header) -> tuple[tuple[str, Section], ...] | None:
     """Named section headers, or None when the file has none (stripped with sstrip, or never had them)."""
     table = read_section_table(image, header)
-    return None if table is None else tuple(zip(*table, strict=True))
+    return None if table is None else tuple(zip(table.names, table.headers(), strict=True))
 
 
-def read_section_table(image: Image, header: Header) -> tuple[list[str], list[Section]] | None:
-    """read_sections as two lists, names and headers, which the reader uses without pairing them."""
+class SectionTable(NamedTuple):
+    """A file's section headers as the reader uses them: every name and type at once (each parse wants
+    them), the full headers parsed only when asked (objects without PT_NOTE, files without hash tables)."""
+
+    names: tuple[str, ...]
+    types: Sequence[int]  # each section's sh_type, in order
+    raw: bytes  # the section header table
+    layout: Layout
+    entry_size: int
+
+    def headers(self) -> list[Section]:
+        pick = self.layout.shdr_pick
+        if self.entry_size == pick.size:  # as linkers write it: one C pass, no Python per entry
+            return list(map(tuple.__new__, repeat(Section), pick.iter_unpack(self.raw)))
+        count = len(self.raw) // self.entry_size
+        return [Section._make(pick.unpack_from(self.raw, i * self.entry_size)) for i in range(count)]
+
+
+def read_section_table(image: Image, header: Header) -> SectionTable | None:
+    """The section header table, or None when the file has none."""
     layout = header.layout
     if header.shoff == 0 or header.shnum == 0:
         return None
@@ -202,34 +223,62 @@ def read_section_table(image: Image, header: Header) -> tuple[list[str], list[Se
         raise image.fail(f"corrupt: section header entry size {header.shentsize} is too small")
     if header.shnum > MAX_SECTIONS:
         raise image.budget.exceeded(f"more than {MAX_SECTIONS:,} section headers")
-    image.check_range(header.shoff, header.shentsize * header.shnum, "section header table")
-    table = image.slice(header.shoff, header.shentsize * header.shnum, "section header table")
-    pick = layout.shdr_pick
-    if header.shentsize == pick.size:
-        sections = list(
-            map(tuple.__new__, repeat(Section), pick.iter_unpack(table))
-        )  # C, no Python per entry
-    else:
-        sections = [Section._make(pick.unpack_from(table, i * header.shentsize)) for i in range(header.shnum)]
+    raw = image.slice(header.shoff, header.shentsize * header.shnum, "section header table")
+    offsets, types = _name_and_type_columns(raw, layout, header.shentsize)
     names = b""
-    if header.shstrndx < len(sections):
-        strtab = sections[header.shstrndx]
-        if strtab.offset >= 0 and strtab.offset + strtab.size <= image.size:
-            names = bytes(image.data[strtab.offset : strtab.offset + strtab.size])
-    offsets = list(map(itemgetter(0), sections))  # name_offset
-    return _section_names(image, names, offsets), sections
+    if header.shstrndx < header.shnum:
+        # sh_offset and sh_size of the names' section: fields 5 and 6 of the picked Section fields.
+        strtab = layout.shdr_pick.unpack_from(raw, header.shstrndx * header.shentsize)
+        offset, size = strtab[2], strtab[3]
+        if offset >= 0 and offset + size <= image.size:
+            names = bytes(image.data[offset : offset + size])
+    return SectionTable(_section_names(image, names, offsets), types, raw, layout, header.shentsize)
 
 
-def _section_names(image: Image, names: bytes, offsets: list[int]) -> list[str]:
+def _name_and_type_columns(raw: bytes, layout: Layout, entry_size: int) -> tuple[array[int], array[int]]:
+    """sh_name and sh_type of every section, the first two 32-bit words of each entry in both classes, cut
+    out as columns in C (no tuple per section)."""
+    if entry_size % 4:  # never written by a linker; read entry by entry
+        pick = layout.shdr_pick
+        fields = [pick.unpack_from(raw, i * entry_size) for i in range(len(raw) // entry_size)]
+        return array("I", map(itemgetter(0), fields)), array("I", map(itemgetter(1), fields))
+    words = array("I", raw)
+    if layout.little_endian != (sys.byteorder == "little"):
+        words.byteswap()
+    step = entry_size // 4
+    return words[0::step], words[1::step]
+
+
+# Section names by (name table, offsets): most files of a system share a few hundred such pairs (1,611 ELF
+# files of a Debian machine have 158), so each is cut once per process. Small tables only; bounded.
+_NAMES_SEEN: dict[tuple[bytes, bytes], tuple[str, ...]] = {}
+MAX_REMEMBERED_TABLE = 4096  # bytes of a name table worth remembering
+MAX_REMEMBERED = 1024
+
+
+def _section_names(image: Image, names: bytes, offsets: array[int]) -> tuple[str, ...]:
     """Each section's name; a bad offset reads as "" so it cannot hide the rest of the file's facts."""
+    key = (names, offsets.tobytes())
+    found = _NAMES_SEEN.get(key)
+    if found is not None:
+        return found
+    found = _cut_section_names(image, names, offsets.tolist())
+    if len(names) <= MAX_REMEMBERED_TABLE and len(offsets) * len(names) <= MAX_SECTION_NAME_BYTES:
+        if len(_NAMES_SEEN) >= MAX_REMEMBERED:
+            _NAMES_SEEN.clear()
+        _NAMES_SEEN[key] = found  # only names that were free of budget: a hit charges nothing either
+    return found
+
+
+def _cut_section_names(image: Image, names: bytes, offsets: list[int]) -> tuple[str, ...]:
     # The usual case: no name can be longer than the table, so all of them together stay in budget.
     if names.isascii() and len(names) * len(offsets) <= MAX_SECTION_NAME_BYTES:
         text = names.decode("ascii")  # decode once, then cut str slices
         ends = list(map(text.find, repeat("\0"), offsets))
         if -1 not in ends:  # every offset inside the table: one C pass (map/slice), no Python per section
-            return list(map(text.__getitem__, map(slice, offsets, ends)))
-        return [text[o:stop] if (stop := text.find("\0", o)) >= 0 else "" for o in offsets]
-    return _budgeted_names(image, names, offsets)
+            return tuple(map(text.__getitem__, map(slice, offsets, ends)))
+        return tuple(text[o:stop] if (stop := text.find("\0", o)) >= 0 else "" for o in offsets)
+    return tuple(_budgeted_names(image, names, offsets))
 
 
 def _budgeted_names(image: Image, names: bytes, offsets: list[int]) -> list[str]:

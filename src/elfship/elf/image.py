@@ -12,6 +12,8 @@ import os
 import stat
 import struct
 from collections.abc import Iterator
+from itertools import accumulate, count
+from operator import add
 from types import TracebackType
 
 from elfship.elf.budget import MAX_STRING_BYTES, STRINGS, SYMBOL_NAMES, Budget
@@ -211,7 +213,7 @@ def _data_extents(fd: int, size: int) -> tuple[tuple[int, int], ...]:
     return tuple(extents)
 
 
-# many() decodes a string table whole unless it is this many times larger than the names asked for.
+# symbol_names() decodes a string table whole unless it is this many times larger than the names asked for.
 FEW_NAMES_RATIO = 128
 
 
@@ -257,59 +259,48 @@ class StringTable:
             return self._budget.out_of_strings(kind)
         return self._image.fail(f"corrupt: {what} string offset {offset:#x} is outside the string table")
 
-    def _get_symbol_name(self, offset: int, what: str) -> str:
-        text = self._cache.get(offset)
-        if text is None:
-            text = self._cache[offset] = self._decode(
-                offset, what, SYMBOL_NAMES, self._budget.left(SYMBOL_NAMES)
-            )
-        self._budget.spend(SYMBOL_NAMES, len(text))
-        return text
+    def symbol_names(self, offsets: set[int], what: str) -> dict[int, str]:
+        """Symbol names by offset (the hot path of with_symbols), charged to the file's budget.
 
-    def many(self, offsets: set[int], what: str) -> dict[int, str]:
-        """Symbol names by offset: an ASCII table (nearly all) is decoded once, whole, then sliced."""
-        budget = self._image.budget
+        An ASCII table (nearly all) is decoded and split once: one C call makes every string, where cutting
+        each name out on its own costs four times as much. A table far larger than the names asked for (a
+        C++ library's 4 MB, for a few hundred imports) is cut name by name instead. A name the fast paths
+        cannot give (over its share of the budget, outside the table) takes the exact path, which says why."""
+        budget = self._budget
         left = budget.left(SYMBOL_NAMES)
+        names: dict[int, str] | None = None
         if self.size > FEW_NAMES_RATIO * len(offsets):
-            few = self._few(offsets, left // max(len(offsets), 1))
-            if few is not None:
-                budget.spend(SYMBOL_NAMES, sum(map(len, few.values())))
-                return few
-        raw = self._image.data[self.start : self.start + self.size] if self.size <= left else b""
-        if not raw or not raw.isascii():
-            return {o: self._get_symbol_name(o, what) for o in offsets}
-        text = raw.decode("ascii")
-        find = text.find
-        # Hot path, a comprehension: each name may use an equal share of the budget, so the whole set stays
-        # within it. A file with a longer name (or a bad offset) takes the exact loop below.
-        share = left // max(len(offsets), 1)
-        names = {o: text[o:stop] for o in offsets if (stop := find("\0", o, o + share + 1)) >= 0}
-        if len(names) == len(offsets):
-            budget.spend(SYMBOL_NAMES, sum(map(len, names.values())))
-            return names
-        names = {}
-        for offset in offsets:
-            stop = find("\0", offset, offset + left + 1)  # never scan further than could be paid for
-            if stop < 0:
-                if find("\0", offset) >= 0:
-                    raise budget.out_of_strings(SYMBOL_NAMES)
-                raise self._image.fail(f"corrupt: {what} offset {offset:#x} is outside the string table")
-            left -= stop - offset
-            names[offset] = text[offset:stop]
-        budget.spend(SYMBOL_NAMES, sum(map(len, names.values())))
+            names = self._cut(offsets, left // max(len(offsets), 1))
+        elif self.size <= left:
+            names = self._split()
+        if names is None:
+            names = {}
+        for offset in offsets.difference(names):  # a shared tail ("bar" in "foobar"), or a bad offset
+            names[offset] = self._decode(offset, what, SYMBOL_NAMES, left)
+        budget.spend(SYMBOL_NAMES, sum(map(len, map(names.__getitem__, offsets))))
         return names
 
-    def _few(self, offsets: set[int], share: int) -> dict[int, str] | None:
-        """Each name cut out of the bytes on its own: a C++ library's 4 MB table is never decoded whole for
-        the few hundred names a program imports. None when a name is longer than its share of the budget
-        (or outside the table): many() then takes the exact path, which says which."""
+    def _split(self) -> dict[int, str] | None:
+        """Every NUL-terminated string of an ASCII table by its offset; None for a table that is not ASCII."""
+        raw = self._data[self.start : self.end]
+        if not raw.isascii():
+            return None
+        parts = raw.decode("ascii").split("\0")
+        parts.pop()  # what follows the last NUL is no terminated string
+        # Offsets in C: each string starts where the lengths before it, plus one NUL each, end. (One offset
+        # more than strings: the end of the last one, which zip leaves out.)
+        starts = map(add, accumulate(map(len, parts), initial=0), count())
+        return dict(zip(starts, parts, strict=False))
+
+    def _cut(self, offsets: set[int], share: int) -> dict[int, str]:
+        """The names at offsets, each cut out of the bytes, searched no further than share; a name not
+        found so (longer than share, or outside the table) is left out for the exact path."""
         data, find, start, end = self._data, self._find, self.start, self.end
-        names = {
+        return {
             offset: data[start + offset : stop].decode("utf-8", "surrogateescape")
             for offset in offsets
             if (stop := find(b"\0", start + offset, min(start + offset + share + 1, end))) >= 0
         }
-        return names if len(names) == len(offsets) else None
 
     def _decode(self, offset: int, what: str, kind: str, left: int) -> str:
         """The string at offset, searched for no further than left characters (what the budget can pay)."""

@@ -101,13 +101,18 @@ class ElfInfo:
         """library -> version -> symbols, as read_version_symbols() returns it (read with with_symbols=True)."""
         if self.version_symbols is None:
             raise ValueError(f"{self.path}: read with read_elf(path, with_symbols=True) to get symbols")
-        result: dict[str, dict[str, tuple[str, ...]]] = {}
-        for library, version, names in self.version_symbols:
-            result.setdefault(library, {})[version] = names
-        return result
+        return symbols_from_rows(self.version_symbols)
 
     def versions_needed_from(self, library: str) -> tuple[str, ...]:
         for need in self.version_needs:
             if need.library == library:
                 return need.versions
         return ()
+
+
+def symbols_from_rows(rows: VersionSymbolRows) -> VersionSymbols:
+    """library -> version -> symbols, from the reader's (library, version, symbols) rows."""
+    result: dict[str, dict[str, tuple[str, ...]]] = {}
+    for library, version, names in rows:
+        result.setdefault(library, {})[version] = names
+    return result

@@ -22,7 +22,7 @@ from elfship.elf.headers import (
     AddressMap,
     Header,
     Layout,
-    Section,
+    SectionTable,
     Segment,
     read_header,
     read_section_table,
@@ -38,9 +38,10 @@ from elfship.elf.model import (
     VersionNeed,
     VersionSymbolRows,
     VersionSymbols,
+    symbols_from_rows,
 )
 from elfship.elf.notes import isa_level_name, read_notes
-from elfship.elf.symbols import read_versioned_undefined_symbols
+from elfship.elf.symbols import read_version_symbol_rows
 from elfship.errors import ElfError
 from elfship.record import NamedTuple
 
@@ -94,22 +95,22 @@ def _read_version_symbols(name: str) -> VersionSymbols:
             if not needs:
                 return {}
             count = dynamic_symbol_count(
-                image, header.layout, table, addresses, lambda: _dynsym_size(_headers_of(image, header))
+                image,
+                header.layout,
+                table,
+                addresses,
+                lambda: _dynsym_size(read_section_table(image, header)),
             )
-            return read_versioned_undefined_symbols(image, header.layout, table, addresses, needs, count)
+            rows = read_version_symbol_rows(image, header.layout, table, addresses, needs, count)
+            return symbols_from_rows(rows)
         except (ValueError, OverflowError, IndexError, struct.error) as exc:
             raise ElfError(name, f"corrupt ELF structure ({exc})") from None
 
 
-def _headers_of(image: Image, header: Header) -> list[Section] | None:
-    table = read_section_table(image, header)
-    return None if table is None else table[1]
-
-
-def _dynsym_size(sections: list[Section] | None) -> int | None:
-    if not sections:
+def _dynsym_size(sections: SectionTable | None) -> int | None:
+    if sections is None or c.SHT_DYNSYM not in sections.types:
         return None
-    return next((s.size for s in sections if s.sh_type == c.SHT_DYNSYM), None)
+    return next((s.size for s in sections.headers() if s.sh_type == c.SHT_DYNSYM), None)
 
 
 def _dynamic_table(
@@ -129,13 +130,13 @@ def _interpreter(image: Image, segments: tuple[Segment, ...]) -> str | None:
     return raw.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
 
-def _note_segments(segments: tuple[Segment, ...], sections: list[Section] | None) -> tuple[Segment, ...]:
+def _note_segments(segments: tuple[Segment, ...], sections: SectionTable | None) -> tuple[Segment, ...]:
     """PT_NOTE segments; for files without them (relocatable objects) the SHT_NOTE sections instead."""
-    if any(s.p_type in (c.PT_NOTE, c.PT_GNU_PROPERTY) for s in segments) or not sections:
+    if any(s.p_type in (c.PT_NOTE, c.PT_GNU_PROPERTY) for s in segments) or sections is None:
         return segments
     return tuple(
         Segment(c.PT_NOTE, 0, s.offset, 0, s.size, s.size, s.addralign)
-        for s in sections
+        for s in sections.headers()
         if s.sh_type == c.SHT_NOTE
     )
 
@@ -166,15 +167,14 @@ def _dynamic_facts(
     layout: Layout,
     table: DynamicTable,
     addresses: AddressMap,
-    sections: list[Section] | None,
+    sections: SectionTable | None,
     with_symbols: bool,
 ) -> _DynamicFacts:
     raw_needs = read_version_needs(image, layout, table, addresses)
     symbol_count = dynamic_symbol_count(image, layout, table, addresses, lambda: _dynsym_size(sections))
     symbols = None
     if with_symbols:
-        found = read_versioned_undefined_symbols(image, layout, table, addresses, raw_needs, symbol_count)
-        symbols = tuple((lib, v, names) for lib, versions in found.items() for v, names in versions.items())
+        symbols = read_version_symbol_rows(image, layout, table, addresses, raw_needs, symbol_count)
     return _DynamicFacts(
         needed=needed_names(image, table),
         soname=_optional_string(image, table, c.DT_SONAME, "DT_SONAME"),
@@ -217,8 +217,7 @@ def _parse(image: Image, with_symbols: bool) -> ElfInfo:
     addresses = AddressMap(segments)
     interpreter = _interpreter(image, segments)
     table = _dynamic_table(image, header, segments, addresses)
-    section_table = read_section_table(image, header)
-    section_names, sections = section_table if section_table is not None else ([], None)
+    sections = read_section_table(image, header)
     notes = read_notes(image, layout, _note_segments(segments, sections))
     facts = _DynamicFacts(version_symbols=() if with_symbols else None)
     if table is not None:
@@ -227,7 +226,6 @@ def _parse(image: Image, with_symbols: bool) -> ElfInfo:
     kind = _classify_kind(header.e_type, interpreter, table, facts.needed, facts.soname, facts.flags)
     libc, uses_nss = _libc(image, kind, facts, interpreter, notes.go_build_id, segments)
 
-    section_types = set(map(itemgetter(1), sections)) if sections is not None else set()  # sh_type
     is_x86 = header.e_machine in (c.EM_X86_64, c.EM_386)
     return ElfInfo(
         path=image.path,
@@ -251,9 +249,9 @@ def _parse(image: Image, with_symbols: bool) -> ElfInfo:
         min_kernel=notes.min_kernel,
         isa_level=isa_level_name(notes.isa_needed) if is_x86 else None,
         dynamic_symbol_count=facts.symbol_count,
-        stripped=None if sections is None else c.SHT_SYMTAB not in section_types,
-        debug_info=None if sections is None else not DEBUG_INFO_SECTIONS.isdisjoint(section_names),
-        sections=tuple(section_names),
+        stripped=None if sections is None else c.SHT_SYMTAB not in sections.types,
+        debug_info=None if sections is None else not DEBUG_INFO_SECTIONS.isdisjoint(sections.names),
+        sections=() if sections is None else sections.names,
         uses_nss=uses_nss,
         inode=image.inode,
         version_symbols=facts.version_symbols,

@@ -18,25 +18,26 @@ from elfship.elf.budget import MAX_VERSIONED_SYMBOLS
 from elfship.elf.dynamic import DynamicTable, VersionNeedEntry, u32_array
 from elfship.elf.headers import AddressMap, Layout
 from elfship.elf.image import Image
-from elfship.elf.model import VersionSymbols
+from elfship.elf.model import VersionSymbolRows
 
 IS_ZERO = bytes([1] + [0] * 255)  # translate table: 1 for a zero byte, 0 for any other
 DENSE_RATIO = 8  # with at least one match in this many symbols, the whole name column is cut out
 
 
-def read_versioned_undefined_symbols(
+def read_version_symbol_rows(
     image: Image,
     layout: Layout,
     table: DynamicTable,
     addresses: AddressMap,
     needs: tuple[VersionNeedEntry, ...],
     count: int | None,
-) -> VersionSymbols:
-    """library -> version -> the undefined dynamic symbols bound to that version (sorted)."""
+) -> VersionSymbolRows:
+    """(library, version, the undefined dynamic symbols bound to it, sorted) for each version a symbol needs,
+    ordered by library and version."""
     by_index = {index: (need.library, version) for need in needs for index, version in need.versions}
     symtab, versym = table.first(c.DT_SYMTAB), table.first(c.DT_VERSYM)
     if not by_index or not count or symtab is None or versym is None:
-        return {}
+        return ()
     symtab_offset, versym_offset = addresses.offset(symtab), addresses.offset(versym)
     if symtab_offset is None or versym_offset is None:
         raise image.fail("corrupt: DT_SYMTAB or DT_VERSYM is outside every loadable segment")
@@ -58,11 +59,11 @@ def read_versioned_undefined_symbols(
     for value, offsets in by_value.items():  # a version's plain and hidden values name one need
         need = wanted[value]
         found[need] = found[need] | offsets if need in found else offsets
-    names = strtab.many(set().union(*found.values()), "symbol name")
-    result: dict[str, dict[str, tuple[str, ...]]] = {}
-    for (library, version), offsets in sorted(found.items()):
-        result.setdefault(library, {})[version] = tuple(sorted(map(names.__getitem__, offsets)))
-    return result
+    names = strtab.symbol_names(set().union(*found.values()), "symbol name")
+    return tuple(
+        (library, version, tuple(sorted(map(names.__getitem__, offsets))))
+        for (library, version), offsets in sorted(found.items())
+    )
 
 
 def _undefined(
