@@ -17,8 +17,19 @@ from operator import add
 from types import TracebackType
 
 from elfship.elf.budget import MAX_STRING_BYTES, STRINGS, SYMBOL_NAMES, Budget
-from elfship.elf.search import MAX_COPY, MEMMEM_FIRST, have_memmem, memmem_finds, search_pieces
+from elfship.elf.search import (
+    MAX_MEMMEM,
+    MEMMEM_FIRST,
+    buffer_view,
+    have_memmem,
+    memmem_finds,
+    search_pieces,
+)
 from elfship.errors import ElfError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up time; docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Files up to this size are read into memory (cheaper than mmap for the many small ELF files in /usr/bin).
 READ_THRESHOLD = 256 * 1024
@@ -72,9 +83,11 @@ class Image:
         self._mmap: mmap.mmap | None = None
         self._data_runs: tuple[tuple[int, int], ...] | None = ((0, self.size),)  # mapped: found when asked
         self._pieces: tuple[tuple[int, int, bool], ...] | None = None  # contains() order, made when needed
-        self._copy: bytes | None = None  # the mapped file's bytes, once contains() has wanted them
-        # Kept open while mapped: contains() reads its copy with pread, 4x cheaper than through the map.
-        self._fd = -1
+        # What memmem searches in a mapped file: the file's pages through a second, private mapping, made
+        # when contains() first wants it (ctypes can point only into a writable buffer; nothing is written).
+        self._search_map: mmap.mmap | None = None
+        self._search_view: Any = None  # a ctypes array over _search_map, released before it is closed
+        self._fd = -1  # kept open while mapped, for that mapping and for SEEK_DATA/SEEK_HOLE
         try:
             if self.size == 0:
                 self.data: bytes | mmap.mmap = b""
@@ -101,6 +114,10 @@ class Image:
         self.close()
 
     def close(self) -> None:
+        self._search_view = None  # the export first: a mapping with one cannot be closed
+        if self._search_map is not None:
+            self._search_map.close()
+            self._search_map = None
         if self._mmap is not None:
             self._mmap.close()
             self._mmap = None
@@ -169,22 +186,21 @@ class Image:
             self._data_runs = _data_extents(self._fd, self.size) if self._fd >= 0 else ((0, self.size),)
         return self._data_runs
 
-    def _whole(self) -> bytes | None:
-        """The file's bytes for memmem: a file without holes, at most MAX_COPY when mapped (one copy, kept
-        for the next needle). None when memmem is not to be had: the search stays Python's."""
+    def _whole(self) -> bytes | Any | None:
+        """The file's bytes for memmem: a file without holes, at most MAX_MEMMEM when mapped (searched in
+        place through a private mapping, never copied). None when memmem is not to be had: the search stays
+        Python's."""
         if self._extents() != ((0, self.size),) or not have_memmem():
             return None
         if isinstance(self.data, bytes):
             return self.data
-        if self._copy is None and self.size <= MAX_COPY and self._fd >= 0:
+        if self._search_view is None and self.size <= MAX_MEMMEM and self._fd >= 0:
             try:
-                copy = os.pread(self._fd, self.size, 0)
-            except OSError:
+                self._search_map = mmap.mmap(self._fd, self.size, access=mmap.ACCESS_COPY)
+            except (OSError, ValueError):
                 return None
-            if len(copy) != self.size:  # changed under us: the search stays on the map
-                return None
-            self._copy = copy
-        return self._copy
+            self._search_view = buffer_view(self._search_map, self.size)
+        return self._search_view
 
     def strings(self, offset: int, size: int) -> StringTable:
         """The string table at [offset, offset + size), cut to the file; nothing is copied."""
