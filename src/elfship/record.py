@@ -153,6 +153,11 @@ def _init(cls: type, fields: tuple[Field, ...]) -> Callable[..., None]:
     tails = [frozenset(names[n:]) if defaulted.issuperset(names[n:]) else None for n in range(len(names))]
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        if not args and len(kwargs) == len(names) and kwargs.keys() == position.keys():
+            self.__dict__.update(kwargs)  # every field by name (ElfInfo, once a file): one C call
+            if post_init is not None:
+                post_init(self)
+            return
         if kwargs or len(args) != len(names):
             missing: frozenset[str] | set[str] | None = None  # the fields left to their defaults
             if not kwargs:

@@ -25,45 +25,54 @@ def _align(value: int, alignment: int) -> int:
     return (value + alignment - 1) & ~(alignment - 1)
 
 
+NOTE_SEGMENT_TYPES = (c.PT_NOTE, c.PT_GNU_PROPERTY)
+
+
 def read_notes(image: Image, layout: Layout, segments: tuple[Segment, ...]) -> NoteFacts:
     build_id: str | None = None
     min_kernel: str | None = None
     isa_needed = 0
     go = False
-    seen: set[int] = set()
+    seen: list[int] = []  # offsets walked: PT_GNU_PROPERTY repeats a PT_NOTE
+    walked = 0  # notes, over all segments
     for seg in segments:
-        if seg.p_type not in (c.PT_NOTE, c.PT_GNU_PROPERTY) or seg.offset in seen:
+        if seg.p_type not in NOTE_SEGMENT_TYPES or seg.offset in seen:
             continue
-        seen.add(seg.offset)
-        image.budget.count("note segments", 1, MAX_NOTE_SEGMENTS)
-        for name, note_type, desc in _iter_notes(image, layout, seg):
-            if name == b"GNU" and note_type == c.NT_GNU_BUILD_ID:
+        seen.append(seg.offset)
+        if len(seen) > MAX_NOTE_SEGMENTS:
+            raise image.budget.exceeded(f"more than {MAX_NOTE_SEGMENTS:,} note segments")
+        notes, walked = _walk_notes(image, layout, seg, walked)
+        for name, note_type, desc in notes:
+            if name == b"Go":
+                go = True
+            elif name != b"GNU":
+                continue
+            elif note_type == c.NT_GNU_BUILD_ID:
                 build_id = desc.hex()
-            elif name == b"GNU" and note_type == c.NT_GNU_ABI_TAG and len(desc) >= 16:
+            elif note_type == c.NT_GNU_ABI_TAG and len(desc) >= 16:
                 os_id, *version = ABI_TAG[layout.little_endian].unpack_from(desc)
                 if os_id == c.ABI_TAG_OS_LINUX:
                     min_kernel = ".".join(map(str, version))
-            elif name == b"GNU" and note_type == c.NT_GNU_PROPERTY_TYPE_0:
+            elif note_type == c.NT_GNU_PROPERTY_TYPE_0:
                 isa_needed |= _isa_needed(layout, desc)
-            elif name == b"Go":
-                go = True
     return NoteFacts(build_id, min_kernel, isa_needed, go)
 
 
-def _iter_notes(image: Image, layout: Layout, seg: Segment) -> list[tuple[bytes, int, bytes]]:
-    """(name, type, descriptor) of each note. A note with an overlong name or descriptor is skipped, never
-    copied (no note elfship uses is that large), so a note claiming gigabytes costs nothing."""
+def _walk_notes(
+    image: Image, layout: Layout, seg: Segment, walked: int
+) -> tuple[list[tuple[bytes, int, bytes]], int]:
+    """(name, type, descriptor) of each note of one segment, and the count of notes walked so far. A note
+    with an overlong name or descriptor is skipped, never copied (no note elfship uses is that large), so a
+    note claiming gigabytes costs nothing."""
     # Notes are 4-byte aligned, except GNU property notes in ELF64 which p_align says are 8-byte aligned.
-    alignment = 8 if seg.align == 8 else 4
+    mask = 7 if seg.align == 8 else 3
     end = min(seg.offset + seg.filesz, image.size)
     offset = max(seg.offset, 0)
     notes: list[tuple[bytes, int, bytes]] = []
-    data, unpack, mask = image.data, layout.note.unpack_from, alignment - 1
-    left = MAX_NOTES - image.budget.entries.get("notes", 0)
-    walked = 0
+    data, unpack = image.data, layout.note.unpack_from
     while offset + 12 <= end:
         walked += 1
-        if walked > left:
+        if walked > MAX_NOTES:
             raise image.budget.exceeded(f"more than {MAX_NOTES:,} notes")
         namesz, descsz, note_type = unpack(data, offset)
         # _align written out (a note per loop, every file): padding is relative to the note start.
@@ -75,8 +84,7 @@ def _iter_notes(image: Image, layout: Layout, seg: Segment) -> list[tuple[bytes,
             name = data[offset + 12 : offset + 12 + namesz].rstrip(b"\0")
             notes.append((name, note_type, data[desc_start : desc_start + descsz]))
         offset = next_offset
-    image.budget.count("notes", walked, MAX_NOTES)
-    return notes
+    return notes, walked
 
 
 def _isa_needed(layout: Layout, desc: bytes) -> int:

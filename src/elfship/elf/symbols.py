@@ -34,9 +34,14 @@ def read_version_symbol_rows(
 ) -> VersionSymbolRows:
     """(library, version, the undefined dynamic symbols bound to it, sorted) for each version a symbol needs,
     ordered by library and version."""
-    by_index = {index: (need.library, version) for need in needs for index, version in need.versions}
+    # Both the plain and the hidden form of each needed index: value -> (library, version).
+    wanted: dict[int, tuple[str, str]] = {}
+    for need in needs:
+        for index, version in need.versions:
+            plain = index & c.VERSYM_INDEX_MASK
+            wanted[plain] = wanted[plain | c.VERSYM_HIDDEN] = (need.library, version)
     symtab, versym = table.first(c.DT_SYMTAB), table.first(c.DT_VERSYM)
-    if not by_index or not count or symtab is None or versym is None:
+    if not wanted or not count or symtab is None or versym is None:
         return ()
     symtab_offset, versym_offset = addresses.offset(symtab), addresses.offset(versym)
     if symtab_offset is None or versym_offset is None:
@@ -46,8 +51,6 @@ def read_version_symbol_rows(
     strtab = table.strtab
     if strtab is None:
         raise image.fail("corrupt: dynamic symbols given but no DT_STRTAB")
-    # Both the plain and the hidden form of each needed index: value -> (library, version).
-    wanted = {value: need for index, need in by_index.items() for value in _with_hidden(index)}
     versions = _u16_array(versym_raw, layout.little_endian)
     matches = _version_matches(versym_raw, versions, layout.little_endian, wanted)
     if matches.count(1) > MAX_VERSIONED_SYMBOLS:
@@ -125,10 +128,6 @@ def _and(first: bytes, *others: bytes) -> bytes:
     for other in others:
         total &= int.from_bytes(other, "little")
     return total.to_bytes(len(first), "little")
-
-
-def _with_hidden(index: int) -> tuple[int, int]:
-    return index & c.VERSYM_INDEX_MASK, (index & c.VERSYM_INDEX_MASK) | c.VERSYM_HIDDEN
 
 
 def _u16_array(raw: bytes, little_endian: bool) -> array.array[int]:
