@@ -141,8 +141,13 @@ def _note_segments(segments: tuple[Segment, ...], sections: SectionTable | None)
     )
 
 
-def _read_only_data(segments: tuple[Segment, ...]) -> list[tuple[int, int]]:
-    """File ranges of the loaded segments that are neither writable nor executable: .rodata and friends."""
+def _read_only_data(segments: tuple[Segment, ...], sections: SectionTable | None) -> list[tuple[int, int]]:
+    """Where a static libc's strings sit: .rodata when section headers name it (the loaded read-only data
+    also holds .eh_frame, a megabyte in qemu's programs, which a backwards search would read first), else
+    the file ranges of the loaded segments that are neither writable nor executable."""
+    if sections is not None and ".rodata" in sections.names:
+        rodata = sections.headers()[sections.names.index(".rodata")]
+        return [(rodata.offset, rodata.offset + rodata.size)]
     return [
         (s.offset, s.offset + s.filesz)
         for s in segments
@@ -195,10 +200,11 @@ def _libc(
     interpreter: str | None,
     is_go: bool,
     segments: tuple[Segment, ...],
+    sections: SectionTable | None,
 ) -> tuple[LibcInfo, bool | None]:
     """The libc family and minimum version, and (static glibc only) whether NSS code is linked in."""
     if kind in (Kind.STATIC, Kind.STATIC_PIE):
-        image.search_first(_read_only_data(segments))
+        image.search_first(_read_only_data(segments, sections))
         libc, nss = classify_static(image, is_go)
         return libc, nss if libc.family is LibcFamily.GLIBC else None
     if kind in (Kind.DYNAMIC, Kind.SHARED_LIBRARY):
@@ -224,7 +230,7 @@ def _parse(image: Image, with_symbols: bool) -> ElfInfo:
         facts = _dynamic_facts(image, layout, table, addresses, sections, with_symbols)
 
     kind = _classify_kind(header.e_type, interpreter, table, facts.needed, facts.soname, facts.flags)
-    libc, uses_nss = _libc(image, kind, facts, interpreter, notes.go_build_id, segments)
+    libc, uses_nss = _libc(image, kind, facts, interpreter, notes.go_build_id, segments, sections)
 
     is_x86 = header.e_machine in (c.EM_X86_64, c.EM_386)
     return ElfInfo(

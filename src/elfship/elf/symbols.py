@@ -36,10 +36,10 @@ def read_version_symbol_rows(
     ordered by library and version."""
     # Both the plain and the hidden form of each needed index: value -> (library, version).
     wanted: dict[int, tuple[str, str]] = {}
-    for need in needs:
-        for index, version in need.versions:
+    for entry in needs:
+        for index, version in entry.versions:
             plain = index & c.VERSYM_INDEX_MASK
-            wanted[plain] = wanted[plain | c.VERSYM_HIDDEN] = (need.library, version)
+            wanted[plain] = wanted[plain | c.VERSYM_HIDDEN] = (entry.library, version)
     symtab, versym = table.first(c.DT_SYMTAB), table.first(c.DT_VERSYM)
     if not wanted or not count or symtab is None or versym is None:
         return ()
