@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from operator import itemgetter
 
 from elfship.abi import version_key
 from elfship.elf.image import Image
@@ -27,58 +28,66 @@ GLIBC_ABI_NODES = {"GLIBC_ABI_DT_RELR": "2.36"}
 
 
 MAX_CACHED = 4096  # version names remembered across files (hostile files bring new ones)
-_GLIBC_NUMBERS: dict[str, tuple[str, tuple[int, ...], bool] | None] = {}
+GlibcNumber = tuple[str, tuple[tuple[int, ...], int]]  # (release, (its sort key, 1 release node / 0 ABI node))
 
 
-def _glibc_number(version: str) -> tuple[str, tuple[int, ...], bool] | None:
-    """(release, its sort key, whether an ABI node named it) for a glibc version node, else None. Every
-    file repeats the same few dozen names, so each is parsed once per process."""
-    try:
-        return _GLIBC_NUMBERS[version]
-    except KeyError:
-        pass
-    match = GLIBC_VERSION.match(version)
-    number = match.group(1) if match else GLIBC_ABI_NODES.get(version)
-    found = None if number is None else (number, version_key(number), match is None)
-    if len(_GLIBC_NUMBERS) >= MAX_CACHED:
-        _GLIBC_NUMBERS.clear()
-    _GLIBC_NUMBERS[version] = found
-    return found
+class _GlibcNumbers(dict[str, "GlibcNumber | None"]):
+    """version node -> its GlibcNumber, or None: every file repeats the same few dozen names, so each is
+    parsed once per process, on its first lookup (a plain [] lookup, which map() makes in C)."""
+
+    def __missing__(self, version: str) -> GlibcNumber | None:
+        match = GLIBC_VERSION.match(version)
+        number = match.group(1) if match else GLIBC_ABI_NODES.get(version)
+        found = None if number is None else (number, (version_key(number), 0 if match is None else 1))
+        if len(self) >= MAX_CACHED:
+            self.clear()
+        self[version] = found
+        return found
+
+
+_GLIBC_NUMBERS = _GlibcNumbers()
 
 
 def highest_glibc(versions: list[str]) -> str | None:
-    found = [number for v in versions if (number := _glibc_number(v)) is not None]
-    if not found:
-        return None
-    # The release nodes first, then the ABI nodes: max() keeps the first of equal keys, as it always did.
-    ordered = [n for n in found if not n[2]] + [n for n in found if n[2]]
-    return max(ordered, key=_sort_key)[0]
+    """The highest glibc release the version nodes name; of equal releases, a release node's spelling."""
+    found = list(filter(None, map(_GLIBC_NUMBERS.__getitem__, versions)))
+    return max(found, key=itemgetter(1))[0] if found else None
 
 
-def _sort_key(number: tuple[str, tuple[int, ...], bool]) -> tuple[int, ...]:
-    return number[1]
+_INFOS: dict[tuple[LibcFamily, str | None], LibcInfo] = {}
+
+
+def libc_info(family: LibcFamily, min_version: str | None) -> LibcInfo:
+    """LibcInfo(family, min_version), one shared instance per value (records are frozen): every file of a
+    system names one of a few dozen."""
+    info = _INFOS.get((family, min_version))
+    if info is None:
+        if len(_INFOS) >= MAX_CACHED:
+            _INFOS.clear()
+        info = _INFOS[family, min_version] = LibcInfo(family, min_version)
+    return info
 
 
 def classify_dynamic(interpreter: str | None, needed: tuple[str, ...], all_versions: list[str]) -> LibcInfo:
     min_version = highest_glibc(all_versions)
     name = (interpreter or "").rsplit("/", 1)[-1]
     if "ld-musl" in name or any(n.startswith(MUSL_SONAMES) and n != "libc.so.6" for n in needed):
-        return LibcInfo(LibcFamily.MUSL, None)
-    if min_version or any(v.startswith("GLIBC_") for v in all_versions) or "libc.so.6" in needed:
-        return LibcInfo(LibcFamily.GLIBC, min_version)
+        return libc_info(LibcFamily.MUSL, None)
+    if min_version or "libc.so.6" in needed or any(v.startswith("GLIBC_") for v in all_versions):
+        return libc_info(LibcFamily.GLIBC, min_version)
     if interpreter and name.startswith(GLIBC_INTERPRETERS):
-        return LibcInfo(LibcFamily.GLIBC, None)
+        return libc_info(LibcFamily.GLIBC, None)
     if not needed and not interpreter:
-        return LibcInfo(LibcFamily.NONE, None)
-    return LibcInfo(LibcFamily.UNKNOWN, None)
+        return libc_info(LibcFamily.NONE, None)
+    return libc_info(LibcFamily.UNKNOWN, None)
 
 
 def classify_static(image: Image, is_go: bool) -> tuple[LibcInfo, bool]:
     """(libc, uses NSS) for a file with no interpreter and no NEEDED, from signatures in its bytes."""
     if any(image.contains(sig) for sig in GLIBC_STATIC_SIGNATURES):
-        return LibcInfo(LibcFamily.GLIBC, None), image.contains(NSS_SIGNATURE)
+        return libc_info(LibcFamily.GLIBC, None), image.contains(NSS_SIGNATURE)
     if any(image.contains(sig) for sig in MUSL_STATIC_SIGNATURES):
-        return LibcInfo(LibcFamily.MUSL, None), False
+        return libc_info(LibcFamily.MUSL, None), False
     if is_go:
-        return LibcInfo(LibcFamily.NONE, None), False
-    return LibcInfo(LibcFamily.UNKNOWN, None), False
+        return libc_info(LibcFamily.NONE, None), False
+    return libc_info(LibcFamily.UNKNOWN, None), False

@@ -29,7 +29,7 @@ from elfship.elf.headers import (
     read_segments,
 )
 from elfship.elf.image import Image
-from elfship.elf.libc import classify_dynamic, classify_static
+from elfship.elf.libc import classify_dynamic, classify_static, libc_info
 from elfship.elf.model import (
     ElfInfo,
     Kind,
@@ -211,9 +211,9 @@ def _libc(
         all_versions = [v for need in facts.version_needs for v in need.versions]
         libc = classify_dynamic(interpreter, facts.needed, all_versions)
         if facts.soname == "libc.so.6" or any(v.startswith("GLIBC_2") for v in facts.version_definitions):
-            libc = LibcInfo(LibcFamily.GLIBC, libc.min_version)  # glibc itself: libc.so.6, ld.so, libm, ...
+            libc = libc_info(LibcFamily.GLIBC, libc.min_version)  # glibc itself: libc.so.6, ld.so, libm, ...
         return libc, None
-    return LibcInfo(LibcFamily.UNKNOWN, None), None
+    return libc_info(LibcFamily.UNKNOWN, None), None
 
 
 def _parse(image: Image, with_symbols: bool) -> ElfInfo:
