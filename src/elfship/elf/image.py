@@ -16,7 +16,7 @@ from itertools import accumulate, count
 from operator import add
 from types import TracebackType
 
-from elfship.elf.budget import MAX_STRING_BYTES, STRINGS, SYMBOL_NAMES, Budget
+from elfship.elf.budget import MAX_STRING_BYTES, MAX_SYMBOL_NAME_BYTES, STRINGS, SYMBOL_NAMES, Budget
 from elfship.elf.search import (
     MAX_MEMMEM,
     MEMMEM_FIRST,
@@ -229,8 +229,10 @@ def _data_extents(fd: int, size: int) -> tuple[tuple[int, int], ...]:
     return tuple(extents)
 
 
-# symbol_names() decodes a string table whole unless it is this many times larger than the names asked for.
+# symbol_names() decodes a string table whole unless it is this many times larger than the names asked for,
+# and splits it whole when it is at most SPLIT_RATIO times larger (about two strings per name).
 FEW_NAMES_RATIO = 128
+SPLIT_RATIO = 24
 
 
 class StringTable:
@@ -278,35 +280,34 @@ class StringTable:
     def symbol_names(self, offsets: set[int], what: str) -> dict[int, str]:
         """Symbol names by offset (the hot path of with_symbols), charged to the file's budget.
 
-        An ASCII table (nearly all) is decoded and split once: one C call makes every string, where cutting
-        each name out on its own costs four times as much. A table far larger than the names asked for (a
-        C++ library's 4 MB, for a few hundred imports) is cut name by name instead. A name the fast paths
-        cannot give (over its share of the budget, outside the table) takes the exact path, which says why."""
+        How depends on how much of the table is asked for. A program asks for nearly every string: its ASCII
+        table is decoded and split once, one C call making every string, where cutting each name out on its
+        own costs twice as much. A library asks for a few: they are cut out of the decoded table, or out of
+        the bytes when the table is far larger than the names (a C++ library's 4 MB, for a few hundred
+        imports). A name the fast paths cannot give (over its share of the budget, outside the table) takes
+        the exact path, which says why."""
         budget = self._budget
-        left = budget.left(SYMBOL_NAMES)
+        left = MAX_SYMBOL_NAME_BYTES - budget.symbol_names
+        share = left // max(len(offsets), 1)
         names: dict[int, str] | None = None
         if self.size > FEW_NAMES_RATIO * len(offsets):
-            names = self._cut(offsets, left // max(len(offsets), 1))
-        elif self.size <= left:
-            names = self._split()
+            names = self._cut(offsets, share)
+        elif self.size <= left and (text := self._ascii_text()) is not None:
+            names = (
+                _split(text) if self.size <= SPLIT_RATIO * len(offsets) else _cut_text(text, offsets, share)
+            )
         if names is None:
             names = {}
         for offset in offsets.difference(names):  # a shared tail ("bar" in "foobar"), or a bad offset
             names[offset] = self._decode(offset, what, SYMBOL_NAMES, left)
-        budget.spend(SYMBOL_NAMES, sum(map(len, map(names.__getitem__, offsets))))
+        budget.symbol_names += sum(map(len, map(names.__getitem__, offsets)))
+        if budget.symbol_names > MAX_SYMBOL_NAME_BYTES:
+            raise budget.out_of_strings(SYMBOL_NAMES)
         return names
 
-    def _split(self) -> dict[int, str] | None:
-        """Every NUL-terminated string of an ASCII table by its offset; None for a table that is not ASCII."""
+    def _ascii_text(self) -> str | None:
         raw = self._data[self.start : self.end]
-        if not raw.isascii():
-            return None
-        parts = raw.decode("ascii").split("\0")
-        parts.pop()  # what follows the last NUL is no terminated string
-        # Offsets in C: each string starts where the lengths before it, plus one NUL each, end. (One offset
-        # more than strings: the end of the last one, which zip leaves out.)
-        starts = map(add, accumulate(map(len, parts), initial=0), count())
-        return dict(zip(starts, parts, strict=False))
+        return raw.decode("ascii") if raw.isascii() else None
 
     def _cut(self, offsets: set[int], share: int) -> dict[int, str]:
         """The names at offsets, each cut out of the bytes, searched no further than share; a name not
@@ -326,3 +327,24 @@ class StringTable:
         if stop < 0 or offset < 0 or start >= end:
             raise self._failure(offset, what, kind, limit < end)
         return self._data[start:stop].decode("utf-8", "surrogateescape")  # bytes, from bytes or mmap
+
+
+def _split(text: str) -> dict[int, str]:
+    """Every NUL-terminated string of a table by its offset."""
+    parts = text.split("\0")
+    parts.pop()  # what follows the last NUL is no terminated string
+    # Offsets in C: each string starts where the lengths before it, plus one NUL each, end. (One offset more
+    # than strings: the end of the last one, which zip leaves out.)
+    starts = map(add, accumulate(map(len, parts), initial=0), count())
+    return dict(zip(starts, parts, strict=False))
+
+
+def _cut_text(text: str, offsets: set[int], share: int) -> dict[int, str]:
+    """The names at offsets cut out of the decoded table, searched no further than share; a name not found
+    so (longer than share, or outside the table) is left out for the exact path."""
+    find = text.find
+    return {
+        offset: text[offset:stop]
+        for offset in offsets
+        if (stop := find("\0", offset, offset + share + 1)) >= 0
+    }

@@ -28,7 +28,9 @@ GLIBC_ABI_NODES = {"GLIBC_ABI_DT_RELR": "2.36"}
 
 
 MAX_CACHED = 4096  # version names remembered across files (hostile files bring new ones)
-GlibcNumber = tuple[str, tuple[tuple[int, ...], int]]  # (release, (its sort key, 1 release node / 0 ABI node))
+GlibcNumber = tuple[
+    str, tuple[tuple[int, ...], int]
+]  # (release, (its sort key, 1 release node / 0 ABI node))
 
 
 class _GlibcNumbers(dict[str, "GlibcNumber | None"]):

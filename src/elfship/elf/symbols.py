@@ -22,6 +22,8 @@ from elfship.elf.model import VersionSymbolRows
 
 IS_ZERO = bytes([1] + [0] * 255)  # translate table: 1 for a zero byte, 0 for any other
 DENSE_RATIO = 8  # with at least one match in this many symbols, the whole name column is cut out
+PLAIN_OR_HIDDEN = bytes(value in (0, c.VERSYM_HIDDEN >> 8) for value in range(256))  # the high byte's table
+MAX_REMEMBERED_MARKS = 1024
 
 
 def read_version_symbol_rows(
@@ -36,10 +38,12 @@ def read_version_symbol_rows(
     ordered by library and version."""
     # Both the plain and the hidden form of each needed index: value -> (library, version).
     wanted: dict[int, tuple[str, str]] = {}
+    plains: set[int] = set()
     for entry in needs:
         for index, version in entry.versions:
             plain = index & c.VERSYM_INDEX_MASK
             wanted[plain] = wanted[plain | c.VERSYM_HIDDEN] = (entry.library, version)
+            plains.add(plain)
     symtab, versym = table.first(c.DT_SYMTAB), table.first(c.DT_VERSYM)
     if not wanted or not count or symtab is None or versym is None:
         return ()
@@ -52,7 +56,7 @@ def read_version_symbol_rows(
     if strtab is None:
         raise image.fail("corrupt: dynamic symbols given but no DT_STRTAB")
     versions = _u16_array(versym_raw, layout.little_endian)
-    matches = _version_matches(versym_raw, versions, layout.little_endian, wanted)
+    matches = _version_matches(versym_raw, versions, layout.little_endian, wanted, plains)
     if matches.count(1) > MAX_VERSIONED_SYMBOLS:
         raise image.budget.exceeded(f"more than {MAX_VERSIONED_SYMBOLS:,} version-bound symbols")
     by_value: defaultdict[int, set[int]] = defaultdict(set)  # int keys, no set built per symbol: 2.5x faster
@@ -100,25 +104,34 @@ def _ones(mask: bytes) -> list[int]:
 
 
 def _version_matches(
-    raw: bytes, versions: array.array[int], little_endian: bool, wanted: dict[int, tuple[str, str]]
+    raw: bytes,
+    versions: array.array[int],
+    little_endian: bool,
+    wanted: dict[int, tuple[str, str]],
+    plains: set[int],
 ) -> bytes:
-    """One byte per symbol: 1 where its .gnu.version entry is wanted, else 0.
+    """One byte per symbol: 1 where its .gnu.version entry is wanted (plain or hidden), else 0.
 
-    The wanted values of real files are a few small indices, each plain and hidden (0x8000): every pair of
-    one wanted low byte and one wanted high byte is wanted. Then the answer is the AND of two translated
-    byte columns. Any other set takes a lookup per entry."""
-    lows, highs = {v & 0xFF for v in wanted}, {v >> 8 for v in wanted}
-    if len(lows) * len(highs) != len(wanted):
+    The needed indices of real files are a few numbers below 256: then the answer is the AND of two
+    translated byte columns, the low byte one of them and the high byte 0 or 0x80 (hidden). Any other set
+    takes a lookup per entry."""
+    if max(plains) >= 256:
         return bytes(map(wanted.__contains__, versions))
     low, high = (raw[0::2], raw[1::2]) if little_endian else (raw[1::2], raw[0::2])
-    return _and(low.translate(_marks(lows)), high.translate(_marks(highs)))
+    return _and(low.translate(_low_marks(plains)), high.translate(PLAIN_OR_HIDDEN))
 
 
-def _marks(values: set[int]) -> bytearray:
-    """A translate table: 1 for each byte in values, 0 for the rest."""
-    table = bytearray(256)
-    for value in values:
-        table[value] = 1
+_LOW_MARKS: dict[frozenset[int], bytes] = {}  # most files of a system need one of a few sets of indices
+
+
+def _low_marks(values: set[int]) -> bytes:
+    """A translate table: 1 for each byte in values, 0 for the rest (remembered per set, bounded)."""
+    key = frozenset(values)
+    table = _LOW_MARKS.get(key)
+    if table is None:
+        if len(_LOW_MARKS) >= MAX_REMEMBERED_MARKS:
+            _LOW_MARKS.clear()
+        table = _LOW_MARKS[key] = bytes(value in values for value in range(256))
     return table
 
 
