@@ -96,8 +96,7 @@ def needed_names(image: Image, table: DynamicTable) -> tuple[str, ...]:
         raise image.budget.exceeded(f"more than {MAX_NEEDED:,} DT_NEEDED entries")
     if table.strtab is None:
         return tuple(dynamic_string(image, table, v, "DT_NEEDED") for v in offsets)  # raises for any entry
-    get = table.strtab.get
-    return tuple([get(v, "DT_NEEDED") for v in offsets])
+    return tuple(table.strtab.get_all(offsets, "DT_NEEDED"))
 
 
 def split_path_list(value: str) -> tuple[str, ...]:
@@ -143,7 +142,8 @@ def read_version_needs(
     if offset is None:
         raise image.fail(f"corrupt: DT_VERNEED address {address:#x} is outside every loadable segment")
     declared = table.first(c.DT_VERNEEDNUM) or MAX_VERSION_ENTRIES
-    needs: list[VersionNeedEntry] = []
+    files: list[int] = []  # string offsets of each need's file name
+    versions: list[list[tuple[int, int]]] = []  # (vna_other, string offset) of each need's versions
     budget, strtab = image.budget, table.strtab
     unpack, size, end = layout.verneed.unpack_from, layout.verneed.size, image.size
     for _ in range(min(declared, MAX_VERSION_ENTRIES)):
@@ -155,21 +155,27 @@ def read_version_needs(
             raise budget.too_many_versions()
         if strtab is None:
             raise no_string_table(image, "version need file")
-        library = strtab.get(file_name, "version need file")
-        needs.append(VersionNeedEntry(library, _read_vernaux(image, layout, table, offset + aux, count)))
+        files.append(file_name)
+        versions.append(_read_vernaux(image, layout, offset + aux, count))
         if next_offset == 0:
             break
         offset += next_offset
-    return tuple(needs)
+    if strtab is None:
+        return ()
+    # The strings last, each table's in one call: a dozen a file, every file.
+    libraries = strtab.get_all(files, "version need file")
+    names = iter(strtab.get_all([name for need in versions for _, name in need], "version need name"))
+    return tuple(
+        VersionNeedEntry(library, tuple([(other, next(names)) for other, _ in need]))
+        for library, need in zip(libraries, versions, strict=True)
+    )
 
 
-def _read_vernaux(
-    image: Image, layout: Layout, table: DynamicTable, offset: int, count: int
-) -> tuple[tuple[int, str], ...]:
-    """(vna_other, name) of each entry. The checks of Image.unpack and dynamic_string are written inline
-    (their calls raise the same errors): 10 entries a file, every file."""
+def _read_vernaux(image: Image, layout: Layout, offset: int, count: int) -> list[tuple[int, int]]:
+    """(vna_other, name's string offset) of each entry. The check of Image.unpack is written inline (its
+    call raises the same error): 10 entries a file, every file."""
     versions = []
-    budget, strtab = image.budget, table.strtab
+    budget = image.budget
     unpack, size, end = layout.vernaux.unpack_from, layout.vernaux.size, image.size
     for _ in range(min(count, MAX_VERSION_ENTRIES)):
         if offset < 0 or offset + size > end:
@@ -179,13 +185,11 @@ def _read_vernaux(
         budget.version_entries += 1
         if budget.version_entries > MAX_VERSION_ENTRIES:
             raise budget.too_many_versions()
-        if strtab is None:
-            raise no_string_table(image, "version need name")
-        versions.append((other, strtab.get(name, "version need name")))
+        versions.append((other, name))
         if next_offset == 0:
             break
         offset += next_offset
-    return tuple(versions)
+    return versions
 
 
 def read_version_definitions(

@@ -11,7 +11,7 @@ import mmap
 import os
 import stat
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import accumulate, count
 from operator import add
 from types import TracebackType
@@ -253,23 +253,36 @@ class StringTable:
         self._cache: dict[int, str] = {}
 
     def get(self, offset: int, what: str) -> str:
-        """The string at offset (names, paths, versions), charged to the file's string budget.
+        """The string at offset (names, paths, versions), charged to the file's string budget."""
+        return self.get_all((offset,), what)[0]
 
-        The hot path of the reader (every name of every file), so written out in full, without helpers."""
-        budget = self._budget
-        text = self._cache.get(offset)
-        if text is None:
-            start, end = self.start + offset, self.end
-            left = MAX_STRING_BYTES - budget.strings  # never scan further than could be paid for
-            limit = end if end - start <= left else start + left + 1
-            stop = self._find(b"\0", start, limit)
-            if stop < 0 or offset < 0 or start >= end:
-                raise self._failure(offset, what, STRINGS, limit < end)
-            text = self._cache[offset] = self._data[start:stop].decode("utf-8", "surrogateescape")
-        budget.strings += len(text)
-        if budget.strings > MAX_STRING_BYTES:
-            raise budget.out_of_strings(STRINGS)
-        return text
+    def get_all(self, offsets: Iterable[int], what: str) -> list[str]:
+        """get() of each offset, in order: one call for all the strings of a table (DT_NEEDED, version
+        needs), as this is the hot path of the reader (every name of every file), written out in full."""
+        budget, cache, find, data, base, end = (
+            self._budget,
+            self._cache,
+            self._find,
+            self._data,
+            self.start,
+            self.end,
+        )
+        texts = []
+        for offset in offsets:
+            text = cache.get(offset)
+            if text is None:
+                start = base + offset
+                left = MAX_STRING_BYTES - budget.strings  # never scan further than could be paid for
+                limit = end if end - start <= left else start + left + 1
+                stop = find(b"\0", start, limit)
+                if stop < 0 or offset < 0 or start >= end:
+                    raise self._failure(offset, what, STRINGS, limit < end)
+                text = cache[offset] = data[start:stop].decode("utf-8", "surrogateescape")
+            budget.strings += len(text)
+            if budget.strings > MAX_STRING_BYTES:
+                raise budget.out_of_strings(STRINGS)
+            texts.append(text)
+        return texts
 
     def _failure(self, offset: int, what: str, kind: str, budget_reached: bool) -> ElfError:
         """Why no string could be read at offset: outside the table, unterminated, or over the budget."""
