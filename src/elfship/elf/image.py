@@ -231,7 +231,7 @@ def _data_extents(fd: int, size: int) -> tuple[tuple[int, int], ...]:
 
 # symbol_names() decodes a string table whole unless it is this many times larger than the names asked for,
 # and splits it whole when it is at most SPLIT_RATIO times larger (about two strings per name).
-FEW_NAMES_RATIO = 128
+FEW_NAMES_RATIO = 512
 SPLIT_RATIO = 24
 
 
