@@ -128,8 +128,8 @@ def _flag_names(table: DynamicTable) -> tuple[str, ...]:
 
 class VersionNeedEntry(NamedTuple):
     library: str
-    # (vna_other index, version name) for each required version
-    versions: tuple[tuple[int, str], ...]
+    versions: tuple[str, ...]  # the name of each required version
+    indexes: tuple[int, ...]  # its vna_other: the .gnu.version value symbols bound to it carry
 
 
 def read_version_needs(
@@ -164,11 +164,17 @@ def read_version_needs(
         return ()
     # The strings last, each table's in one call: a dozen a file, every file.
     libraries = strtab.get_all(files, "version need file")
-    names = iter(strtab.get_all([name for need in versions for _, name in need], "version need name"))
-    return tuple(
-        VersionNeedEntry(library, tuple([(other, next(names)) for other, _ in need]))
-        for library, need in zip(libraries, versions, strict=True)
-    )
+    names = strtab.get_all([name for need in versions for _, name in need], "version need name")
+    entries = []
+    start = 0
+    for library, need in zip(libraries, versions, strict=True):
+        entries.append(
+            VersionNeedEntry(
+                library, tuple(names[start : start + len(need)]), tuple(map(itemgetter(0), need))
+            )
+        )
+        start += len(need)
+    return tuple(entries)
 
 
 def _read_vernaux(image: Image, layout: Layout, offset: int, count: int) -> list[tuple[int, int]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import struct
-from operator import itemgetter
 
 from elfship.elf import constants as c
 from elfship.elf.dynamic import (
@@ -186,7 +185,7 @@ def _dynamic_facts(
         rpath=_path_list(image, table, c.DT_RPATH, "DT_RPATH"),
         runpath=_path_list(image, table, c.DT_RUNPATH, "DT_RUNPATH"),
         flags=flag_names(table),
-        version_needs=tuple(VersionNeed(n.library, tuple(map(itemgetter(1), n.versions))) for n in raw_needs),
+        version_needs=tuple(VersionNeed(need.library, need.versions) for need in raw_needs),
         version_definitions=read_version_definitions(image, layout, table, addresses),
         symbol_count=symbol_count,
         version_symbols=symbols,

@@ -40,7 +40,7 @@ def read_version_symbol_rows(
     wanted: dict[int, tuple[str, str]] = {}
     plains: set[int] = set()
     for entry in needs:
-        for index, version in entry.versions:
+        for index, version in zip(entry.indexes, entry.versions, strict=True):
             plain = index & c.VERSYM_INDEX_MASK
             wanted[plain] = wanted[plain | c.VERSYM_HIDDEN] = (entry.library, version)
             plains.add(plain)
@@ -79,21 +79,23 @@ def _undefined(
     """(version value, st_name) of each matched symbol that is undefined (st_shndx SHN_UNDEF); repeats are
     left to the caller's sets.
 
-    A program's table is mostly matches: its name column is cut out whole. A library's is mostly exports:
-    only the few matches are unpacked, found by splitting the 0/1 string at its ones (C speed, no step per
-    symbol)."""
+    A program's table is mostly matches: its st_shndx and name columns are cut out whole. A library's is
+    mostly exports: only the few matches are unpacked, found by splitting the 0/1 string at its ones (C
+    speed), so the pages of its thousands of exports are never read."""
     size, data = layout.sym.size, image.data
-    end, shndx = offset + size * count, offset + layout.sym_shndx_offset  # 2 bytes, both 0: SHN_UNDEF
-    undefined = _and(
-        matches, data[shndx:end:size].translate(IS_ZERO), data[shndx + 1 : end : size].translate(IS_ZERO)
-    )
-    hits = undefined.count(1)
-    if hits * DENSE_RATIO >= count:
+    if matches.count(1) * DENSE_RATIO >= count:
+        end, shndx = offset + size * count, offset + layout.sym_shndx_offset  # 2 bytes, both 0: SHN_UNDEF
+        undefined = _and(
+            matches, data[shndx:end:size].translate(IS_ZERO), data[shndx + 1 : end : size].translate(IS_ZERO)
+        )
         names = u32_array(image.slice(offset, size * count, "dynamic symbols"), layout.little_endian)
         return zip(compress(versions, undefined), compress(names[:: size // 4], undefined), strict=True)
-    positions = _ones(undefined)
-    unpack = layout.u32.unpack_from
-    return [(versions[n], unpack(data, offset + n * size)[0]) for n in positions]
+    name_of, shndx_of, shndx = layout.u32.unpack_from, layout.u16.unpack_from, layout.sym_shndx_offset
+    return [
+        (versions[n], name_of(data, offset + n * size)[0])
+        for n in _ones(matches)
+        if shndx_of(data, offset + n * size + shndx)[0] == 0
+    ]
 
 
 def _ones(mask: bytes) -> list[int]:
