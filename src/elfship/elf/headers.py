@@ -33,6 +33,7 @@ class Layout:
     dyn: struct.Struct
     sym: struct.Struct
     sym_shndx_offset: int  # where a symbol's st_shndx sits (st_name leads every symbol)
+    sym_name_shndx: struct.Struct  # a symbol's st_name and st_shndx, the two its version matches need
     u16: struct.Struct
     u32: struct.Struct
     word: struct.Struct  # native address size
@@ -61,6 +62,7 @@ def _layout(elf_class: int, little_endian: bool) -> Layout:
             dyn=struct.Struct(e + "qQ"),
             sym=struct.Struct(e + "IBBHQQ"),  # name, info, other, shndx, value, size
             sym_shndx_offset=6,  # name, info, other, then shndx
+            sym_name_shndx=struct.Struct(e + "I2xH"),
             u16=struct.Struct(e + "H"),
             u32=struct.Struct(e + "I"),
             word=struct.Struct(e + "Q"),
@@ -81,6 +83,7 @@ def _layout(elf_class: int, little_endian: bool) -> Layout:
         dyn=struct.Struct(e + "iI"),
         sym=struct.Struct(e + "IIIBBH"),  # name, value, size, info, other, shndx
         sym_shndx_offset=14,  # name, value, size, info, other, then shndx
+        sym_name_shndx=struct.Struct(e + "I10xH"),
         u16=struct.Struct(e + "H"),
         u32=struct.Struct(e + "I"),
         word=struct.Struct(e + "I"),

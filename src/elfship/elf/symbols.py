@@ -11,7 +11,7 @@ import array
 import sys
 from collections import defaultdict
 from collections.abc import Iterable
-from itertools import accumulate, compress
+from itertools import accumulate, compress, repeat
 
 from elfship.elf import constants as c
 from elfship.elf.budget import MAX_VERSIONED_SYMBOLS
@@ -90,12 +90,11 @@ def _undefined(
         )
         names = u32_array(image.slice(offset, size * count, "dynamic symbols"), layout.little_endian)
         return zip(compress(versions, undefined), compress(names[:: size // 4], undefined), strict=True)
-    name_of, shndx_of, shndx = layout.u32.unpack_from, layout.u16.unpack_from, layout.sym_shndx_offset
-    return [
-        (versions[n], name_of(data, offset + n * size)[0])
-        for n in _ones(matches)
-        if shndx_of(data, offset + n * size + shndx)[0] == 0
-    ]
+    positions = _ones(matches)
+    picked = map(
+        layout.sym_name_shndx.unpack_from, repeat(data), map(offset.__add__, map(size.__mul__, positions))
+    )
+    return [(versions[n], name) for n, (name, shndx) in zip(positions, picked, strict=True) if shndx == 0]
 
 
 def _ones(mask: bytes) -> list[int]:
