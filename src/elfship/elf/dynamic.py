@@ -48,12 +48,12 @@ class DynamicTable(NamedTuple):
     entries: tuple[tuple[int, int], ...]
     first_values: dict[int, int]
     strtab: StringTable | None
+    # first(tag): a tag's first value, or None. first_values.get itself, so the dozen lookups a file makes
+    # are C calls.
+    first: Callable[[int], int | None]
 
     def values(self, tag: int) -> list[int]:
         return [value for t, value in self.entries if t == tag]
-
-    def first(self, tag: int) -> int | None:
-        return self.first_values.get(tag)
 
 
 def read_dynamic(image: Image, layout: Layout, segment: Segment, addresses: AddressMap) -> DynamicTable:
@@ -70,13 +70,13 @@ def read_dynamic(image: Image, layout: Layout, segment: Segment, addresses: Addr
     first: dict[int, int] = dict(reversed(entries))
     strtab = first.get(c.DT_STRTAB)
     if strtab is None:
-        return DynamicTable(tuple(entries), first, None)
+        return DynamicTable(tuple(entries), first, None, first.get)
     offset = addresses.offset(strtab)
     if offset is None:
         raise image.fail(f"corrupt: DT_STRTAB address {strtab:#x} is outside every loadable segment")
     image.check_range(offset, 0, "DT_STRTAB")
     strsz = first.get(c.DT_STRSZ) or (image.size - offset)
-    return DynamicTable(tuple(entries), first, image.strings(offset, strsz))
+    return DynamicTable(tuple(entries), first, image.strings(offset, strsz), first.get)
 
 
 def dynamic_string(image: Image, table: DynamicTable, string_offset: int, what: str) -> str:

@@ -42,10 +42,7 @@ class Layout:
     verdef: struct.Struct
     verdaux: struct.Struct
     note: struct.Struct
-
-    @property
-    def word_size(self) -> int:
-        return self.elf_class // 8
+    word_size: int  # bytes of an address (elf_class // 8)
 
 
 def _layout(elf_class: int, little_endian: bool) -> Layout:
@@ -71,6 +68,7 @@ def _layout(elf_class: int, little_endian: bool) -> Layout:
             verdef=struct.Struct(e + "HHHHIII"),
             verdaux=struct.Struct(e + "II"),
             note=struct.Struct(e + "III"),
+            word_size=8,
         )
     return Layout(
         32,
@@ -92,6 +90,7 @@ def _layout(elf_class: int, little_endian: bool) -> Layout:
         verdef=struct.Struct(e + "HHHHIII"),
         verdaux=struct.Struct(e + "II"),
         note=struct.Struct(e + "III"),
+        word_size=4,
     )
 
 

@@ -139,12 +139,16 @@ class Image:
 
     def check_range(self, offset: int, length: int, what: str) -> None:
         if offset < 0 or length < 0 or offset + length > self.size:
-            raise self.fail(
-                f"truncated or corrupt: {what} at offset {offset:#x} runs past the end of the file"
-            )
+            raise self.out_of_range(offset, what)
 
+    def out_of_range(self, offset: int, what: str) -> ElfError:
+        return self.fail(f"truncated or corrupt: {what} at offset {offset:#x} runs past the end of the file")
+
+    # unpack and slice check the range themselves (check_range's test, written out): the reader calls them
+    # a dozen times a file.
     def unpack(self, fmt: struct.Struct, offset: int, what: str) -> tuple[int, ...]:
-        self.check_range(offset, fmt.size, what)
+        if offset < 0 or offset + fmt.size > self.size:
+            raise self.out_of_range(offset, what)
         return fmt.unpack_from(self.data, offset)
 
     def iter_unpack(
@@ -154,7 +158,8 @@ class Image:
         return fmt.iter_unpack(self.data[offset : offset + fmt.size * count])
 
     def slice(self, offset: int, length: int, what: str) -> bytes:
-        self.check_range(offset, length, what)
+        if offset < 0 or length < 0 or offset + length > self.size:
+            raise self.out_of_range(offset, what)
         return bytes(self.data[offset : offset + length])
 
     def search_first(self, ranges: list[tuple[int, int]]) -> None:

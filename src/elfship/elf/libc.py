@@ -11,7 +11,7 @@ from elfship.elf.model import LibcFamily, LibcInfo
 
 GLIBC_VERSION = re.compile(r"^GLIBC_(\d+(?:\.\d+)*)$")
 GLIBC_INTERPRETERS = ("ld-linux", "ld64.so", "ld.so.1", "ld-2.")
-MUSL_SONAMES = ("libc.so", "libc.musl-")
+MUSL_SONAME = re.compile(r"libc\.musl-|libc\.so(?!\.6\Z)")  # musl's libc.so (or Alpine's name), not glibc's
 
 # Byte strings that only one libc's static code carries. glibc's start-up refuses old kernels with this
 # message, and reads GLIBC_TUNABLES; musl's strerror table has this text for errno 0 (glibc says "Success").
@@ -73,7 +73,7 @@ def libc_info(family: LibcFamily, min_version: str | None) -> LibcInfo:
 def classify_dynamic(interpreter: str | None, needed: tuple[str, ...], all_versions: list[str]) -> LibcInfo:
     min_version = highest_glibc(all_versions)
     name = (interpreter or "").rsplit("/", 1)[-1]
-    if "ld-musl" in name or any(n.startswith(MUSL_SONAMES) and n != "libc.so.6" for n in needed):
+    if "ld-musl" in name or any(map(MUSL_SONAME.match, needed)):
         return libc_info(LibcFamily.MUSL, None)
     if min_version or "libc.so.6" in needed or any(v.startswith("GLIBC_") for v in all_versions):
         return libc_info(LibcFamily.GLIBC, min_version)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import struct
+from operator import itemgetter
 
 from elfship.elf import constants as c
 from elfship.elf.dynamic import (
@@ -47,6 +49,8 @@ from elfship.record import NamedTuple
 PathLike = str | os.PathLike[str]
 PATH_MAX = 4096
 DEBUG_INFO_SECTIONS = frozenset({".debug_info", ".zdebug_info"})
+NOTE_SEGMENT_TYPES = frozenset({c.PT_NOTE, c.PT_GNU_PROPERTY})
+GLIBC_RELEASE_NODE = re.compile("GLIBC_2")  # a version glibc itself defines (libc.so.6, ld.so, libm, ...)
 
 
 def read_elf(path: PathLike, *, with_symbols: bool = False) -> ElfInfo:
@@ -131,7 +135,7 @@ def _interpreter(image: Image, segments: tuple[Segment, ...]) -> str | None:
 
 def _note_segments(segments: tuple[Segment, ...], sections: SectionTable | None) -> tuple[Segment, ...]:
     """PT_NOTE segments; for files without them (relocatable objects) the SHT_NOTE sections instead."""
-    if any(s.p_type in (c.PT_NOTE, c.PT_GNU_PROPERTY) for s in segments) or sections is None:
+    if not NOTE_SEGMENT_TYPES.isdisjoint(map(itemgetter(0), segments)) or sections is None:  # p_type
         return segments
     return tuple(
         Segment(c.PT_NOTE, 0, s.offset, 0, s.size, s.size, s.addralign)
@@ -185,7 +189,7 @@ def _dynamic_facts(
         rpath=_path_list(image, table, c.DT_RPATH, "DT_RPATH"),
         runpath=_path_list(image, table, c.DT_RUNPATH, "DT_RUNPATH"),
         flags=flag_names(table),
-        version_needs=tuple(VersionNeed(need.library, need.versions) for need in raw_needs),
+        version_needs=tuple([VersionNeed(need.library, need.versions) for need in raw_needs]),
         version_definitions=read_version_definitions(image, layout, table, addresses),
         symbol_count=symbol_count,
         version_symbols=symbols,
@@ -209,7 +213,7 @@ def _libc(
     if kind in (Kind.DYNAMIC, Kind.SHARED_LIBRARY):
         all_versions = [v for need in facts.version_needs for v in need.versions]
         libc = classify_dynamic(interpreter, facts.needed, all_versions)
-        if facts.soname == "libc.so.6" or any(v.startswith("GLIBC_2") for v in facts.version_definitions):
+        if facts.soname == "libc.so.6" or any(map(GLIBC_RELEASE_NODE.match, facts.version_definitions)):
             libc = libc_info(LibcFamily.GLIBC, libc.min_version)  # glibc itself: libc.so.6, ld.so, libm, ...
         return libc, None
     return libc_info(LibcFamily.UNKNOWN, None), None

@@ -11,7 +11,8 @@ import array
 import sys
 from collections import defaultdict
 from collections.abc import Iterable
-from itertools import accumulate, compress, repeat
+from itertools import accumulate, compress, count, repeat
+from operator import add
 
 from elfship.elf import constants as c
 from elfship.elf.budget import MAX_VERSIONED_SYMBOLS
@@ -68,8 +69,10 @@ def read_version_symbol_rows(
         found[need] = found[need] | offsets if need in found else offsets
     names = strtab.symbol_names(set().union(*found.values()), "symbol name")
     return tuple(
-        (library, version, tuple(sorted(map(names.__getitem__, offsets))))
-        for (library, version), offsets in sorted(found.items())
+        [
+            (library, version, tuple(sorted(map(names.__getitem__, offsets))))
+            for (library, version), offsets in sorted(found.items())
+        ]
     )
 
 
@@ -101,7 +104,8 @@ def _ones(mask: bytes) -> list[int]:
     """The positions of the 1 bytes of a 0/1 string."""
     gaps = mask.split(b"\1")
     gaps.pop()  # what follows the last one
-    return list(accumulate(map(len, gaps), lambda position, gap: position + gap + 1, initial=-1))[1:]
+    # The k-th one (from 0) follows the first k + 1 gaps and k ones: all in C.
+    return list(map(add, accumulate(map(len, gaps)), count()))
 
 
 def _version_matches(
