@@ -26,19 +26,29 @@ from elfship.elf import read_elf
 from elfship.errors import ElfError
 
 
-def elfship_pass(paths: list[str]) -> tuple[float, float, int, int]:
-    """(wall s, CPU s, files read, symbols named): read_elf with every field and symbols, one parse each."""
+def elfship_pass(paths: list[str]) -> tuple[float, float, int]:
+    """(wall s, CPU s, files read): read_elf with every field and symbols, one parse each. The timed loop
+    does nothing else: counting what was read is version_bound_symbols', outside the timing."""
     start, cpu = time.perf_counter(), time.process_time()
     errors = 0
-    symbols = 0
+    for path in paths:
+        try:
+            read_elf(path, with_symbols=True)
+        except ElfError:
+            errors += 1
+    return time.perf_counter() - start, time.process_time() - cpu, len(paths) - errors
+
+
+def version_bound_symbols(paths: list[str]) -> int:
+    """How many undefined symbols are bound to a required version, over all files (shown, not timed)."""
+    total = 0
     for path in paths:
         try:
             info = read_elf(path, with_symbols=True)
         except ElfError:
-            errors += 1
             continue
-        symbols += sum(len(names) for _, _, names in info.version_symbols or ())
-    return time.perf_counter() - start, time.process_time() - cpu, len(paths) - errors, symbols
+        total += sum(len(names) for _, _, names in info.version_symbols or ())
+    return total
 
 
 def pyelftools_pass(paths: list[str]) -> float:
@@ -83,12 +93,10 @@ def main() -> int:
     print(f"files: {len(paths)} ELF files under /usr/bin, /usr/sbin, /usr/lib/x86_64-linux-gnu, /usr/libexec")
     best = best_cpu = float("inf")
     for number in range(1, args.passes + 1):
-        seconds, cpu, read, symbols = elfship_pass(paths)
+        seconds, cpu, read = elfship_pass(paths)
         best, best_cpu = min(best, seconds), min(best_cpu, cpu)
-        print(
-            f"elfship pass {number}: {seconds:.3f} s wall, {cpu:.3f} s CPU"
-            f"  ({read} files read, {symbols} version-bound symbols)"
-        )
+        print(f"elfship pass {number}: {seconds:.3f} s wall, {cpu:.3f} s CPU  ({read} files read)")
+    print(f"version-bound symbols named: {version_bound_symbols(paths)} (each pass reads them all)")
     per_file = 1e3 * best / max(len(paths), 1)
     print(
         f"elfship best: {best:.3f} s wall, {best_cpu:.3f} s CPU for {len(paths)} files ({per_file:.2f} ms/file)"
