@@ -170,6 +170,10 @@ class _DynamicFacts(NamedTuple):
     version_symbols: VersionSymbolRows | None = None
 
 
+_NO_DYNAMIC = _DynamicFacts()  # a file without PT_DYNAMIC (symbols not asked for: None)
+_NO_DYNAMIC_WITH_SYMBOLS = _DynamicFacts(version_symbols=())  # symbols asked for: none
+
+
 def _dynamic_facts(
     image: Image,
     layout: Layout,
@@ -228,9 +232,10 @@ def _parse(image: Image, with_symbols: bool) -> ElfInfo:
     table = _dynamic_table(image, header, segments, addresses)
     sections = read_section_table(image, header)
     notes = read_notes(image, layout, _note_segments(segments, sections))
-    facts = _DynamicFacts(version_symbols=() if with_symbols else None)
     if table is not None:
         facts = _dynamic_facts(image, layout, table, addresses, sections, with_symbols)
+    else:
+        facts = _NO_DYNAMIC_WITH_SYMBOLS if with_symbols else _NO_DYNAMIC
 
     kind = _classify_kind(header.e_type, interpreter, table, facts.needed, facts.soname, facts.flags)
     libc, uses_nss = _libc(image, kind, facts, interpreter, notes.go_build_id, segments, sections)
