@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -136,6 +137,28 @@ def test_static_musl() -> None:
     assert (info.kind, info.interpreter, info.needed, info.version_needs) == (Kind.STATIC, None, (), ())
     assert (info.libc.family, info.libc.min_version, info.uses_nss) == (LibcFamily.MUSL, None, None)
     assert info.machine == "x86_64"
+
+
+def test_static_musl_named_only_by_its_symbols(tmp_path: Path) -> None:
+    """A musl program that links no strerror table says musl only through its symbol names: it is musl while
+    it has a symbol table, and stripped it is unknown. A symbol name anywhere else does not count: a file
+    with section headers but no symbol table (or debug strings) is not searched for it."""
+    if shutil.which("objcopy") is None:
+        pytest.skip("objcopy not installed (apt-get install binutils)")
+    program = build_c("exit42.c", compiler="zig", zig_target="x86_64-linux-musl", out_name="exit42-musl")
+    data = program.read_bytes()
+    assert b"No error information" not in data and b"\0__init_libc\0" in data
+    assert read_elf(program).libc.family is LibcFamily.MUSL
+    stripped, planted, name = tmp_path / "stripped", tmp_path / "planted", tmp_path / "name"
+    subprocess.run(["objcopy", "--strip-all", str(program), str(stripped)], check=True)
+    assert b"\0__init_libc\0" not in stripped.read_bytes()
+    assert read_elf(stripped).libc.family is LibcFamily.UNKNOWN
+    name.write_bytes(b"\0__init_libc\0")
+    subprocess.run(
+        ["objcopy", f"--add-section=.note.elfship={name}", str(stripped), str(planted)], check=True
+    )
+    assert b"\0__init_libc\0" in planted.read_bytes()
+    assert read_elf(planted).libc.family is LibcFamily.UNKNOWN
 
 
 def test_dynamic_musl() -> None:

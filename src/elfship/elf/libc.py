@@ -18,6 +18,7 @@ MUSL_SONAME = re.compile(r"libc\.musl-|libc\.so(?!\.6\Z)")  # musl's libc.so (or
 # GLIBC_TUNABLES first: glibc >= 2.26 has it, and glibc 2.36 dropped the kernel check, so a search for the
 # message would read the whole of every new static program before the tunables answered.
 GLIBC_STATIC_SIGNATURES = (b"GLIBC_TUNABLES", b"FATAL: kernel too old")
+# The second is a symbol name: only a symbol table (or debug strings) holds it, never musl's data.
 MUSL_STATIC_SIGNATURES = (b"No error information", b"\0__init_libc\0")
 NSS_SIGNATURE = b"nsswitch.conf"
 
@@ -84,11 +85,16 @@ def classify_dynamic(interpreter: str | None, needed: tuple[str, ...], all_versi
     return libc_info(LibcFamily.UNKNOWN, None)
 
 
-def classify_static(image: Image, is_go: bool) -> tuple[LibcInfo, bool]:
-    """(libc, uses NSS) for a file with no interpreter and no NEEDED, from signatures in its bytes."""
+def classify_static(image: Image, is_go: bool, may_name_symbols: bool = True) -> tuple[LibcInfo, bool]:
+    """(libc, uses NSS) for a file with no interpreter and no NEEDED, from signatures in its bytes.
+
+    may_name_symbols=False says the file has section headers but neither a symbol table nor debug strings:
+    then musl's symbol name cannot be in it, and that whole-file search is skipped (a libc-free program
+    such as valgrind's tools is read 3 times, not 4)."""
     if any(image.contains(sig) for sig in GLIBC_STATIC_SIGNATURES):
         return libc_info(LibcFamily.GLIBC, None), image.contains(NSS_SIGNATURE)
-    if any(image.contains(sig) for sig in MUSL_STATIC_SIGNATURES):
+    musl = MUSL_STATIC_SIGNATURES if may_name_symbols else MUSL_STATIC_SIGNATURES[:1]
+    if any(image.contains(sig) for sig in musl):
         return libc_info(LibcFamily.MUSL, None), False
     if is_go:
         return libc_info(LibcFamily.NONE, None), False

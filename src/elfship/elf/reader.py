@@ -212,7 +212,7 @@ def _libc(
     """The libc family and minimum version, and (static glibc only) whether NSS code is linked in."""
     if kind in (Kind.STATIC, Kind.STATIC_PIE):
         image.search_first(_read_only_data(segments, sections))
-        libc, nss = classify_static(image, is_go)
+        libc, nss = classify_static(image, is_go, _may_name_symbols(sections))
         return libc, nss if libc.family is LibcFamily.GLIBC else None
     if kind in (Kind.DYNAMIC, Kind.SHARED_LIBRARY):
         all_versions = [v for need in facts.version_needs for v in need.versions]
@@ -221,6 +221,12 @@ def _libc(
             libc = libc_info(LibcFamily.GLIBC, libc.min_version)  # glibc itself: libc.so.6, ld.so, libm, ...
         return libc, None
     return libc_info(LibcFamily.UNKNOWN, None), None
+
+
+def _may_name_symbols(sections: SectionTable | None) -> bool:
+    """Whether symbol names can be in the file: a symbol table or debug strings, or no section headers to
+    say there are none."""
+    return sections is None or c.SHT_SYMTAB in sections.types or ".debug_str" in sections.names
 
 
 def _parse(image: Image, with_symbols: bool) -> ElfInfo:
