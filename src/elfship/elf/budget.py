@@ -38,15 +38,14 @@ STRING_CAPS = {
 class Budget:
     """Counters for one parse of one file; raise an ElfError naming the cap when one runs out.
 
-    Plain attributes, not a dict: the string counter is charged on the hot path (StringTable.get)."""
+    Plain attributes, not a dict: the string counter is charged on the hot path (StringTable.get_all)."""
 
-    __slots__ = ("entries", "path", "section_names", "strings", "symbol_names", "version_entries")
+    __slots__ = ("path", "section_names", "strings", "symbol_names", "version_entries")
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.strings = self.section_names = self.symbol_names = 0  # characters handed out, by kind
         self.version_entries = 0  # counted inline by the version readers (hot path)
-        self.entries: dict[str, int] = {}
 
     def left(self, kind: str) -> int:
         return STRING_CAPS[kind] - int(getattr(self, kind))
@@ -59,13 +58,6 @@ class Budget:
 
     def out_of_strings(self, kind: str) -> ElfError:
         return self.exceeded(f"more than {STRING_CAPS[kind] >> 10:,} KiB of {kind.replace('_', ' ')}")
-
-    def count(self, what: str, number: int, limit: int) -> None:
-        """Add number entries of one kind; more than limit in the file is refused."""
-        total = self.entries.get(what, 0) + number
-        self.entries[what] = total
-        if total > limit:
-            raise self.exceeded(f"more than {limit:,} {what}")
 
     def too_many_versions(self) -> ElfError:
         return self.exceeded(f"more than {MAX_VERSION_ENTRIES:,} version entries")

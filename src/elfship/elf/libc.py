@@ -29,9 +29,8 @@ GLIBC_ABI_NODES = {"GLIBC_ABI_DT_RELR": "2.36"}
 
 
 MAX_CACHED = 4096  # version names remembered across files (hostile files bring new ones)
-GlibcNumber = tuple[
-    str, tuple[tuple[int, ...], int]
-]  # (release, (its sort key, 1 release node / 0 ABI node))
+# (release, (its sort key, 1 for a release node / 0 for an ABI node)): max() prefers the release node.
+GlibcNumber = tuple[str, tuple[tuple[int, ...], int]]
 
 
 class _GlibcNumbers(dict[str, "GlibcNumber | None"]):

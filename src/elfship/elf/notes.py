@@ -25,7 +25,7 @@ def _align(value: int, alignment: int) -> int:
     return (value + alignment - 1) & ~(alignment - 1)
 
 
-NOTE_SEGMENT_TYPES = (c.PT_NOTE, c.PT_GNU_PROPERTY)
+NOTE_SEGMENT_TYPES = frozenset({c.PT_NOTE, c.PT_GNU_PROPERTY})  # segments that hold notes
 
 
 def read_notes(image: Image, layout: Layout, segments: tuple[Segment, ...]) -> NoteFacts:

@@ -41,7 +41,7 @@ from elfship.elf.model import (
     VersionSymbols,
     symbols_from_rows,
 )
-from elfship.elf.notes import isa_level_name, read_notes
+from elfship.elf.notes import NOTE_SEGMENT_TYPES, isa_level_name, read_notes
 from elfship.elf.symbols import read_version_symbol_rows
 from elfship.errors import ElfError
 from elfship.record import NamedTuple
@@ -49,7 +49,6 @@ from elfship.record import NamedTuple
 PathLike = str | os.PathLike[str]
 PATH_MAX = 4096
 DEBUG_INFO_SECTIONS = frozenset({".debug_info", ".zdebug_info"})
-NOTE_SEGMENT_TYPES = frozenset({c.PT_NOTE, c.PT_GNU_PROPERTY})
 GLIBC_RELEASE_NODE = re.compile("GLIBC_2")  # a version glibc itself defines (libc.so.6, ld.so, libm, ...)
 
 
